@@ -1,0 +1,139 @@
+//! The actor: a process of its own, started by exec, that performs one
+//! operation at a time on the coordinator's word and answers with the
+//! result. It holds only the descriptors it was handed or opened itself.
+
+use crate::os::{self, errno_of};
+use crate::pattern;
+use crate::protocol::{self, Reply, Request};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+
+/// The descriptor number of the control channel in every actor.
+pub const CONTROL_FD: RawFd = 4;
+
+/// Runs the actor loop until the coordinator closes the channel or asks the
+/// actor to exit; never returns.
+pub fn main() -> ! {
+    os::process::watch_lifeline();
+    // SAFETY: the coordinator placed the control channel at CONTROL_FD.
+    let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
+    let mut actor = Actor { slots: Vec::new(), buf: Vec::new() };
+    let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
+    if protocol::send(ctrl, &hello, &[]).is_err() {
+        exit(71);
+    }
+    loop {
+        let mut fds = Vec::new();
+        let request: Request = match protocol::recv(ctrl, &mut fds) {
+            Ok(Some(req)) => req,
+            Ok(None) => exit(0),
+            Err(_) => exit(72),
+        };
+        let reply = actor.perform(request, fds);
+        if protocol::send(ctrl, &reply, &[]).is_err() {
+            exit(73);
+        }
+    }
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process; nothing of ours needs flushing.
+    unsafe { libc::_exit(code) }
+}
+
+struct Actor {
+    slots: Vec<Option<OwnedFd>>,
+    buf: Vec<u8>,
+}
+
+impl Actor {
+    fn fd(&self, slot: u32) -> Result<BorrowedFd<'_>, Reply> {
+        match self.slots.get(slot as usize) {
+            Some(Some(fd)) => Ok(fd.as_fd()),
+            _ => Err(Reply::Refused(format!("no descriptor in slot {slot}"))),
+        }
+    }
+
+    fn perform(&mut self, request: Request, fds: Vec<OwnedFd>) -> Reply {
+        match self.try_perform(request, fds) {
+            Ok(reply) | Err(reply) => reply,
+        }
+    }
+
+    fn try_perform(&mut self, request: Request, fds: Vec<OwnedFd>) -> Result<Reply, Reply> {
+        use std::os::fd::AsRawFd;
+        Ok(match request {
+            Request::Adopt => {
+                let numbers = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+                self.slots.extend(fds.into_iter().map(Some));
+                Reply::Adopted { fds: numbers }
+            }
+            Request::Write { slot, len, tag, start } => {
+                pattern::fill(&mut self.buf, tag, start, len as usize);
+                let fd = self.fd(slot)?;
+                loop {
+                    match rustix::io::write(fd, &self.buf) {
+                        Ok(n) => break Reply::Count(n as u64),
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Err(e) => break Reply::Errno(e.raw_os_error()),
+                    }
+                }
+            }
+            Request::Read { slot, max } => {
+                let mut data = vec![0u8; max as usize];
+                let fd = self.fd(slot)?;
+                loop {
+                    match rustix::io::read(fd, &mut data) {
+                        Ok(n) => {
+                            data.truncate(n);
+                            break Reply::Data(data);
+                        }
+                        Err(rustix::io::Errno::INTR) => continue,
+                        Err(e) => break Reply::Errno(e.raw_os_error()),
+                    }
+                }
+            }
+            Request::Close { slot } => match self.slots.get_mut(slot as usize).and_then(Option::take) {
+                Some(fd) => {
+                    drop(fd);
+                    Reply::Done
+                }
+                None => Reply::Refused(format!("no descriptor in slot {slot}")),
+            },
+            Request::SetNonblock { slot, on } => match os::fd::set_nonblocking(self.fd(slot)?, on) {
+                Ok(()) => Reply::Done,
+                Err(e) => Reply::Errno(errno_of(&e)),
+            },
+            Request::Fill { slot, chunk, tag, start } => {
+                let fd = self.fd(slot)?;
+                let was = os::fd::is_nonblocking(fd).map_err(|e| Reply::Refused(e.to_string()))?;
+                os::fd::set_nonblocking(fd, true).map_err(|e| Reply::Refused(e.to_string()))?;
+                let result = os::pipe::fill_nonblocking(fd, chunk as usize, start, |pos| pattern::byte(tag, pos));
+                os::fd::set_nonblocking(fd, was).map_err(|e| Reply::Refused(e.to_string()))?;
+                match result {
+                    Ok(total) => Reply::Filled { total, errno: None },
+                    Err((total, errno)) => Reply::Filled { total, errno: Some(errno) },
+                }
+            }
+            Request::SetSigpipe(disposition) => match os::signal::set_sigpipe(disposition) {
+                Ok(()) => Reply::Done,
+                Err(e) => Reply::Refused(format!("sigaction(SIGPIPE): {e}")),
+            },
+            Request::OpenFifo { path, write, nonblock } => {
+                match os::pipe::open_fifo(std::path::Path::new(&path), write, nonblock) {
+                    Ok(fd) => {
+                        let number = fd.as_raw_fd();
+                        self.slots.push(Some(fd));
+                        Reply::Opened { slot: (self.slots.len() - 1) as u32, fd: number }
+                    }
+                    Err(e) => Reply::Errno(errno_of(&e)),
+                }
+            }
+            Request::Exit { code } => exit(code),
+            Request::Pause => loop {
+                // SAFETY: pause has no preconditions; it returns only when a
+                // handled signal arrives, and then we wait again.
+                unsafe { libc::pause() };
+            },
+        })
+    }
+}

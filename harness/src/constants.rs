@@ -1,0 +1,47 @@
+//! Platform constants, measured at start and never hard-coded: the models
+//! are parameterised by them and the report shows them.
+
+use crate::os;
+use serde::{Deserialize, Serialize};
+use std::os::fd::AsFd;
+use std::sync::OnceLock;
+
+/// What was measured on this host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constants {
+    /// `fpathconf(_PC_PIPE_BUF)` of a pipe.
+    pub pipe_buf: u64,
+    /// Bytes one non-blocking write puts into an empty pipe.
+    pub pipe_single_write: u64,
+    /// Bytes an empty pipe takes before even a 1-byte write gets `EAGAIN`.
+    pub pipe_capacity: u64,
+}
+
+impl Constants {
+    /// Measures the constants of this host.
+    pub fn measure() -> std::io::Result<Constants> {
+        let (r, w) = os::pipe::pipe_cloexec()?;
+        let pipe_buf = os::pipe::pipe_buf(r.as_fd())? as u64;
+        drop((r, w));
+        let (r, w) = os::pipe::pipe_cloexec()?;
+        os::fd::set_nonblocking(w.as_fd(), true)?;
+        let single = rustix::io::write(w.as_fd(), &vec![0u8; 1 << 20]).map_err(std::io::Error::from)? as u64;
+        drop((r, w));
+        let pipe_capacity = os::pipe::measure_capacity()?;
+        Ok(Constants { pipe_buf, pipe_single_write: single, pipe_capacity })
+    }
+
+    /// The constants of this host, measured once per process.
+    pub fn host() -> Result<&'static Constants, String> {
+        static HOST: OnceLock<Result<Constants, String>> = OnceLock::new();
+        HOST.get_or_init(|| Constants::measure().map_err(|e| format!("measuring platform constants: {e}")))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Linux's documented defaults, for the engine's own tests of the
+    /// models (never used to judge the host).
+    pub fn linux_example() -> Constants {
+        Constants { pipe_buf: 4096, pipe_single_write: 65536, pipe_capacity: 65536 }
+    }
+}

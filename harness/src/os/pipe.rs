@@ -1,0 +1,101 @@
+//! Pipes and FIFOs: `pipe(2)`, `mkfifo(3)`, `fcntl(2)` flags, `fpathconf(3)`.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// Creates a pipe whose two ends are close-on-exec, so that no actor
+/// inherits a copy by accident; descriptors reach actors only when handed.
+///
+/// Linux: `pipe2(2)` with `O_CLOEXEC`, atomically. macOS has no `pipe2`:
+/// `pipe(2)` then `fcntl(F_SETFD)`, under the spawn lock so that no
+/// concurrent spawn inherits the ends in between.
+pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _guard = super::process::spawn_lock_exclusive();
+        let (r, w) = rustix::pipe::pipe().map_err(io::Error::from)?;
+        super::fd::set_cloexec(r.as_fd(), true)?;
+        super::fd::set_cloexec(w.as_fd(), true)?;
+        Ok((r, w))
+    }
+}
+
+/// `fpathconf(fd, _PC_PIPE_BUF)`: the largest write the system promises not
+/// to interleave with other writers' data.
+pub fn pipe_buf(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    match nix::unistd::fpathconf(fd, nix::unistd::PathconfVar::PIPE_BUF) {
+        Ok(Some(n)) => usize::try_from(n).map_err(|_| io::Error::other("negative PIPE_BUF")),
+        Ok(None) => Err(io::Error::other("PIPE_BUF is indeterminate")),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// A fill stops here even if the kernel never refuses: a pipe that takes
+/// this much with nobody reading has no finite capacity worth the name.
+pub const FILL_LIMIT: u64 = 64 << 20;
+
+/// Fills a pipe through a non-blocking write end until the kernel refuses
+/// more (`EAGAIN`), first with writes of `chunk` bytes, then with single
+/// bytes (so no room is left even for a write that could join a partly
+/// filled page). Returns the bytes accepted. The pattern of each byte is
+/// given by `byte(position)`, `position` counting from `start`.
+pub fn fill_nonblocking(
+    fd: BorrowedFd<'_>,
+    chunk: usize,
+    start: u64,
+    byte: impl Fn(u64) -> u8,
+) -> Result<u64, (u64, i32)> {
+    let mut total = 0u64;
+    let mut buf = Vec::with_capacity(chunk.max(1));
+    for size in [chunk.max(1), 1] {
+        loop {
+            if total >= FILL_LIMIT {
+                // Never refused: report it with errno 0 (no error at all).
+                return Err((total, 0));
+            }
+            buf.clear();
+            buf.extend((0..size as u64).map(|i| byte(start + total + i)));
+            match rustix::io::write(fd, &buf) {
+                Ok(n) => total += n as u64,
+                Err(rustix::io::Errno::AGAIN) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err((total, e.raw_os_error())),
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Measures the capacity of an empty pipe: the bytes one non-blocking
+/// write, then single-byte writes, put into a fresh pipe before `EAGAIN`.
+/// The pipe is created for the measurement and closed afterwards.
+pub fn measure_capacity() -> io::Result<u64> {
+    let (r, w) = pipe_cloexec()?;
+    super::fd::set_nonblocking(w.as_fd(), true)?;
+    let total =
+        fill_nonblocking(w.as_fd(), 1 << 20, 0, |_| 0x5a).map_err(|(_, errno)| io::Error::from_raw_os_error(errno))?;
+    drop(r);
+    Ok(total)
+}
+
+/// `mkfifo(3)`: creates a named pipe with mode 0600.
+pub fn mkfifo(path: &Path) -> io::Result<()> {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(io::Error::from)
+}
+
+/// `open(2)` of a FIFO for reading or writing, optionally with `O_NONBLOCK`.
+/// A blocking open waits for the other side (see fifo(7)).
+pub fn open_fifo(path: &Path, write: bool, nonblock: bool) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let mut flags = if write { OFlags::WRONLY } else { OFlags::RDONLY };
+    flags |= OFlags::CLOEXEC;
+    if nonblock {
+        flags |= OFlags::NONBLOCK;
+    }
+    rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)
+}

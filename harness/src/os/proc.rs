@@ -1,0 +1,165 @@
+//! What the kernel shows about a thread that waits: on Linux,
+//! `/proc/<pid>/task/<tid>/{stat,syscall,wchan}` (proc(5)).
+//!
+//! This is the positive evidence behind every "blocked" verdict: a thread
+//! that sleeps (state `S`) inside the expected system call on the expected
+//! descriptor is blocked there. Elsewhere no such view exists and
+//! [`wait_state`] answers `Unsupported`; the engine then falls back to a
+//! bounded wait and says so in the verdict.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+
+/// The system call a thread is in, as `/proc/<pid>/task/<tid>/syscall` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InSyscall {
+    /// The system call number (architecture specific).
+    pub nr: i64,
+    /// The first argument register: the descriptor for read, write, recv.
+    pub arg0: u64,
+}
+
+/// The kernel's view of one thread at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitState {
+    /// The state letter from `stat` (`R` running, `S` sleeping, `D` disk
+    /// sleep, `T` stopped, `Z` zombie, ...).
+    pub state: char,
+    /// The system call the thread is in, when it is blocked in one.
+    pub syscall: Option<InSyscall>,
+    /// The kernel function the thread sleeps in (`wchan`), empty if none.
+    pub wchan: String,
+}
+
+impl fmt::Display for WaitState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "state {}", self.state)?;
+        if let Some(sc) = &self.syscall {
+            write!(f, ", in syscall {} ({}) with arg0 {}", sc.nr, syscall_name(sc.nr), sc.arg0 as i64)?;
+        }
+        if !self.wchan.is_empty() && self.wchan != "0" {
+            write!(f, ", wchan {}", self.wchan)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the wait state of thread `tid` of process `pid`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn wait_state(pid: i32, tid: i32) -> io::Result<WaitState> {
+    let base = format!("/proc/{pid}/task/{tid}");
+    let stat = std::fs::read_to_string(format!("{base}/stat"))?;
+    let state = parse_stat_state(&stat).ok_or_else(|| io::Error::other(format!("unreadable {base}/stat")))?;
+    let syscall = std::fs::read_to_string(format!("{base}/syscall")).ok().and_then(|s| parse_syscall(&s));
+    let wchan = std::fs::read_to_string(format!("{base}/wchan")).unwrap_or_default();
+    Ok(WaitState { state, syscall, wchan: wchan.trim().to_string() })
+}
+
+/// Reads the wait state of a thread: not available on this platform.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn wait_state(_pid: i32, _tid: i32) -> io::Result<WaitState> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "no per-thread syscall view on this platform"))
+}
+
+/// Whether this platform can show the system call a thread sleeps in.
+pub const HAS_SYSCALL_VIEW: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// The state letter: the first field after the last `)` of `stat` (the
+/// command name in parentheses may itself contain `)`).
+pub fn parse_stat_state(stat: &str) -> Option<char> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().next()?.chars().next()
+}
+
+/// Parses `/proc/.../syscall`: `running`, `-1 sp pc` (blocked outside a
+/// system call), or `nr arg0 ... arg5 sp pc` in hexadecimal.
+pub fn parse_syscall(text: &str) -> Option<InSyscall> {
+    let mut fields = text.split_whitespace();
+    let nr: i64 = fields.next()?.parse().ok()?;
+    if nr < 0 {
+        return None;
+    }
+    let arg0 = fields.next()?;
+    let arg0 = u64::from_str_radix(arg0.trim_start_matches("0x"), 16).ok()?;
+    Some(InSyscall { nr, arg0 })
+}
+
+/// The system calls an operation may block in, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyscallKind {
+    /// `read(2)` and its vector form.
+    Read,
+    /// `write(2)` and its vector form.
+    Write,
+    /// `open(2)` / `openat(2)`.
+    Open,
+    /// `pause(2)` and other waits for a signal (used by the engine's own tests).
+    Pause,
+}
+
+impl SyscallKind {
+    /// The syscall numbers of this kind on this architecture.
+    pub fn numbers(self) -> &'static [i64] {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            match self {
+                SyscallKind::Read => &[libc::SYS_read, libc::SYS_readv],
+                SyscallKind::Write => &[libc::SYS_write, libc::SYS_writev],
+                #[cfg(target_arch = "x86_64")]
+                SyscallKind::Open => &[libc::SYS_openat, libc::SYS_open],
+                #[cfg(not(target_arch = "x86_64"))]
+                SyscallKind::Open => &[libc::SYS_openat],
+                #[cfg(target_arch = "x86_64")]
+                SyscallKind::Pause => &[libc::SYS_pause, libc::SYS_rt_sigsuspend, libc::SYS_ppoll, libc::SYS_poll],
+                #[cfg(not(target_arch = "x86_64"))]
+                SyscallKind::Pause => &[libc::SYS_rt_sigsuspend, libc::SYS_ppoll],
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = self;
+            &[]
+        }
+    }
+
+    /// Whether the first argument of this kind of call is the descriptor.
+    pub fn arg0_is_fd(self) -> bool {
+        matches!(self, SyscallKind::Read | SyscallKind::Write)
+    }
+}
+
+/// A readable name for a syscall number on this architecture.
+pub fn syscall_name(nr: i64) -> &'static str {
+    for kind in [SyscallKind::Read, SyscallKind::Write, SyscallKind::Open, SyscallKind::Pause] {
+        if kind.numbers().contains(&nr) {
+            return match kind {
+                SyscallKind::Read => "read",
+                SyscallKind::Write => "write",
+                SyscallKind::Open => "open",
+                SyscallKind::Pause => "pause",
+            };
+        }
+    }
+    "other"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_state_is_the_field_after_the_last_paren() {
+        assert_eq!(parse_stat_state("123 (a) b) S 1 2 3"), Some('S'));
+        assert_eq!(parse_stat_state("123 (conformance) R 1"), Some('R'));
+        assert_eq!(parse_stat_state("garbage"), None);
+    }
+
+    #[test]
+    fn syscall_line_parses_number_and_first_argument() {
+        let sc = parse_syscall("0 0x5 0x7ffd 0x10000 0x0 0x0 0x0 0x7ffc 0x7f12\n").unwrap();
+        assert_eq!(sc, InSyscall { nr: 0, arg0: 5 });
+        assert_eq!(parse_syscall("running"), None);
+        assert_eq!(parse_syscall("-1 0x7ffc 0x7f12"), None);
+    }
+}

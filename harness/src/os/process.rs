@@ -1,0 +1,161 @@
+//! Processes: spawning the actor programs (`fork(2)` + `execve(2)` through
+//! `std::process::Command`, never a bare fork), process groups
+//! (`setpgid(2)`, `killpg(3)`), and the lifeline that ends actors when their
+//! coordinator goes away.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The environment variable that selects the role of a re-executed binary.
+pub const ROLE_ENV: &str = "IPC_CONFORM_ROLE";
+
+/// The descriptor number of the lifeline's read end in every actor.
+pub const LIFELINE_FD: RawFd = 3;
+
+static SPAWN_LOCK: RwLock<()> = RwLock::new(());
+
+/// Held while spawning: no descriptor can be half-created (open but not yet
+/// close-on-exec) while a child is forked.
+pub fn spawn_lock_shared() -> RwLockReadGuard<'static, ()> {
+    SPAWN_LOCK.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held while creating a descriptor that cannot be made close-on-exec
+/// atomically (platforms without `pipe2`, `SOCK_CLOEXEC`).
+pub fn spawn_lock_exclusive() -> RwLockWriteGuard<'static, ()> {
+    SPAWN_LOCK.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The coordinator's lifeline: a pipe whose write end only the coordinator
+/// holds. Every actor gets the read end and watches it; when the
+/// coordinator exits, however it exits, the actor reads end-of-file and
+/// ends itself.
+fn lifeline() -> io::Result<BorrowedFd<'static>> {
+    static LIFELINE: OnceLock<Result<(OwnedFd, OwnedFd), i32>> = OnceLock::new();
+    match LIFELINE.get_or_init(|| super::pipe::pipe_cloexec().map_err(|e| super::errno_of(&e))) {
+        Ok((read, _write)) => Ok(read.as_fd()),
+        Err(errno) => Err(io::Error::from_raw_os_error(*errno)),
+    }
+}
+
+/// What to start: this same executable in a role, with descriptors placed at
+/// fixed numbers in the child.
+pub struct SpawnSpec<'a> {
+    /// The role (`actor`, `producer`, `consumer`), passed in [`ROLE_ENV`].
+    pub role: &'a str,
+    /// Extra arguments after the executable name.
+    pub args: &'a [String],
+    /// Descriptors to place in the child: `(ours, number in the child)`.
+    /// Every other descriptor of ours stays behind (all are close-on-exec).
+    pub fds: &'a [(BorrowedFd<'a>, RawFd)],
+}
+
+/// Starts this executable again as `spec.role`, in a process group of its
+/// own, with the lifeline at [`LIFELINE_FD`] and `spec.fds` in place.
+/// Standard input and output are `/dev/null`; standard error is inherited so
+/// that a crashing actor is visible.
+pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
+    let exe = std::env::current_exe()?;
+    let lifeline = lifeline()?;
+    let mut moves: Vec<(RawFd, RawFd)> = vec![(lifeline.as_raw_fd(), LIFELINE_FD)];
+    moves.extend(spec.fds.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)));
+    let mut cmd = Command::new(exe);
+    cmd.args(spec.args)
+        .env(ROLE_ENV, spec.role)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0);
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe calls (fcntl, dup2) on descriptors it was given.
+    unsafe {
+        cmd.pre_exec(move || place_fds(&moves));
+    }
+    let _guard = spawn_lock_shared();
+    cmd.spawn()
+}
+
+/// Moves each `(from, to)` descriptor to its number: first out of the way
+/// (above every target), then down, so that targets that collide with
+/// sources are safe; `dup2` clears close-on-exec on the new descriptor.
+fn place_fds(moves: &[(RawFd, RawFd)]) -> io::Result<()> {
+    const PARK: RawFd = 200;
+    let mut parked = [0 as RawFd; 32];
+    if moves.len() > parked.len() {
+        return Err(io::Error::from_raw_os_error(libc::EMFILE));
+    }
+    for (i, (from, _)) in moves.iter().enumerate() {
+        // SAFETY: plain fcntl on a descriptor that is open in this process.
+        let fd = unsafe { libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, PARK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        parked[i] = fd;
+    }
+    for (i, (_, to)) in moves.iter().enumerate() {
+        // SAFETY: dup2 onto a number we own in the child.
+        if unsafe { libc::dup2(parked[i], *to) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Sends `signal` to every process of the group led by `pgid`
+/// (`killpg(3)`). A group that is already gone is not an error.
+pub fn kill_group(pgid: i32, signal: nix::sys::signal::Signal) -> io::Result<()> {
+    match nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends `signal` to one process (`kill(2)`); a process already gone is not
+/// an error.
+pub fn kill(pid: i32, signal: nix::sys::signal::Signal) -> io::Result<()> {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The calling thread's kernel thread id (`gettid(2)`; on other platforms
+/// the process id, which names the main thread well enough for reports).
+pub fn current_tid() -> i32 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::thread::gettid().as_raw_nonzero().get()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        std::process::id() as i32
+    }
+}
+
+/// In an actor: starts a thread that waits on the lifeline and ends the
+/// process (`_exit(2)`) when the coordinator is gone.
+pub fn watch_lifeline() {
+    std::thread::spawn(|| {
+        // SAFETY: LIFELINE_FD was placed by the coordinator at spawn.
+        let fd = unsafe { BorrowedFd::borrow_raw(LIFELINE_FD) };
+        let mut byte = [0u8; 1];
+        // EOF (the coordinator is gone), an error, or a stray byte: either
+        // way this actor has no coordinator left to serve.
+        while let Err(rustix::io::Errno::INTR) = rustix::io::read(fd, &mut byte) {}
+        // SAFETY: _exit ends the process without running anything else.
+        unsafe { libc::_exit(70) }
+    });
+}
+
+/// Describes an exit status as people read it (`exit 0`, `killed by SIGPIPE`).
+pub fn describe_status(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(sig)) => format!("killed by {}", super::signal_name(sig)),
+        _ => format!("{status}"),
+    }
+}

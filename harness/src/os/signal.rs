@@ -1,0 +1,30 @@
+//! Signal dispositions: `sigaction(2)`, signal(7).
+
+use std::io;
+
+pub use nix::sys::signal::Signal;
+
+/// How a process treats `SIGPIPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SigpipeDisposition {
+    /// `SIG_DFL`: the process is ended by the signal.
+    Default,
+    /// `SIG_IGN`: the write fails with `EPIPE` instead.
+    Ignore,
+}
+
+/// Sets the calling process's `SIGPIPE` disposition (`sigaction(2)`).
+///
+/// Rust's runtime sets `SIGPIPE` to ignored before `main` in every Rust
+/// process, actors included: an actor that must die by `SIGPIPE` calls this
+/// with [`SigpipeDisposition::Default`] itself.
+pub fn set_sigpipe(disposition: SigpipeDisposition) -> io::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let handler = match disposition {
+        SigpipeDisposition::Default => SigHandler::SigDfl,
+        SigpipeDisposition::Ignore => SigHandler::SigIgn,
+    };
+    let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_DFL and SIG_IGN install no handler code.
+    unsafe { sigaction(Signal::SIGPIPE, &action) }.map(|_| ()).map_err(io::Error::from)
+}

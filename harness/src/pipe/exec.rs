@@ -1,0 +1,180 @@
+//! Runs a [`PipeSchedule`] against the host: real actor processes, one
+//! real pipe, each step observed and checked by the [`PipeModel`] as it
+//! happens, pending operations awaited when the model says they must
+//! complete.
+
+use super::model::{Event, PipeModel};
+use super::schedule::{End, Op, PipeSchedule};
+use crate::case::{CaseOutcome, CaseReport};
+use crate::constants::Constants;
+use crate::evidence::BlockSite;
+use crate::os::proc::SyscallKind;
+use crate::os::{self};
+use crate::protocol::Request;
+use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::timing::Timing;
+use std::os::fd::AsFd;
+
+/// Runs one schedule and reports its events and outcome.
+pub fn run(schedule: &PipeSchedule, k: &Constants, timing: Timing) -> CaseReport<Event> {
+    let mut report = CaseReport::new();
+    let mut session = Session::new(timing);
+    let mut model = PipeModel::new(&schedule.setup, k);
+    let outcome = match drive(schedule, &mut session, &mut model, &mut report.events) {
+        Ok(outcome) => outcome,
+        Err(e) => CaseOutcome::Error(e.0),
+    };
+    report.outcome = outcome;
+    report.evidence = session.evidence.clone();
+    report.observations =
+        model.capacities.iter().map(|c| ("pipe capacity (bytes, filled from empty)".to_string(), *c)).collect();
+    report
+}
+
+fn drive(
+    schedule: &PipeSchedule,
+    session: &mut Session,
+    model: &mut PipeModel,
+    events: &mut Vec<Event>,
+) -> Result<CaseOutcome, HarnessError> {
+    let setup = &schedule.setup;
+    if setup.actors() == 0 || setup.writers + setup.idle_writers == 0 || setup.readers == 0 {
+        return Err(HarnessError(format!("a pipe schedule needs a writer and a reader: {setup:?}")));
+    }
+    let mut fds = Vec::new();
+    {
+        let (r, w) = os::pipe::pipe_cloexec().map_err(|e| HarnessError::io("pipe", e))?;
+        os::fd::set_nonblocking(r.as_fd(), setup.nonblock_read).map_err(|e| HarnessError::io("fcntl", e))?;
+        os::fd::set_nonblocking(w.as_fd(), setup.nonblock_write).map_err(|e| HarnessError::io("fcntl", e))?;
+        for a in 0..setup.actors() {
+            let id = session.spawn()?;
+            let end = if setup.end_of(a) == End::Read { &r } else { &w };
+            let got = session.hand(id, &[end.as_fd()])?;
+            fds.push(got[0]);
+        }
+        // The coordinator's own copies close here: from now on only the
+        // actors hold ends, so EOF and EPIPE depend on them alone.
+    }
+    for (index, step) in schedule.steps.iter().enumerate() {
+        if let Some(outcome) = collect_completions(session, model, events)? {
+            return Ok(outcome);
+        }
+        let a = schedule.actor_of(step);
+        let id = ActorId(a as usize);
+        if let Err(why) = model.can_issue(a, &step.op) {
+            events.push(Event::Skipped { index, actor: a, op: step.op, why: why.to_string() });
+            continue;
+        }
+        let fd = fds[a as usize];
+        let observed = match step.op {
+            Op::Write { len } => {
+                let (tag, start) = model.next_write(a);
+                let site = BlockSite { kind: SyscallKind::Write, fd: Some(fd) };
+                session.invoke(id, &Request::Write { slot: 0, len, tag, start }, site)?
+            }
+            Op::Read { max } => {
+                let site = BlockSite { kind: SyscallKind::Read, fd: Some(fd) };
+                session.invoke(id, &Request::Read { slot: 0, max }, site)?
+            }
+            Op::Fill { chunk } => {
+                let (tag, start) = model.next_write(a);
+                let site = BlockSite { kind: SyscallKind::Write, fd: Some(fd) };
+                session.invoke(id, &Request::Fill { slot: 0, chunk: chunk.max(1), tag, start }, site)?
+            }
+            Op::Close => session.call(id, &Request::Close { slot: 0 })?,
+            Op::Sigpipe(d) => session.call(id, &Request::SetSigpipe(d))?,
+            Op::Exit => Observed::Died(session.exit(id, 0)?),
+            Op::Kill => Observed::Died(session.kill(id)?),
+        };
+        let event = Event::Step { index, actor: a, op: step.op, observed: observed.clone() };
+        events.push(event.clone());
+        if let Observed::NoReturn(ws) = observed {
+            let state = ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into());
+            return Ok(CaseOutcome::Hung {
+                rule: None,
+                message: format!(
+                    "actor {a}: {}: neither returned nor blocked where expected within the deadline ({state})",
+                    step.op
+                ),
+            });
+        }
+        if let Err(v) = model.apply(&event) {
+            return Ok(CaseOutcome::Fail {
+                rules: v.rules.iter().map(|r| r.to_string()).collect(),
+                message: v.message,
+            });
+        }
+        if let Some(outcome) = settle(session, model, events)? {
+            return Ok(outcome);
+        }
+    }
+    if let Some(outcome) = collect_completions(session, model, events)? {
+        return Ok(outcome);
+    }
+    Ok(CaseOutcome::Pass)
+}
+
+/// Feeds the model every completion that has arrived, without waiting.
+fn collect_completions(
+    session: &mut Session,
+    model: &mut PipeModel,
+    events: &mut Vec<Event>,
+) -> Result<Option<CaseOutcome>, HarnessError> {
+    for a in 0..session.pids().len() {
+        let id = ActorId(a);
+        if session.alive(id) && session.busy(id) {
+            if let Some(observed) = session.poll(id)? {
+                if let Some(outcome) = completed(model, events, a as u8, observed) {
+                    return Ok(Some(outcome));
+                }
+            }
+        }
+    }
+    settle(session, model, events)
+}
+
+/// Waits for every pending operation the model says must complete, until
+/// none is left; a missing return is `hung`.
+fn settle(
+    session: &mut Session,
+    model: &mut PipeModel,
+    events: &mut Vec<Event>,
+) -> Result<Option<CaseOutcome>, HarnessError> {
+    loop {
+        let obligations = model.obligations();
+        let Some(ob) = obligations.first() else { return Ok(None) };
+        let id = ActorId(ob.actor as usize);
+        if !session.busy(id) {
+            return Err(HarnessError(format!(
+                "model and session disagree: actor {} is not busy but {}",
+                ob.actor, ob.why
+            )));
+        }
+        match session.complete(id)? {
+            Observed::NoReturn(ws) => {
+                let state = ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into());
+                return Ok(Some(CaseOutcome::Hung {
+                    rule: Some(ob.rule.to_string()),
+                    message: format!(
+                        "actor {}: {}, but it did not return within the deadline ({state})",
+                        ob.actor, ob.why
+                    ),
+                }));
+            }
+            observed => {
+                if let Some(outcome) = completed(model, events, ob.actor, observed) {
+                    return Ok(Some(outcome));
+                }
+            }
+        }
+    }
+}
+
+fn completed(model: &mut PipeModel, events: &mut Vec<Event>, actor: u8, observed: Observed) -> Option<CaseOutcome> {
+    let event = Event::Completion { actor, observed };
+    events.push(event.clone());
+    model
+        .apply(&event)
+        .err()
+        .map(|v| CaseOutcome::Fail { rules: v.rules.iter().map(|r| r.to_string()).collect(), message: v.message })
+}

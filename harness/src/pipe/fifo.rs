@@ -1,0 +1,172 @@
+//! Named pipes: opening a FIFO is a rendezvous. A blocking open for
+//! reading waits for a writer and the reverse (fifo(7), POSIX open()); a
+//! non-blocking open for writing with no reader fails with `ENXIO`. Once
+//! both sides are open the FIFO is a pipe.
+
+use super::rules;
+use crate::case::{CaseOutcome, CaseReport};
+use crate::evidence::BlockSite;
+use crate::os::proc::SyscallKind;
+use crate::pattern;
+use crate::pipe::model::describe;
+use crate::protocol::{Reply, Request};
+use crate::scratch::Scratch;
+use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::timing::Timing;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One FIFO case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FifoCase {
+    /// The reader opens first (else the writer does).
+    pub reader_first: bool,
+    /// Before the rendezvous, the writer tries a non-blocking open with no
+    /// reader (allowed: `ENXIO`).
+    pub probe_nonblocking_writer: bool,
+    /// Bytes sent through the FIFO once open.
+    pub len: u32,
+}
+
+impl fmt::Display for FifoCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (first, second) = if self.reader_first { ("reader", "writer") } else { ("writer", "reader") };
+        let mut n = 1;
+        if self.probe_nonblocking_writer {
+            writeln!(f, "{n:>3}. writer: open the FIFO O_WRONLY|O_NONBLOCK with no reader")?;
+            n += 1;
+        }
+        writeln!(f, "{n:>3}. {first}: open the FIFO (blocking)")?;
+        writeln!(f, "{:>3}. {second}: open the FIFO (blocking)", n + 1)?;
+        writeln!(f, "{:>3}. writer: write {} bytes; reader: read them", n + 2, self.len)?;
+        writeln!(f, "{:>3}. writer: close; reader: read (end of file)", n + 3)
+    }
+}
+
+const READER: ActorId = ActorId(0);
+const WRITER: ActorId = ActorId(1);
+
+fn fail(message: String) -> CaseOutcome {
+    CaseOutcome::Fail { rules: vec![rules::FIFO.to_string()], message }
+}
+
+/// Runs one FIFO case in a fresh scratch directory.
+pub fn run(case: &FifoCase, timing: Timing) -> CaseReport<String> {
+    let mut report = CaseReport::new();
+    let mut session = Session::new(timing);
+    report.outcome = match drive(case, &mut session, &mut report.events) {
+        Ok(o) => o,
+        Err(e) => CaseOutcome::Error(e.0),
+    };
+    report.evidence = session.evidence.clone();
+    report
+}
+
+fn open_req(path: &str, write: bool, nonblock: bool) -> Request {
+    Request::OpenFifo { path: path.to_string(), write, nonblock }
+}
+
+fn drive(case: &FifoCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, HarnessError> {
+    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let path = scratch.path().join("fifo");
+    crate::os::pipe::mkfifo(&path).map_err(|e| HarnessError::io("mkfifo", e))?;
+    let path = path.to_string_lossy().into_owned();
+    session.spawn()?;
+    session.spawn()?;
+    let open_site = BlockSite { kind: SyscallKind::Open, fd: None };
+
+    if case.probe_nonblocking_writer {
+        let obs = session.call(WRITER, &open_req(&path, true, true))?;
+        log.push(format!("writer: open O_WRONLY|O_NONBLOCK with no reader -> {}", describe(&obs)));
+        match obs {
+            Observed::Returned(Reply::Errno(e)) if e == libc::ENXIO => {}
+            other => {
+                return Ok(fail(format!(
+                    "a non-blocking open for writing with no reader {}; allowed: ENXIO",
+                    describe(&other)
+                )))
+            }
+        }
+    }
+    let (first, second, first_name, second_name) =
+        if case.reader_first { (READER, WRITER, "reader", "writer") } else { (WRITER, READER, "writer", "reader") };
+    let obs = session.invoke(first, &open_req(&path, first == WRITER, false), open_site)?;
+    log.push(format!("{first_name}: open (blocking) -> {}", describe(&obs)));
+    match obs {
+        Observed::Blocked(_) => {}
+        Observed::NoReturn(ws) => {
+            return Ok(CaseOutcome::Unresolved(format!(
+                "the {first_name}'s open neither returned nor showed as blocked in open ({})",
+                ws.map(|w| w.to_string()).unwrap_or_default()
+            )))
+        }
+        other => {
+            return Ok(fail(format!(
+                "the {first_name}'s blocking open {} before any {second_name} opened; allowed: pending until the other side opens",
+                describe(&other)
+            )))
+        }
+    }
+    let obs = session.invoke(second, &open_req(&path, second == WRITER, false), open_site)?;
+    log.push(format!("{second_name}: open (blocking) -> {}", describe(&obs)));
+    if !matches!(obs, Observed::Returned(Reply::Opened { .. })) {
+        return Ok(fail(format!(
+            "the {second_name}'s open, with the {first_name} waiting, {}; allowed: success",
+            describe(&obs)
+        )));
+    }
+    let obs = session.complete(first)?;
+    log.push(format!("{first_name}: pending open completes -> {}", describe(&obs)));
+    match obs {
+        Observed::Returned(Reply::Opened { .. }) => {}
+        Observed::NoReturn(ws) => {
+            return Ok(CaseOutcome::Hung {
+                rule: Some(rules::FIFO.to_string()),
+                message: format!(
+                    "the {first_name}'s open did not return after the {second_name} opened ({})",
+                    ws.map(|w| w.to_string()).unwrap_or_default()
+                ),
+            })
+        }
+        other => {
+            return Ok(fail(format!("the {first_name}'s pending open woke and {}; allowed: success", describe(&other))))
+        }
+    }
+    // Now a pipe: the bytes arrive whole and in order, then end of file.
+    // Each actor opened exactly one descriptor (a refused probe adds none).
+    let slot = 0;
+    let obs = session.call(WRITER, &Request::Write { slot, len: case.len, tag: 1, start: 0 })?;
+    log.push(format!("writer: write {} bytes -> {}", case.len, describe(&obs)));
+    if obs != Observed::Returned(Reply::Count(u64::from(case.len))) {
+        return Ok(fail(format!("write of {} bytes into the open FIFO {}", case.len, describe(&obs))));
+    }
+    let mut expected = Vec::new();
+    pattern::fill(&mut expected, 1, 0, case.len as usize);
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        let obs = session.call(READER, &Request::Read { slot: 0, max: case.len })?;
+        match obs {
+            Observed::Returned(Reply::Data(d)) if !d.is_empty() => got.extend(d),
+            other => {
+                log.push(format!("reader: read -> {}", describe(&other)));
+                return Ok(fail(format!(
+                    "reading the FIFO after {} of {} bytes: {}",
+                    got.len(),
+                    case.len,
+                    describe(&other)
+                )));
+            }
+        }
+    }
+    log.push(format!("reader: read {} bytes", got.len()));
+    if got != expected {
+        return Ok(fail("the bytes read from the FIFO differ from the bytes written".into()));
+    }
+    session.call(WRITER, &Request::Close { slot })?;
+    let obs = session.call(READER, &Request::Read { slot: 0, max: 16 })?;
+    log.push(format!("writer: close; reader: read -> {}", describe(&obs)));
+    if obs != Observed::Returned(Reply::Data(Vec::new())) {
+        return Ok(fail(format!("after the only writer closed, a read {}; allowed: 0 (end of file)", describe(&obs))));
+    }
+    Ok(CaseOutcome::Pass)
+}

@@ -1,0 +1,828 @@
+//! The reference model of a pipe, and with it the checker.
+//!
+//! The model follows a case event by event: each step's observed outcome
+//! (returned, blocked with evidence, or its actor died) and each later
+//! completion of a pending operation. For every event it knows the **set**
+//! of outcomes the documented rules allow, and rejects anything else with a
+//! [`Violation`] naming the rule broken. After each event it also says
+//! which pending operations must now complete ([`Obligation`]): the engine
+//! waits for those, and a missing return becomes `hung`.
+//!
+//! What the model keeps: which actor holds which end and whether it lives;
+//! each actor's `SIGPIPE` disposition and pending operation; per writer, the
+//! stream positions accepted for certain (`lo`) and possibly (`hi`), its
+//! writes as spans, and how much of its stream has been read. Data are
+//! traceable ([`crate::pattern`]), so order, loss, duplication and
+//! interleaving are checked from the bytes themselves, never from timing.
+//! Capacity is not modelled exactly (Linux's depends on how the bytes were
+//! written): the model only insists on what holds for any capacity: an
+//! empty pipe takes one write of up to the measured single-write size, and
+//! a pipe filled to `EAGAIN` with single bytes takes nothing more.
+
+use super::rules;
+use super::schedule::{End, Op, PipeSchedule, Setup};
+use crate::constants::Constants;
+use crate::os::signal::SigpipeDisposition;
+use crate::os::{errno_name, signal_name};
+use crate::pattern;
+use crate::protocol::Reply;
+use crate::session::{Death, Observed};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An observed outcome that the rules do not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The rule ids the outcome breaks (the first is the main one).
+    pub rules: Vec<&'static str>,
+    /// What happened and what was allowed.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.rules.join(", "), self.message)
+    }
+}
+
+fn violation(rules: &[&'static str], message: impl Into<String>) -> Violation {
+    Violation { rules: rules.to_vec(), message: message.into() }
+}
+
+/// One thing that happened in a case, in the order the coordinator saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// Step `index` was issued to `actor` and this was observed.
+    Step { index: usize, actor: u8, op: Op, observed: Observed },
+    /// A pending operation of `actor` completed.
+    Completion { actor: u8, observed: Observed },
+    /// Step `index` was not issued (its actor was busy, dead, or no longer
+    /// held its end).
+    Skipped { index: usize, actor: u8, op: Op, why: String },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Step { index, actor, op, observed } => {
+                write!(f, "{:>3}. actor {actor}: {op} -> {}", index + 1, describe(observed))
+            }
+            Event::Completion { actor, observed } => {
+                write!(f, "     actor {actor}: pending operation completes -> {}", describe(observed))
+            }
+            Event::Skipped { index, actor, op, why } => {
+                write!(f, "{:>3}. actor {actor}: {op} -> skipped ({why})", index + 1)
+            }
+        }
+    }
+}
+
+/// A short description of an observed outcome.
+pub fn describe(observed: &Observed) -> String {
+    match observed {
+        Observed::Returned(reply) => match reply {
+            Reply::Count(n) => format!("returned {n}"),
+            Reply::Data(d) if d.is_empty() => "returned 0 bytes".to_string(),
+            Reply::Data(d) => format!("returned {} bytes", d.len()),
+            Reply::Errno(e) => format!("failed with {}", errno_name(*e)),
+            Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),
+            Reply::Filled { total, errno: Some(e) } => format!("took {total} bytes, then {}", errno_name(*e)),
+            Reply::Done => "done".to_string(),
+            other => format!("{other:?}"),
+        },
+        Observed::Blocked(evidence) => format!("pending (blocked; {evidence})"),
+        Observed::Died(death) => death.to_string(),
+        Observed::NoReturn(Some(ws)) => format!("no return within the deadline ({ws})"),
+        Observed::NoReturn(None) => "no return within the deadline".to_string(),
+    }
+}
+
+/// A pending operation that the rules say must now complete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Obligation {
+    /// Whose operation.
+    pub actor: u8,
+    /// The rule that demands it.
+    pub rule: &'static str,
+    /// Why, for the `hung` verdict.
+    pub why: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    Write { start: u64, len: u64 },
+    Read { max: u64 },
+}
+
+#[derive(Clone, Debug)]
+struct ActorState {
+    end: End,
+    holds: bool,
+    alive: bool,
+    sigpipe: SigpipeDisposition,
+    pending: Option<Pending>,
+}
+
+/// One writer's stream.
+#[derive(Clone, Debug, Default)]
+struct Stream {
+    /// Positions accepted for certain.
+    lo: u64,
+    /// Positions possibly accepted (a pending or interrupted write).
+    hi: u64,
+    /// Every write as (start, len), len cut to what was accepted.
+    spans: Vec<(u64, u64)>,
+    /// Positions read so far.
+    consumed: u64,
+}
+
+/// The reference model of one pipe case.
+#[derive(Clone, Debug)]
+pub struct PipeModel {
+    setup: Setup,
+    k: Constants,
+    actors: Vec<ActorState>,
+    streams: Vec<Stream>,
+    /// Inside a write of at most PIPE_BUF bytes in the read stream: the
+    /// writer and the position where the write ends.
+    atomic_open: Option<(u8, u64)>,
+    /// Filled to `EAGAIN` with single bytes and nothing read since.
+    known_full: bool,
+    /// Bytes accepted by fills into an empty pipe (observations of capacity).
+    pub capacities: Vec<u64>,
+}
+
+impl PipeModel {
+    /// The model at the start of a case: every actor alive, holding its end,
+    /// with `SIGPIPE` ignored (Rust's runtime default in every actor).
+    pub fn new(setup: &Setup, k: &Constants) -> PipeModel {
+        let actors = (0..setup.actors())
+            .map(|a| ActorState {
+                end: setup.end_of(a),
+                holds: true,
+                alive: true,
+                sigpipe: SigpipeDisposition::Ignore,
+                pending: None,
+            })
+            .collect();
+        PipeModel {
+            setup: setup.clone(),
+            k: k.clone(),
+            actors,
+            streams: vec![Stream::default(); pattern::TAGS as usize],
+            atomic_open: None,
+            known_full: false,
+            capacities: Vec::new(),
+        }
+    }
+
+    /// Checks a whole recorded trace: the checker, offline.
+    pub fn check(schedule: &PipeSchedule, k: &Constants, events: &[Event]) -> Result<PipeModel, Violation> {
+        let mut model = PipeModel::new(&schedule.setup, k);
+        for event in events {
+            model.apply(event)?;
+        }
+        Ok(model)
+    }
+
+    /// Whether a step can be issued now; the reason to skip it if not.
+    pub fn can_issue(&self, actor: u8, op: &Op) -> Result<(), &'static str> {
+        let st = &self.actors[actor as usize];
+        if !st.alive {
+            return Err("actor has ended");
+        }
+        if matches!(op, Op::Kill) {
+            return Ok(());
+        }
+        if st.pending.is_some() {
+            return Err("actor is blocked in an earlier operation");
+        }
+        match op {
+            Op::Write { .. } | Op::Read { .. } | Op::Fill { .. } | Op::Close if !st.holds => {
+                Err("actor has closed its end")
+            }
+            Op::Write { .. } | Op::Fill { .. } if self.setup.concurrent_reads => {
+                Err("no writes while reads may overlap")
+            }
+            Op::Write { .. } | Op::Fill { .. } if st.end == End::Write && actor >= self.setup.writers => {
+                Err("an idle writer does not write")
+            }
+            Op::Read { .. } if st.end == End::Read && !self.setup.concurrent_reads && self.pending_reads() > 0 => {
+                Err("another read is pending")
+            }
+            Op::Fill { .. } if st.end == End::Read => Err("fills go through the write end"),
+            _ => Ok(()),
+        }
+    }
+
+    /// The pattern tag and stream position of the next write by `actor`.
+    pub fn next_write(&self, actor: u8) -> (u8, u64) {
+        let tag = actor % pattern::TAGS;
+        (tag, self.streams[tag as usize].lo)
+    }
+
+    fn pending_reads(&self) -> usize {
+        self.actors.iter().filter(|a| matches!(a.pending, Some(Pending::Read { .. }))).count()
+    }
+
+    fn write_open(&self) -> bool {
+        self.actors.iter().any(|a| a.alive && a.holds && a.end == End::Write)
+    }
+
+    fn read_open(&self) -> bool {
+        self.actors.iter().any(|a| a.alive && a.holds && a.end == End::Read)
+    }
+
+    fn write_holders(&self) -> String {
+        let holders: Vec<String> = (0..self.actors.len())
+            .filter(|&a| {
+                let s = &self.actors[a];
+                s.alive && s.holds && s.end == End::Write
+            })
+            .map(|a| a.to_string())
+            .collect();
+        format!("actor(s) {}", holders.join(", "))
+    }
+
+    /// Bytes certainly in the pipe.
+    fn buffered_lo(&self) -> u64 {
+        self.streams.iter().map(|s| s.lo.saturating_sub(s.consumed)).sum()
+    }
+
+    /// Bytes possibly in the pipe.
+    fn buffered_hi(&self) -> u64 {
+        self.streams.iter().map(|s| s.hi.saturating_sub(s.consumed)).sum()
+    }
+
+    /// Applies one event, or names the rule it breaks.
+    pub fn apply(&mut self, event: &Event) -> Result<(), Violation> {
+        match event {
+            Event::Skipped { .. } => Ok(()),
+            Event::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
+            Event::Completion { actor, observed } => self.completion(*actor, observed),
+        }
+    }
+
+    fn step(&mut self, a: u8, op: &Op, observed: &Observed) -> Result<(), Violation> {
+        if let Observed::NoReturn(_) = observed {
+            // The engine gave its verdict (hung or unresolved) already.
+            return Ok(());
+        }
+        let end = self.actors[a as usize].end;
+        match (*op, end) {
+            (Op::Write { len }, End::Write) => self.write(a, u64::from(len), observed),
+            (Op::Read { max }, End::Read) => self.read(a, u64::from(max), observed),
+            (Op::Write { len }, End::Read) => self.wrong_end(a, "write", "read", len, observed),
+            (Op::Read { max }, End::Write) => self.wrong_end(a, "read", "write", max, observed),
+            (Op::Fill { .. }, _) => self.fill(a, observed),
+            (Op::Close, _) => {
+                expect_done(a, "close", observed)?;
+                self.actors[a as usize].holds = false;
+                Ok(())
+            }
+            (Op::Exit, _) | (Op::Kill, _) => {
+                let expected_signal = matches!(op, Op::Kill).then_some(libc::SIGKILL);
+                match observed {
+                    Observed::Died(d) if d.signal == expected_signal => {}
+                    other => {
+                        return Err(violation(
+                            &[rules::EOF_ALL_CLOSED],
+                            format!("actor {a}: {op}: {}; expected it to end", describe(other)),
+                        ))
+                    }
+                }
+                self.end_actor(a);
+                Ok(())
+            }
+            (Op::Sigpipe(d), _) => {
+                expect_done(a, "sigaction", observed)?;
+                self.actors[a as usize].sigpipe = d;
+                Ok(())
+            }
+        }
+    }
+
+    fn end_actor(&mut self, a: u8) {
+        let st = &mut self.actors[a as usize];
+        st.alive = false;
+        st.holds = false;
+        if let Some(Pending::Write { .. }) = st.pending.take() {
+            // The bytes it had copied stay in the pipe: hi already covers them.
+        }
+    }
+
+    fn wrong_end(&mut self, a: u8, call: &str, end: &str, n: u32, observed: &Observed) -> Result<(), Violation> {
+        match observed {
+            Observed::Returned(Reply::Errno(e)) if *e == libc::EBADF => Ok(()),
+            Observed::Died(d) if d.signal.is_none() && d.code.is_some() => {
+                Err(violation(&[rules::DIRECTION], format!("actor {a} ended during {call} on the {end} end")))
+            }
+            other => Err(violation(
+                &[rules::DIRECTION],
+                format!("{call} of {n} bytes on the {end} end {}; allowed: EBADF", describe(other)),
+            )),
+        }
+    }
+
+    fn fill(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
+        let was_empty = self.buffered_hi() == 0;
+        match observed {
+            Observed::Returned(Reply::Filled { total, errno }) => {
+                let tag = a % pattern::TAGS;
+                let start = self.streams[tag as usize].lo;
+                self.accept(tag, start, *total);
+                match errno {
+                    None if !self.read_open() => Err(violation(
+                        &[rules::EPIPE],
+                        format!(
+                            "a fill with no read end open took {total} bytes and stopped at EAGAIN; allowed: EPIPE"
+                        ),
+                    )),
+                    None => {
+                        if was_empty {
+                            if *total == 0 {
+                                return Err(violation(&[rules::CAPACITY], "an empty pipe took no byte"));
+                            }
+                            self.capacities.push(*total);
+                        }
+                        self.known_full = true;
+                        Ok(())
+                    }
+                    Some(0) => Err(violation(
+                        &[rules::CAPACITY],
+                        format!("a non-blocking fill took {total} bytes with nobody reading and was never refused"),
+                    )),
+                    Some(e) if *e == libc::EPIPE && !self.read_open() => {
+                        self.expect_sigpipe_ignored(a, "fill")?;
+                        Ok(())
+                    }
+                    Some(e) => Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!(
+                            "a non-blocking fill stopped with {} after {total} bytes; allowed: EAGAIN",
+                            errno_name(*e)
+                        ),
+                    )),
+                }
+            }
+            Observed::Died(d) => self.died_writing(a, d, "fill"),
+            other => Err(violation(
+                &[rules::FULL_BLOCKS],
+                format!("a non-blocking fill {}; allowed: bytes then EAGAIN", describe(other)),
+            )),
+        }
+    }
+
+    fn expect_sigpipe_ignored(&self, a: u8, what: &str) -> Result<(), Violation> {
+        if self.actors[a as usize].sigpipe == SigpipeDisposition::Default {
+            return Err(violation(
+                &[rules::SIGPIPE_KILLS],
+                format!(
+                    "{what} with no reader failed with EPIPE but SIGPIPE was at its default; allowed: death by SIGPIPE"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The actor died in a write-like call.
+    fn died_writing(&mut self, a: u8, d: &Death, what: &str) -> Result<(), Violation> {
+        let sigpipe = d.signal == Some(libc::SIGPIPE);
+        let default = self.actors[a as usize].sigpipe == SigpipeDisposition::Default;
+        self.end_actor(a);
+        if sigpipe && default && !self.read_open() {
+            return Ok(());
+        }
+        let why = if !sigpipe {
+            format!("the writer {d} during {what}")
+        } else if self.read_open() {
+            format!("{what} raised SIGPIPE while a read end was still open")
+        } else {
+            format!("{what} raised SIGPIPE although SIGPIPE was ignored; allowed: EPIPE")
+        };
+        let rule = if sigpipe && !self.read_open() { rules::EPIPE } else { rules::SIGPIPE_KILLS };
+        Err(violation(&[rule], why))
+    }
+
+    fn accept(&mut self, tag: u8, start: u64, n: u64) {
+        let s = &mut self.streams[tag as usize];
+        s.lo = s.lo.max(start + n);
+        s.hi = s.hi.max(s.lo);
+        if n > 0 {
+            s.spans.push((start, n));
+        }
+    }
+
+    fn write(&mut self, a: u8, len: u64, observed: &Observed) -> Result<(), Violation> {
+        let nonblock = self.setup.nonblock_write;
+        let tag = a % pattern::TAGS;
+        let start = self.streams[tag as usize].lo;
+        let pipe_buf = self.k.pipe_buf;
+        if !self.read_open() {
+            return match observed {
+                Observed::Returned(Reply::Count(0)) if len == 0 => Ok(()),
+                Observed::Returned(Reply::Errno(e)) if *e == libc::EPIPE => self.expect_sigpipe_ignored(a, "a write"),
+                Observed::Died(d) => self.died_writing(a, d, "a write"),
+                other => {
+                    let rule = match self.actors[a as usize].sigpipe {
+                        SigpipeDisposition::Default => rules::SIGPIPE_KILLS,
+                        SigpipeDisposition::Ignore => rules::EPIPE,
+                    };
+                    Err(violation(
+                        &[rule],
+                        format!(
+                            "write of {len} bytes with no read end open {}; allowed: {}",
+                            describe(other),
+                            sigpipe_allowed(self.actors[a as usize].sigpipe)
+                        ),
+                    ))
+                }
+            };
+        }
+        let room_for_sure = self.buffered_hi() == 0 && len <= self.k.pipe_single_write;
+        let full = self.known_full && len > 0;
+        match observed {
+            Observed::Returned(Reply::Count(k)) => {
+                let k = *k;
+                if k > len {
+                    return Err(violation(&[rules::ORDER], format!("write of {len} bytes returned {k}")));
+                }
+                if len == 0 {
+                    return Ok(());
+                }
+                if full {
+                    let allowed = if nonblock { "EAGAIN" } else { "pending until a reader frees space" };
+                    return Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!("write of {len} bytes to a full pipe returned {k}; allowed: {allowed}"),
+                    ));
+                }
+                if k < len {
+                    if len <= pipe_buf {
+                        return Err(violation(
+                            &[rules::ATOMIC],
+                            format!(
+                                "write of {len} bytes (at most PIPE_BUF = {pipe_buf}) returned a partial count {k}"
+                            ),
+                        ));
+                    }
+                    if !nonblock {
+                        return Err(violation(
+                            &[rules::FULL_BLOCKS],
+                            format!("blocking write of {len} bytes returned a partial count {k} with a reader open; allowed: {len} once all is written"),
+                        ));
+                    }
+                    if room_for_sure {
+                        return Err(violation(
+                            &[rules::FULL_BLOCKS],
+                            format!("non-blocking write of {len} bytes into an empty pipe took only {k}; an empty pipe takes {}", self.k.pipe_single_write),
+                        ));
+                    }
+                    if k == 0 {
+                        return Err(violation(&[rules::FULL_BLOCKS], format!("non-blocking write of {len} bytes returned 0; allowed: a count of at least 1 or EAGAIN")));
+                    }
+                }
+                self.accept(tag, start, k);
+                Ok(())
+            }
+            Observed::Returned(Reply::Errno(e)) if *e == libc::EAGAIN && nonblock => {
+                if room_for_sure {
+                    return Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!("non-blocking write of {len} bytes into an empty pipe failed with EAGAIN"),
+                    ));
+                }
+                if len == 0 {
+                    return Err(violation(&[rules::FULL_BLOCKS], "write of 0 bytes failed with EAGAIN; allowed: 0"));
+                }
+                Ok(())
+            }
+            Observed::Blocked(_) if !nonblock && len > 0 => {
+                if room_for_sure {
+                    return Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!(
+                            "write of {len} bytes blocked although the pipe was empty (one write takes {})",
+                            self.k.pipe_single_write
+                        ),
+                    ));
+                }
+                let st = &mut self.actors[a as usize];
+                st.pending = Some(Pending::Write { start, len });
+                let s = &mut self.streams[tag as usize];
+                s.hi = s.hi.max(start + len);
+                s.spans.push((start, len));
+                Ok(())
+            }
+            Observed::Died(d) => self.died_writing(a, d, "a write"),
+            other => {
+                let allowed = if len == 0 {
+                    "0".to_string()
+                } else if full {
+                    (if nonblock { "EAGAIN" } else { "pending until a reader frees space" }).to_string()
+                } else if nonblock {
+                    format!("{len}, or EAGAIN{}", if len > pipe_buf { ", or a partial count" } else { "" })
+                } else {
+                    format!("{len}, or pending while the pipe is full")
+                };
+                let rule = if full { rules::FULL_BLOCKS } else { rules::DIRECTION };
+                Err(violation(&[rule], format!("write of {len} bytes {}; allowed: {allowed}", describe(other))))
+            }
+        }
+    }
+
+    fn read(&mut self, a: u8, max: u64, observed: &Observed) -> Result<(), Violation> {
+        let nonblock = self.setup.nonblock_read;
+        let lo = self.buffered_lo();
+        let hi = self.buffered_hi();
+        let writers = self.write_open();
+        match observed {
+            Observed::Returned(Reply::Data(d)) if max == 0 => {
+                if d.is_empty() {
+                    Ok(())
+                } else {
+                    Err(violation(&[rules::ORDER], format!("read of 0 bytes returned {}", d.len())))
+                }
+            }
+            Observed::Returned(Reply::Data(d)) if d.is_empty() => self.eof(a, "read"),
+            Observed::Returned(Reply::Data(d)) => self.data(a, max, d),
+            Observed::Returned(Reply::Errno(e)) if *e == libc::EAGAIN && nonblock => {
+                if lo > 0 {
+                    return Err(violation(
+                        &[rules::READ_BLOCKS],
+                        format!("non-blocking read failed with EAGAIN with {lo} bytes buffered; allowed: data"),
+                    ));
+                }
+                if !writers && hi == 0 {
+                    return Err(violation(
+                        &[rules::EOF_ALL_CLOSED],
+                        "non-blocking read of an empty pipe with no writer left failed with EAGAIN; allowed: 0 (end of file)",
+                    ));
+                }
+                Ok(())
+            }
+            Observed::Blocked(_) if !nonblock => {
+                if lo > 0 {
+                    return Err(violation(
+                        &[rules::READ_BLOCKS],
+                        format!("read blocked with {lo} bytes buffered; allowed: data at once"),
+                    ));
+                }
+                if !writers {
+                    return Err(violation(
+                        &[rules::EOF_ALL_CLOSED],
+                        "read blocked although every write end is closed; allowed: 0 (end of file)",
+                    ));
+                }
+                self.actors[a as usize].pending = Some(Pending::Read { max });
+                Ok(())
+            }
+            other => {
+                let allowed = if nonblock {
+                    "data or EAGAIN"
+                } else {
+                    "data, or pending until a write or the last writer's close"
+                };
+                Err(violation(&[rules::READ_BLOCKS], format!("read {}; allowed: {allowed}", describe(other))))
+            }
+        }
+    }
+
+    /// A read returned 0 bytes (end of file).
+    fn eof(&mut self, a: u8, what: &str) -> Result<(), Violation> {
+        if self.write_open() {
+            return Err(violation(
+                &[rules::EOF_ANY_OPEN, rules::READ_BLOCKS],
+                format!(
+                    "actor {a}: {what} returned 0 bytes (end of file) while {} still hold(s) a write end; allowed: {}",
+                    self.write_holders(),
+                    if self.setup.nonblock_read {
+                        "data or EAGAIN"
+                    } else {
+                        "data, or pending until a write or the last writer's close"
+                    }
+                ),
+            ));
+        }
+        for (tag, s) in self.streams.iter_mut().enumerate() {
+            if s.consumed < s.lo {
+                return Err(violation(
+                    &[rules::EOF_ALL_CLOSED, rules::ORDER],
+                    format!("end of file after {} of the {} bytes writer {tag} wrote", s.consumed, s.lo),
+                ));
+            }
+            // Whatever an interrupted write had copied is now known.
+            s.lo = s.consumed;
+            s.hi = s.consumed;
+        }
+        Ok(())
+    }
+
+    /// A read returned data: check every byte against the writers' streams.
+    fn data(&mut self, a: u8, max: u64, d: &[u8]) -> Result<(), Violation> {
+        if d.len() as u64 > max {
+            return Err(violation(&[rules::ORDER], format!("read of at most {max} bytes returned {}", d.len())));
+        }
+        for (i, &b) in d.iter().enumerate() {
+            let tag = pattern::tag_of(b);
+            if let Some((w, end)) = self.atomic_open {
+                if w != tag {
+                    return Err(violation(
+                        &[rules::ATOMIC],
+                        format!(
+                            "actor {a} read writer {tag}'s byte inside writer {w}'s write of at most PIPE_BUF bytes (byte {i} of the read; {} bytes of that write still to come)",
+                            end - self.streams[w as usize].consumed
+                        ),
+                    ));
+                }
+            }
+            let s = &mut self.streams[tag as usize];
+            let p = s.consumed;
+            if p >= s.hi {
+                return Err(violation(
+                    &[rules::ORDER],
+                    format!("actor {a} read a byte of writer {tag} at position {p} (byte {i} of the read), but writer {tag} has written only {} bytes", s.hi),
+                ));
+            }
+            if u64::from(pattern::pos_of(b)) != p % 64 {
+                return Err(violation(
+                    &[rules::ORDER],
+                    format!(
+                        "actor {a}: byte {i} of the read is writer {tag}'s byte at position {} (mod 64), expected position {p} (mod 64 = {}): bytes lost, repeated or reordered",
+                        pattern::pos_of(b),
+                        p % 64
+                    ),
+                ));
+            }
+            s.consumed += 1;
+            let consumed = s.consumed;
+            match self.atomic_open {
+                Some((_, end)) if consumed >= end => self.atomic_open = None,
+                Some(_) => {}
+                None => {
+                    let span = s.spans.iter().find(|(st, len)| p >= *st && p < st + len).copied();
+                    if let Some((st, len)) = span {
+                        if len <= self.k.pipe_buf && consumed < st + len {
+                            self.atomic_open = Some((tag, st + len));
+                        }
+                    }
+                }
+            }
+        }
+        self.known_full = false;
+        Ok(())
+    }
+
+    fn completion(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
+        let Some(pending) = self.actors[a as usize].pending.take() else {
+            return Err(violation(&[rules::ORDER], format!("actor {a} completed an operation that was not pending")));
+        };
+        match pending {
+            Pending::Read { max } => match observed {
+                Observed::Returned(Reply::Data(d)) if d.is_empty() => self.eof(a, "a blocked read woke and"),
+                Observed::Returned(Reply::Data(d)) => self.data(a, max, d),
+                other => Err(violation(
+                    &[rules::READ_BLOCKS],
+                    format!("a blocked read woke and {}; allowed: data or 0 (end of file)", describe(other)),
+                )),
+            },
+            Pending::Write { start, len } => {
+                let tag = a % pattern::TAGS;
+                let readers = self.read_open();
+                match observed {
+                    Observed::Returned(Reply::Count(k)) if *k == len => {
+                        self.settle_write(tag, start, len, *k);
+                        Ok(())
+                    }
+                    Observed::Returned(Reply::Count(k)) if !readers && *k < len && *k > 0 && len > self.k.pipe_buf => {
+                        self.expect_sigpipe_ignored(a, "a blocked write")?;
+                        self.settle_write(tag, start, len, *k);
+                        Ok(())
+                    }
+                    Observed::Returned(Reply::Errno(e)) if *e == libc::EPIPE && !readers => {
+                        self.expect_sigpipe_ignored(a, "a blocked write")?;
+                        self.settle_write(tag, start, len, 0);
+                        Ok(())
+                    }
+                    Observed::Died(d) => {
+                        // Bytes copied before the signal stay in the pipe.
+                        self.died_writing(a, d, "a blocked write")
+                    }
+                    other => {
+                        let allowed = if readers {
+                            format!("{len} once all is written")
+                        } else {
+                            format!("EPIPE{}", if len > self.k.pipe_buf { " or a partial count" } else { "" })
+                        };
+                        let rule = if !readers {
+                            rules::EPIPE
+                        } else if len <= self.k.pipe_buf {
+                            rules::ATOMIC
+                        } else {
+                            rules::FULL_BLOCKS
+                        };
+                        Err(violation(
+                            &[rule],
+                            format!("a blocked write of {len} bytes woke and {}; allowed: {allowed}", describe(other)),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A pending write returned `k` of `len` bytes: its span and bounds shrink.
+    fn settle_write(&mut self, tag: u8, start: u64, len: u64, k: u64) {
+        let s = &mut self.streams[tag as usize];
+        if let Some(span) = s.spans.iter_mut().rev().find(|(st, l)| *st == start && *l == len) {
+            span.1 = k;
+        }
+        s.spans.retain(|(_, l)| *l > 0);
+        s.lo = s.lo.max(start + k);
+        s.hi = start + k;
+    }
+
+    /// The pending operations the rules say must complete now.
+    pub fn obligations(&self) -> Vec<Obligation> {
+        let mut out = Vec::new();
+        let writers = self.write_open();
+        let readers = self.read_open();
+        let blocked_readers = self.pending_reads();
+        let writer_has_bytes_to_give = self.actors.iter().enumerate().any(|(a, st)| match st.pending {
+            Some(Pending::Write { start, len }) => {
+                st.alive && self.streams[a % pattern::TAGS as usize].consumed < start + len
+            }
+            _ => false,
+        });
+        for (a, st) in self.actors.iter().enumerate() {
+            if !st.alive {
+                continue;
+            }
+            match st.pending {
+                Some(Pending::Read { .. }) => {
+                    if self.buffered_lo() > 0 || writer_has_bytes_to_give {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: rules::READ_BLOCKS,
+                            why: "a blocked read must wake once data is in the pipe".into(),
+                        });
+                    } else if !writers {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: if blocked_readers > 1 { rules::WAKE_ALL } else { rules::EOF_ALL_CLOSED },
+                            why: format!(
+                                "every write end is closed: {} blocked read(s) must wake with end of file",
+                                blocked_readers
+                            ),
+                        });
+                    }
+                }
+                Some(Pending::Write { start, len }) => {
+                    let s = &self.streams[a % pattern::TAGS as usize];
+                    if !readers {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: match st.sigpipe {
+                                SigpipeDisposition::Default => rules::SIGPIPE_KILLS,
+                                SigpipeDisposition::Ignore => rules::EPIPE,
+                            },
+                            why: "the last read end closed: a blocked write must wake".into(),
+                        });
+                    } else if s.consumed >= start + len {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: rules::FULL_BLOCKS,
+                            why: "every byte of the blocked write has been read: the write must return".into(),
+                        });
+                    }
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+fn sigpipe_allowed(d: SigpipeDisposition) -> &'static str {
+    match d {
+        SigpipeDisposition::Default => "death by SIGPIPE",
+        SigpipeDisposition::Ignore => "EPIPE",
+    }
+}
+
+fn expect_done(a: u8, what: &str, observed: &Observed) -> Result<(), Violation> {
+    match observed {
+        Observed::Returned(Reply::Done) => Ok(()),
+        other => {
+            Err(violation(&[rules::DIRECTION], format!("actor {a}: {what} {}; allowed: success", describe(other))))
+        }
+    }
+}
+
+/// Names a death for messages.
+pub fn death_name(d: &Death) -> String {
+    match d.signal {
+        Some(sig) => signal_name(sig),
+        None => format!("exit {}", d.code.unwrap_or(-1)),
+    }
+}

@@ -1,0 +1,143 @@
+//! Pipe schedules as data: who holds which end at the start, then numbered
+//! steps. Schedules print, shrink (proptest), serialize and replay.
+
+use crate::os::signal::SigpipeDisposition;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which end of the pipe an actor holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum End {
+    /// The read end.
+    Read,
+    /// The write end.
+    Write,
+}
+
+/// The cast at the start of a case. Actors `0..writers` hold the write end
+/// (writer `i` writes with pattern tag `i`), then `idle_writers` actors hold
+/// a write end and never write, then `readers` actors hold the read end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    /// Actors that hold the write end and write (1-4 with the idle ones).
+    pub writers: u8,
+    /// Actors that hold a write end and do nothing with it.
+    pub idle_writers: u8,
+    /// Actors that hold the read end (1-3).
+    pub readers: u8,
+    /// `O_NONBLOCK` on the read end's open file description.
+    pub nonblock_read: bool,
+    /// `O_NONBLOCK` on the write end's open file description.
+    pub nonblock_write: bool,
+    /// Let several reads be pending at once (no writes are then issued, so
+    /// that completion order cannot matter).
+    pub concurrent_reads: bool,
+}
+
+impl Setup {
+    /// Total actors.
+    pub fn actors(&self) -> u8 {
+        self.writers + self.idle_writers + self.readers
+    }
+
+    /// The end actor `a` holds at the start.
+    pub fn end_of(&self, a: u8) -> End {
+        if a < self.writers + self.idle_writers {
+            End::Write
+        } else {
+            End::Read
+        }
+    }
+
+    /// A readable role name for actor `a`.
+    pub fn role(&self, a: u8) -> &'static str {
+        if a < self.writers {
+            "writer"
+        } else if a < self.writers + self.idle_writers {
+            "idle writer"
+        } else {
+            "reader"
+        }
+    }
+}
+
+/// One operation of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// `write(2)` of `len` traceable bytes on the actor's end.
+    Write { len: u32 },
+    /// `read(2)` of at most `max` bytes on the actor's end.
+    Read { max: u32 },
+    /// Fill the pipe through the actor's end until `EAGAIN` (non-blocking).
+    Fill { chunk: u32 },
+    /// `close(2)` of the actor's end.
+    Close,
+    /// The actor exits (`_exit(0)`).
+    Exit,
+    /// The coordinator kills the actor (`SIGKILL`).
+    Kill,
+    /// The actor sets its `SIGPIPE` disposition.
+    Sigpipe(SigpipeDisposition),
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Write { len } => write!(f, "write {len} bytes"),
+            Op::Read { max } => write!(f, "read up to {max} bytes"),
+            Op::Fill { chunk } => write!(f, "fill the pipe (non-blocking writes of {chunk}, then of 1 byte)"),
+            Op::Close => f.write_str("close its end"),
+            Op::Exit => f.write_str("exit"),
+            Op::Kill => f.write_str("is killed (SIGKILL)"),
+            Op::Sigpipe(SigpipeDisposition::Default) => f.write_str("set SIGPIPE to default"),
+            Op::Sigpipe(SigpipeDisposition::Ignore) => f.write_str("ignore SIGPIPE"),
+        }
+    }
+}
+
+/// One step: an actor and what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The actor (taken modulo the number of actors, so that shrinking the
+    /// cast never invalidates a step).
+    pub actor: u8,
+    /// The operation.
+    pub op: Op,
+}
+
+/// A whole pipe case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeSchedule {
+    /// Who holds what.
+    pub setup: Setup,
+    /// What happens, in order.
+    pub steps: Vec<Step>,
+}
+
+impl PipeSchedule {
+    /// The actor a step addresses, after wrapping.
+    pub fn actor_of(&self, step: &Step) -> u8 {
+        step.actor % self.setup.actors().max(1)
+    }
+}
+
+impl fmt::Display for PipeSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.setup;
+        writeln!(
+            f,
+            "setup: {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
+            s.writers,
+            s.idle_writers,
+            s.readers,
+            if s.nonblock_read { "O_NONBLOCK" } else { "blocking" },
+            if s.nonblock_write { "O_NONBLOCK" } else { "blocking" },
+            if s.concurrent_reads { "; reads may overlap" } else { "" }
+        )?;
+        for (i, step) in self.steps.iter().enumerate() {
+            let a = self.actor_of(step);
+            writeln!(f, "{:>3}. actor {a} ({}): {}", i + 1, s.role(a), step.op)?;
+        }
+        Ok(())
+    }
+}

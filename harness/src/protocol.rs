@@ -1,0 +1,105 @@
+//! The control channel between the coordinator and an actor: a unix stream
+//! socket apart from every object under test, carrying length-prefixed
+//! requests and replies (bincode), with descriptors attached as
+//! `SCM_RIGHTS` when the coordinator hands objects over.
+
+use crate::os::fd::{recv_with_fds, send_with_fds};
+use crate::os::signal::SigpipeDisposition;
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+/// One operation the coordinator asks an actor to perform. Slots index the
+/// descriptors the actor holds, in the order they were handed or opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Take the descriptors attached to this message; reply [`Reply::Adopted`].
+    Adopt,
+    /// `write(2)` `len` bytes of the traceable pattern `tag`, stream
+    /// positions from `start` (see [`crate::pattern`]).
+    Write { slot: u32, len: u32, tag: u8, start: u64 },
+    /// `read(2)` of at most `max` bytes.
+    Read { slot: u32, max: u32 },
+    /// `close(2)`.
+    Close { slot: u32 },
+    /// Set or clear `O_NONBLOCK` on the open file description.
+    SetNonblock { slot: u32, on: bool },
+    /// Fill through a temporarily non-blocking descriptor until `EAGAIN`,
+    /// writes of `chunk` bytes then of 1 byte; pattern as for `Write`.
+    Fill { slot: u32, chunk: u32, tag: u8, start: u64 },
+    /// Set this process's `SIGPIPE` disposition.
+    SetSigpipe(SigpipeDisposition),
+    /// `open(2)` a FIFO; the new descriptor gets the next slot.
+    OpenFifo { path: String, write: bool, nonblock: bool },
+    /// `_exit(2)` with `code` at once, without replying.
+    Exit { code: i32 },
+    /// Wait for a signal forever (`pause(2)`): an operation that never
+    /// returns, for the engine's own liveness tests.
+    Pause,
+}
+
+/// What an actor answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// Sent once at start: who the actor is.
+    Hello { pid: i32, tid: i32 },
+    /// The descriptor numbers the adopted descriptors got, in order.
+    Adopted { fds: Vec<i32> },
+    /// A byte count (write).
+    Count(u64),
+    /// The bytes read (empty: end of file, or a read of 0 bytes).
+    Data(Vec<u8>),
+    /// The call failed with this errno.
+    Errno(i32),
+    /// A fill ended: bytes accepted, and the errno that stopped it when it
+    /// was not `EAGAIN`.
+    Filled { total: u64, errno: Option<i32> },
+    /// A descriptor was opened at `slot` with number `fd`.
+    Opened { slot: u32, fd: i32 },
+    /// The operation completed with nothing to report.
+    Done,
+    /// The actor could not perform the request (a harness bug, not an
+    /// outcome of the system under test).
+    Refused(String),
+}
+
+/// Largest frame accepted, so that a corrupt length cannot exhaust memory.
+const MAX_FRAME: usize = 64 << 20;
+
+/// Sends one message with descriptors attached.
+pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    let body = bincode::serialize(msg).map_err(io::Error::other)?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&body);
+    send_with_fds(sock, &frame, fds)
+}
+
+/// Receives one message and the descriptors attached to it. `Ok(None)` at a
+/// clean end of stream (the peer closed or died between messages).
+pub fn recv<T: for<'de> Deserialize<'de>>(sock: BorrowedFd<'_>, fds: &mut Vec<OwnedFd>) -> io::Result<Option<T>> {
+    let mut header = [0u8; 4];
+    let mut got = 0;
+    while got < header.len() {
+        let n = recv_with_fds(sock, &mut header[got..], fds)?;
+        if n == 0 {
+            return if got == 0 { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
+        }
+        got += n;
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("control frame of {len} bytes")));
+    }
+    let mut body = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match rustix::io::read(sock, &mut body[got..]) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bincode::deserialize(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}

@@ -1,0 +1,27 @@
+//! Scratch directories for objects with names (FIFOs, socket paths, files):
+//! one per case under the system's temporary directory, named
+//! `ipc-conform-*`, removed with everything in it when dropped.
+
+use std::io;
+use std::path::Path;
+
+/// A scratch directory, removed on drop.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+/// The prefix of every scratch directory, so that leak checks can find them.
+pub const PREFIX: &str = "ipc-conform-";
+
+impl Scratch {
+    /// Creates a fresh, private (0700) scratch directory.
+    pub fn new() -> io::Result<Scratch> {
+        let dir = tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir()?;
+        Ok(Scratch { dir })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}

@@ -1,0 +1,327 @@
+//! The coordinator's side of a test case: it starts actors, hands them the
+//! descriptors under test, invokes one operation at a time and observes
+//! whether it returned, blocked (with evidence), killed its actor, or never
+//! came back within the liveness deadline. Dropping a session kills every
+//! actor's process group and reaps it.
+
+use crate::evidence::{BlockSite, Evidence, EvidenceTally};
+use crate::os::proc::{wait_state, WaitState};
+use crate::os::{self, process::SpawnSpec};
+use crate::protocol::{self, Reply, Request};
+use crate::timing::Timing;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// An actor of a session, by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActorId(pub usize);
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "actor {}", self.0)
+    }
+}
+
+/// How an actor's process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Death {
+    /// The exit code, when it exited.
+    pub code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+}
+
+impl fmt::Display for Death {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.signal) {
+            (_, Some(sig)) => write!(f, "killed by {}", os::signal_name(sig)),
+            (Some(code), None) => write!(f, "exited with {code}"),
+            (None, None) => f.write_str("ended"),
+        }
+    }
+}
+
+/// What the coordinator saw of one invoked operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Observed {
+    /// It returned this reply.
+    Returned(Reply),
+    /// It is blocked; the evidence says how we know.
+    Blocked(Evidence),
+    /// Its actor died during it (a signal, or `_exit`).
+    Died(Death),
+    /// Nothing within the liveness deadline: the actor's wait state then.
+    NoReturn(Option<WaitState>),
+}
+
+/// A failure of the engine itself (never the host's deviation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HarnessError(pub String);
+
+impl fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+impl HarnessError {
+    /// Wraps an I/O error with what the engine was doing.
+    pub fn io(what: impl fmt::Display, err: std::io::Error) -> HarnessError {
+        HarnessError(format!("{what}: {err}"))
+    }
+}
+
+struct ActorHandle {
+    child: Child,
+    pid: i32,
+    tid: i32,
+    ctrl: OwnedFd,
+    /// An operation was sent and its reply has not been read.
+    busy: bool,
+    death: Option<Death>,
+}
+
+/// One test case's actors.
+pub struct Session {
+    actors: Vec<ActorHandle>,
+    timing: Timing,
+    /// Every "blocked" observation of this session, by evidence kind.
+    pub evidence: EvidenceTally,
+}
+
+impl Session {
+    /// A session with no actors yet.
+    pub fn new(timing: Timing) -> Session {
+        Session { actors: Vec::new(), timing, evidence: EvidenceTally::default() }
+    }
+
+    /// The limits this session applies.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// Starts an actor and waits for its hello.
+    pub fn spawn(&mut self) -> Result<ActorId, HarnessError> {
+        let (ours, theirs) = os::fd::control_pair().map_err(|e| HarnessError::io("socketpair for control", e))?;
+        let fds = [(theirs.as_fd(), crate::actor::CONTROL_FD)];
+        let child = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
+            .map_err(|e| HarnessError::io("spawning an actor", e))?;
+        drop(theirs);
+        let pid = child.id() as i32;
+        let id = ActorId(self.actors.len());
+        self.actors.push(ActorHandle { child, pid, tid: pid, ctrl: ours, busy: true, death: None });
+        match self.await_reply(id, self.timing.deadline)? {
+            Observed::Returned(Reply::Hello { tid, .. }) => {
+                self.actors[id.0].tid = tid;
+                Ok(id)
+            }
+            other => Err(HarnessError(format!("{id} did not start: {other:?}"))),
+        }
+    }
+
+    /// The process id of an actor.
+    pub fn pid(&self, id: ActorId) -> i32 {
+        self.actors[id.0].pid
+    }
+
+    /// The pids of every actor, live or not.
+    pub fn pids(&self) -> Vec<i32> {
+        self.actors.iter().map(|a| a.pid).collect()
+    }
+
+    /// Whether an actor is still alive (as far as the coordinator knows).
+    pub fn alive(&self, id: ActorId) -> bool {
+        self.actors[id.0].death.is_none()
+    }
+
+    /// Whether an actor has an operation in flight.
+    pub fn busy(&self, id: ActorId) -> bool {
+        self.actors[id.0].busy
+    }
+
+    /// Hands descriptors to an actor (`SCM_RIGHTS`); returns the numbers
+    /// they got there. The caller then closes its own copies.
+    pub fn hand(&mut self, id: ActorId, fds: &[BorrowedFd<'_>]) -> Result<Vec<i32>, HarnessError> {
+        self.send(id, &Request::Adopt, fds)?;
+        match self.await_reply(id, self.timing.deadline)? {
+            Observed::Returned(Reply::Adopted { fds }) => Ok(fds),
+            other => Err(HarnessError(format!("{id} did not adopt descriptors: {other:?}"))),
+        }
+    }
+
+    /// Runs an operation that must complete (it may not block): its reply,
+    /// its actor's death, or `NoReturn` after the liveness deadline.
+    pub fn call(&mut self, id: ActorId, request: &Request) -> Result<Observed, HarnessError> {
+        self.send(id, request, &[])?;
+        self.await_reply(id, self.timing.deadline)
+    }
+
+    /// Invokes an operation that may block at `site`, and waits until it
+    /// returns or is proved blocked there. Where the kernel shows no wait
+    /// state, an operation still without reply after the bounded wait is
+    /// taken as blocked with `Timeout` evidence. `NoReturn` when neither
+    /// happens within the liveness deadline (blocked somewhere else).
+    pub fn invoke(&mut self, id: ActorId, request: &Request, site: BlockSite) -> Result<Observed, HarnessError> {
+        self.send(id, request, &[])?;
+        let (pid, tid) = (self.actors[id.0].pid, self.actors[id.0].tid);
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(20);
+        let mut kernel_view = os::proc::HAS_SYSCALL_VIEW;
+        loop {
+            if self.readable(id, pause)? {
+                return self.take_reply(id);
+            }
+            if kernel_view {
+                match wait_state(pid, tid) {
+                    Ok(ws) if site.matches(&ws) => {
+                        let evidence = Evidence::Proc(ws);
+                        self.evidence.add(&evidence);
+                        return Ok(Observed::Blocked(evidence));
+                    }
+                    Ok(_) => {}
+                    Err(_) if !self.alive_now(id) => {}
+                    Err(_) => kernel_view = false,
+                }
+            } else if start.elapsed() >= self.timing.bounded_wait {
+                let evidence = Evidence::Timeout { waited_ms: start.elapsed().as_millis() as u64 };
+                self.evidence.add(&evidence);
+                return Ok(Observed::Blocked(evidence));
+            }
+            if start.elapsed() >= self.timing.deadline {
+                return Ok(Observed::NoReturn(wait_state(pid, tid).ok()));
+            }
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits for the reply of an operation in flight (one that must now
+    /// complete), up to the liveness deadline.
+    pub fn complete(&mut self, id: ActorId) -> Result<Observed, HarnessError> {
+        self.await_reply(id, self.timing.deadline)
+    }
+
+    /// The reply of an operation in flight if it has arrived, without waiting.
+    pub fn poll(&mut self, id: ActorId) -> Result<Option<Observed>, HarnessError> {
+        if !self.actors[id.0].busy {
+            return Ok(None);
+        }
+        if self.readable(id, Duration::ZERO)? {
+            return self.take_reply(id).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Asks an actor to `_exit(code)` and reaps it.
+    pub fn exit(&mut self, id: ActorId, code: i32) -> Result<Death, HarnessError> {
+        self.send(id, &Request::Exit { code }, &[])?;
+        self.reap(id)
+    }
+
+    /// Kills an actor with `SIGKILL` and reaps it: once this returns, the
+    /// kernel has closed every descriptor it held.
+    pub fn kill(&mut self, id: ActorId) -> Result<Death, HarnessError> {
+        let actor = &self.actors[id.0];
+        if let Some(death) = actor.death {
+            return Ok(death);
+        }
+        os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL)
+            .map_err(|e| HarnessError::io(format!("killing {id}"), e))?;
+        self.reap(id)
+    }
+
+    /// The kernel's view of an actor's thread now, where there is one.
+    pub fn wait_state(&self, id: ActorId) -> Option<WaitState> {
+        wait_state(self.actors[id.0].pid, self.actors[id.0].tid).ok()
+    }
+
+    fn alive_now(&self, id: ActorId) -> bool {
+        std::path::Path::new(&format!("/proc/{}", self.actors[id.0].pid)).exists()
+    }
+
+    fn send(&mut self, id: ActorId, request: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), HarnessError> {
+        let actor = &mut self.actors[id.0];
+        if actor.death.is_some() {
+            return Err(HarnessError(format!("{id} is dead; cannot send {request:?}")));
+        }
+        if actor.busy {
+            return Err(HarnessError(format!("{id} is busy; cannot send {request:?}")));
+        }
+        protocol::send(actor.ctrl.as_fd(), request, fds)
+            .map_err(|e| HarnessError::io(format!("sending to {id}"), e))?;
+        actor.busy = true;
+        Ok(())
+    }
+
+    fn readable(&self, id: ActorId, timeout: Duration) -> Result<bool, HarnessError> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let actor = &self.actors[id.0];
+        let mut fds = [PollFd::new(&actor.ctrl, PollFlags::IN)];
+        let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: timeout.subsec_nanos() as i64 };
+        loop {
+            match poll(&mut fds, Some(&ts)) {
+                Ok(n) => return Ok(n > 0),
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(HarnessError::io(format!("polling {id}"), e.into())),
+            }
+        }
+    }
+
+    fn await_reply(&mut self, id: ActorId, deadline: Duration) -> Result<Observed, HarnessError> {
+        let start = Instant::now();
+        loop {
+            let left = deadline.saturating_sub(start.elapsed());
+            if self.readable(id, left.min(Duration::from_millis(100)))? {
+                return self.take_reply(id);
+            }
+            if start.elapsed() >= deadline {
+                return Ok(Observed::NoReturn(self.wait_state(id)));
+            }
+        }
+    }
+
+    /// Reads the reply that is waiting (or notices the actor's death).
+    fn take_reply(&mut self, id: ActorId) -> Result<Observed, HarnessError> {
+        let actor = &mut self.actors[id.0];
+        let mut fds = Vec::new();
+        match protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds) {
+            Ok(Some(Reply::Refused(why))) => {
+                actor.busy = false;
+                Err(HarnessError(format!("{id} refused the operation: {why}")))
+            }
+            Ok(Some(reply)) => {
+                actor.busy = false;
+                Ok(Observed::Returned(reply))
+            }
+            Ok(None) | Err(_) => self.reap(id).map(Observed::Died),
+        }
+    }
+
+    fn reap(&mut self, id: ActorId) -> Result<Death, HarnessError> {
+        use std::os::unix::process::ExitStatusExt;
+        let actor = &mut self.actors[id.0];
+        if let Some(death) = actor.death {
+            return Ok(death);
+        }
+        let status = actor.child.wait().map_err(|e| HarnessError::io(format!("waiting for {id}"), e))?;
+        let death = Death { code: status.code(), signal: status.signal() };
+        actor.death = Some(death);
+        actor.busy = false;
+        Ok(death)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for actor in &mut self.actors {
+            if actor.death.is_none() {
+                let _ = os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = actor.child.wait();
+            }
+        }
+    }
+}

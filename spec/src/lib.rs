@@ -1,0 +1,253 @@
+//! The ipc-conform rule catalogue.
+//!
+//! Every documented rule of interprocess communication that the project
+//! checks lives as data in `spec/rules/<mechanism>.toml`. This crate loads
+//! those files, validates them strictly (every failure names the file, the
+//! rule and the field), and lets the other crates look rules up and select
+//! them by id, prefix, glob or mechanism. It contains no OS code.
+
+#![warn(missing_docs)]
+
+mod error;
+mod parse;
+mod select;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::SpecError;
+
+/// The rule files compiled into the crate, in mechanism order, as
+/// `(file name, text)`.
+const BUILTIN_FILES: &[(&str, &str)] = &[("spec/rules/pipe.toml", include_str!("../rules/pipe.toml"))];
+
+/// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    /// Anonymous pipes and FIFOs (`pipe`).
+    Pipe,
+    /// Sockets (`socket`).
+    Socket,
+    /// Shared memory (`shm`).
+    Shm,
+    /// Process life cycle as it bears on IPC: exit, kill, inheritance (`process`).
+    Process,
+    /// Files as a shared medium: rename, append, locks (`file`).
+    File,
+}
+
+impl Mechanism {
+    /// Every mechanism, in catalogue order.
+    pub const ALL: [Mechanism; 5] =
+        [Mechanism::Pipe, Mechanism::Socket, Mechanism::Shm, Mechanism::Process, Mechanism::File];
+
+    /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
+    /// `"shm"`, `"process"` or `"file"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::Pipe => "pipe",
+            Mechanism::Socket => "socket",
+            Mechanism::Shm => "shm",
+            Mechanism::Process => "process",
+            Mechanism::File => "file",
+        }
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mechanism {
+    type Err = SpecError;
+
+    /// Parses the exact name given by [`Mechanism::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mechanism::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            SpecError::msg(format!(
+                "unknown mechanism {}; expected one of {}",
+                error::quote(s),
+                Mechanism::ALL.map(Mechanism::as_str).join(", ")
+            ))
+        })
+    }
+}
+
+/// A platform the catalogue states expectations for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Linux (`linux`).
+    Linux,
+    /// macOS (`macos`).
+    Macos,
+}
+
+impl Platform {
+    /// Every platform, in table order.
+    pub const ALL: [Platform; 2] = [Platform::Linux, Platform::Macos];
+
+    /// The key used in rule files: `"linux"` or `"macos"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Linux => "linux",
+            Platform::Macos => "macos",
+        }
+    }
+
+    /// The platform this crate was compiled for, or `None` on any other
+    /// target OS.
+    pub fn current() -> Option<Platform> {
+        if cfg!(target_os = "linux") {
+            Some(Platform::Linux)
+        } else if cfg!(target_os = "macos") {
+            Some(Platform::Macos)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = SpecError;
+
+    /// Parses the exact key given by [`Platform::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Platform::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| SpecError::msg(format!("unknown platform {}; expected linux or macos", error::quote(s))))
+    }
+}
+
+/// What the catalogue declares for one rule on one platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "expect", rename_all = "kebab-case")]
+pub enum Expectation {
+    /// The platform is expected to behave as the rule states
+    /// (`expect = "holds"`).
+    Holds {
+        /// A documented platform difference that the check must allow for,
+        /// e.g. a smaller PIPE_BUF.
+        note: Option<String>,
+    },
+    /// The rule does not apply on the platform (`expect = "not-applicable"`);
+    /// checks of it are reported as unsupported.
+    NotApplicable {
+        /// Why the rule does not apply, e.g. the platform lacks the facility.
+        reason: String,
+    },
+}
+
+/// Where a rule comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The heading of the seed text's section the rule comes from.
+    pub seed: String,
+    /// POSIX sections and man pages that sharpen the rule (at least one).
+    pub refs: Vec<String>,
+}
+
+/// One documented rule of IPC behaviour.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Stable id, `<mechanism>.<word>[.<word>...]`, e.g. `pipe.read.empty-blocks`.
+    pub id: String,
+    /// The mechanism the rule belongs to (the first segment of the id).
+    pub mechanism: Mechanism,
+    /// A short one-line title, for tables.
+    pub title: String,
+    /// The rule in the project's own words.
+    pub statement: String,
+    /// Where the rule comes from.
+    pub source: Source,
+    /// The expectation on every platform in [`Platform::ALL`].
+    pub platforms: BTreeMap<Platform, Expectation>,
+    /// The name of the file the rule was read from, e.g. `spec/rules/pipe.toml`.
+    pub file: String,
+}
+
+impl Rule {
+    /// The expectation declared for `p`.
+    ///
+    /// # Panics
+    ///
+    /// If the rule declares none for `p`. A rule from [`Catalogue::parse`] or
+    /// [`Catalogue::load_dir`] always declares every platform; only a `Rule`
+    /// built by hand can lack one.
+    pub fn expectation(&self, p: Platform) -> &Expectation {
+        match self.platforms.get(&p) {
+            Some(e) => e,
+            None => panic!("rule `{}` declares no expectation for {p}", self.id),
+        }
+    }
+}
+
+/// A validated set of rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalogue {
+    /// The rules, in file order; files in mechanism order.
+    pub rules: Vec<Rule>,
+}
+
+impl Catalogue {
+    /// The catalogue compiled into this crate (`spec/rules/*.toml`), parsed
+    /// once on first use.
+    ///
+    /// # Panics
+    ///
+    /// Only if the built-in rule files are invalid, which the crate's tests
+    /// rule out.
+    pub fn builtin() -> &'static Catalogue {
+        static BUILTIN: OnceLock<Catalogue> = OnceLock::new();
+        BUILTIN.get_or_init(|| match Catalogue::parse(BUILTIN_FILES) {
+            Ok(c) => c,
+            Err(e) => panic!("the built-in rule files are invalid: {e}"),
+        })
+    }
+
+    /// Loads and validates every `*.toml` file in `dir`, taken in name order.
+    /// Rules keep their file order, and files are ordered by mechanism.
+    /// Errors name each file as `dir` joined with its name.
+    pub fn load_dir(dir: &Path) -> Result<Catalogue, SpecError> {
+        parse::load_dir(dir)
+    }
+
+    /// Validates rule files given as `(file name, text)`. The file name is
+    /// used in errors and in [`Rule::file`], and its stem must equal the
+    /// file's `mechanism`. Rules keep their file order; files are ordered by
+    /// mechanism (stably, so files of one mechanism keep the given order).
+    pub fn parse(files: &[(&str, &str)]) -> Result<Catalogue, SpecError> {
+        parse::parse_files(files)
+    }
+
+    /// The rule with exactly this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The rules matched by any of `patterns`, in catalogue order and without
+    /// duplicates; no patterns selects every rule.
+    ///
+    /// A pattern is an exact id (`pipe.read.empty-blocks`), a prefix ending in
+    /// `.` (`pipe.eof.`), a glob ending in `*` (`pipe.write.*`, `pipe.e*`), or a
+    /// mechanism name (`pipe`). A pattern that matches no rule is an error
+    /// (``unknown rule or pattern `x` ``) that suggests up to three close ids.
+    pub fn select(&self, patterns: &[String]) -> Result<Vec<&Rule>, SpecError> {
+        select::select(self, patterns)
+    }
+}

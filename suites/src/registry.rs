@@ -1,0 +1,80 @@
+//! The list of properties and how to run one for a rule, declared
+//! platform expectations included.
+
+use ipc_conform_harness::runner::{RuleOutcome, RunConfig};
+use ipc_conform_harness::verdict::Verdict;
+use ipc_conform_spec::{Catalogue, Expectation, Platform, Rule};
+
+/// A property: the rule it checks, its name, and how to run it.
+pub struct Property {
+    /// The rule id it checks.
+    pub rule: &'static str,
+    /// The property's own name (the function that states it).
+    pub name: &'static str,
+    /// Generates and runs cases.
+    pub check: fn(&RunConfig) -> RuleOutcome,
+    /// Runs one saved case (a replay file's `case`).
+    pub replay: fn(&RunConfig, &serde_json::Value) -> RuleOutcome,
+}
+
+/// Every property, by mechanism.
+pub static PROPERTIES: &[&[Property]] = &[crate::pipe::PROPERTIES];
+
+/// Every property, flat.
+pub fn all() -> impl Iterator<Item = &'static Property> {
+    PROPERTIES.iter().flat_map(|m| m.iter())
+}
+
+/// The properties that check `rule`.
+pub fn for_rule(rule: &str) -> Vec<&'static Property> {
+    all().filter(|p| p.rule == rule).collect()
+}
+
+/// Checks one rule of the catalogue on this host: `unsupported` without
+/// running anything where the spec declares the rule not applicable here;
+/// otherwise every property of the rule, the worst verdict winning.
+pub fn check_rule(rule: &Rule, cfg: &RunConfig) -> RuleOutcome {
+    if let Some(platform) = Platform::current() {
+        if let Expectation::NotApplicable { reason } = rule.expectation(platform) {
+            return RuleOutcome::without_cases(
+                &rule.id,
+                "-",
+                Verdict::Unsupported,
+                format!("not applicable on {platform}: {reason}"),
+            );
+        }
+    }
+    let props = for_rule(&rule.id);
+    let mut outcomes: Vec<RuleOutcome> = props.iter().map(|p| (p.check)(cfg)).collect();
+    if outcomes.is_empty() {
+        return RuleOutcome::without_cases(&rule.id, "-", Verdict::Error, "no property checks this rule".into());
+    }
+    outcomes.sort_by_key(|o| std::cmp::Reverse(severity(o.verdict)));
+    outcomes.swap_remove(0)
+}
+
+/// Orders verdicts from best to worst for combining.
+pub fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::Pass => 0,
+        Verdict::Unsupported => 1,
+        Verdict::Unresolved => 2,
+        Verdict::Hung => 3,
+        Verdict::Fail => 4,
+        Verdict::Error => 5,
+    }
+}
+
+/// Replays a saved case for its rule.
+pub fn replay(file: &ipc_conform_harness::runner::ReplayFile, cfg: &RunConfig) -> Result<RuleOutcome, String> {
+    let prop = all()
+        .find(|p| p.rule == file.rule && p.name == file.property)
+        .or_else(|| all().find(|p| p.rule == file.rule))
+        .ok_or_else(|| format!("no property checks rule `{}`", file.rule))?;
+    Ok((prop.replay)(cfg, &file.case))
+}
+
+/// The rules of the built-in catalogue.
+pub fn catalogue() -> &'static Catalogue {
+    Catalogue::builtin()
+}

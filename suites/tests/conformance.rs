@@ -1,0 +1,39 @@
+//! The conformance suite as `cargo test`: one test per rule of the
+//! catalogue, named by the rule id (`cargo test pipe.` runs the pipe
+//! rules). A test passes when its rule passes or is declared unsupported
+//! on this platform; otherwise it fails with the verdict, the reason and,
+//! for a deviation, the minimal case and its replay command.
+
+use ipc_conform::registry;
+use ipc_conform_harness::runner::{self, RunConfig};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::sync::OnceLock;
+
+fn config() -> Result<&'static RunConfig, String> {
+    static CFG: OnceLock<Result<RunConfig, String>> = OnceLock::new();
+    CFG.get_or_init(RunConfig::from_env).as_ref().map_err(Clone::clone)
+}
+
+fn main() {
+    ipc_conform::enter_role();
+    let args = Arguments::from_args();
+    let trials = registry::catalogue()
+        .rules
+        .iter()
+        .map(|rule| {
+            Trial::test(rule.id.clone(), move || {
+                let cfg = config().map_err(Failed::from)?;
+                let outcome = registry::check_rule(rule, cfg);
+                let text = runner::render(&outcome);
+                if outcome.verdict.is_ok() {
+                    println!("{}", text.lines().next().unwrap_or_default());
+                    Ok(())
+                } else {
+                    Err(Failed::from(text))
+                }
+            })
+            .with_kind(rule.mechanism.as_str())
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
