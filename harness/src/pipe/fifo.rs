@@ -50,6 +50,33 @@ fn fail(message: String) -> CaseOutcome {
     CaseOutcome::Fail { rules: vec![rules::FIFO.to_string()], message }
 }
 
+/// The checker's word on a non-blocking open for writing with no reader:
+/// `None` when allowed (`ENXIO`), else the failing outcome.
+pub fn judge_nonblocking_writer_alone(observed: &Observed) -> Option<CaseOutcome> {
+    match observed {
+        Observed::Returned(Reply::Errno(e)) if *e == libc::ENXIO => None,
+        other => {
+            Some(fail(format!("a non-blocking open for writing with no reader {}; allowed: ENXIO", describe(other))))
+        }
+    }
+}
+
+/// The checker's word on the first blocking open of the rendezvous: `None`
+/// when it is pending (blocked, with evidence), else the outcome.
+pub fn judge_first_open(observed: &Observed, first_name: &str, second_name: &str) -> Option<CaseOutcome> {
+    match observed {
+        Observed::Blocked(_) => None,
+        Observed::NoReturn(ws) => Some(CaseOutcome::Unresolved(format!(
+            "the {first_name}'s open neither returned nor showed as blocked in open ({})",
+            ws.as_ref().map(|w| w.to_string()).unwrap_or_default()
+        ))),
+        other => Some(fail(format!(
+            "the {first_name}'s blocking open {} before any {second_name} opened; allowed: pending until the other side opens",
+            describe(other)
+        ))),
+    }
+}
+
 /// Runs one FIFO case in a fresh scratch directory.
 pub fn run(case: &FifoCase, timing: Timing) -> CaseReport<String> {
     let mut report = CaseReport::new();
@@ -78,34 +105,16 @@ fn drive(case: &FifoCase, session: &mut Session, log: &mut Vec<String>) -> Resul
     if case.probe_nonblocking_writer {
         let obs = session.call(WRITER, &open_req(&path, true, true))?;
         log.push(format!("writer: open O_WRONLY|O_NONBLOCK with no reader -> {}", describe(&obs)));
-        match obs {
-            Observed::Returned(Reply::Errno(e)) if e == libc::ENXIO => {}
-            other => {
-                return Ok(fail(format!(
-                    "a non-blocking open for writing with no reader {}; allowed: ENXIO",
-                    describe(&other)
-                )))
-            }
+        if let Some(outcome) = judge_nonblocking_writer_alone(&obs) {
+            return Ok(outcome);
         }
     }
     let (first, second, first_name, second_name) =
         if case.reader_first { (READER, WRITER, "reader", "writer") } else { (WRITER, READER, "writer", "reader") };
     let obs = session.invoke(first, &open_req(&path, first == WRITER, false), open_site)?;
     log.push(format!("{first_name}: open (blocking) -> {}", describe(&obs)));
-    match obs {
-        Observed::Blocked(_) => {}
-        Observed::NoReturn(ws) => {
-            return Ok(CaseOutcome::Unresolved(format!(
-                "the {first_name}'s open neither returned nor showed as blocked in open ({})",
-                ws.map(|w| w.to_string()).unwrap_or_default()
-            )))
-        }
-        other => {
-            return Ok(fail(format!(
-                "the {first_name}'s blocking open {} before any {second_name} opened; allowed: pending until the other side opens",
-                describe(&other)
-            )))
-        }
+    if let Some(outcome) = judge_first_open(&obs, first_name, second_name) {
+        return Ok(outcome);
     }
     let obs = session.invoke(second, &open_req(&path, second == WRITER, false), open_site)?;
     log.push(format!("{second_name}: open (blocking) -> {}", describe(&obs)));

@@ -681,10 +681,19 @@ impl PipeModel {
             Pending::Read { max } => match observed {
                 Observed::Returned(Reply::Data(d)) if d.is_empty() => self.eof(a, "a blocked read woke and"),
                 Observed::Returned(Reply::Data(d)) => self.data(a, max, d),
-                other => Err(violation(
-                    &[rules::READ_BLOCKS],
-                    format!("a blocked read woke and {}; allowed: data or 0 (end of file)", describe(other)),
-                )),
+                other => {
+                    let rule = if self.write_open() {
+                        rules::READ_BLOCKS
+                    } else if self.pending_reads() > 0 {
+                        rules::WAKE_ALL
+                    } else {
+                        rules::EOF_ALL_CLOSED
+                    };
+                    Err(violation(
+                        &[rule],
+                        format!("a blocked read woke and {}; allowed: data or 0 (end of file)", describe(other)),
+                    ))
+                }
             },
             Pending::Write { start, len } => {
                 let tag = a % pattern::TAGS;
