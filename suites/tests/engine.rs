@@ -1,0 +1,213 @@
+//! The engine's own tests that need real actor processes: liveness (a hung
+//! actor gives `hung` and the run goes on), the lifeline (actors end with
+//! their coordinator), and leaks (nothing outlives a run). They run one at a
+//! time: each counts processes, descriptors and files of the whole process.
+
+use ipc_conform::registry;
+use ipc_conform_harness::case::{CaseOutcome, CaseReport};
+use ipc_conform_harness::protocol::Request;
+use ipc_conform_harness::runner::{self, RunConfig};
+use ipc_conform_harness::session::{Observed, Session};
+use ipc_conform_harness::{Timing, Verdict};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let mut roles = ipc_conform_fixtures::ROLES.to_vec();
+    roles.push(("orphaning-coordinator", orphaning_coordinator));
+    ipc_conform_harness::enter_role(&roles);
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let trials = vec![
+        Trial::test("engine.hung-actor-gives-hung-and-the-run-goes-on", hung_actor_gives_hung_and_the_run_goes_on),
+        Trial::test("engine.actors-end-with-their-coordinator", actors_end_with_their_coordinator),
+        Trial::test("engine.nothing-outlives-a-run", nothing_outlives_a_run),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn config(scale: f64, cases: u32) -> Result<RunConfig, Failed> {
+    let mut cfg = RunConfig::from_env().map_err(Failed::from)?;
+    cfg.timing = Timing::scaled(scale);
+    cfg.cases = Some(cases);
+    Ok(cfg)
+}
+
+fn check(condition: bool, message: impl Into<String>) -> Result<(), Failed> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Failed::from(message.into()))
+    }
+}
+
+/// A case whose actor never answers an operation that must complete.
+#[derive(Clone, Debug, serde::Serialize)]
+struct PausingActor;
+
+impl fmt::Display for PausingActor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  1. actor 0: pause() (must complete, never does)")
+    }
+}
+
+fn run_pausing_actor(timing: Timing) -> CaseReport<String> {
+    let mut report = CaseReport::new();
+    let mut session = Session::new(timing);
+    report.outcome = match session.spawn().and_then(|a| session.call(a, &Request::Pause)) {
+        Ok(Observed::NoReturn(ws)) => CaseOutcome::Hung {
+            rule: Some("engine.liveness".into()),
+            message: format!(
+                "pause did not return within the deadline ({})",
+                ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
+            ),
+        },
+        Ok(other) => CaseOutcome::Error(format!("pause returned: {other:?}")),
+        Err(e) => CaseOutcome::Error(e.0),
+    };
+    report
+}
+
+#[serial_test::serial]
+fn hung_actor_gives_hung_and_the_run_goes_on() -> Result<(), Failed> {
+    // A deadline of 0.5 s instead of 10 s.
+    let cfg = config(0.05, 3)?;
+    let timing = cfg.timing;
+    let start = Instant::now();
+    let outcome = runner::check(
+        "engine.liveness",
+        "pausing_actor",
+        proptest::strategy::Just(PausingActor),
+        |_| run_pausing_actor(timing),
+        &cfg,
+    );
+    let took = start.elapsed();
+    check(outcome.verdict == Verdict::Hung, format!("expected hung, got {}", runner::render(&outcome)))?;
+    let reason = outcome.reason.clone().unwrap_or_default();
+    check(outcome.cases == 1, format!("a hung case must stop the rule at once, ran {} cases", outcome.cases))?;
+    if cfg!(target_os = "linux") {
+        check(reason.contains("state S") && reason.contains("pause"), format!("wait state missing: {reason}"))?;
+    }
+    // Liveness only: it came back at all, long before a 10 s default deadline would.
+    check(took < Duration::from_secs(60), format!("hung verdict took {took:?}"))?;
+    // The run goes on: the next rule is checked as usual.
+    let rule = registry::catalogue().get("pipe.read.empty-blocks").ok_or("rule missing")?;
+    let next = registry::check_rule(rule, &config(1.0, 4)?);
+    check(next.verdict == Verdict::Pass, format!("the next rule did not pass: {}", runner::render(&next)))
+}
+
+/// Role: a coordinator that starts an actor, prints its pid, and exits
+/// without any clean-up (as if killed), leaving the actor to its lifeline.
+fn orphaning_coordinator() -> i32 {
+    let mut session = Session::new(Timing::default());
+    match session.spawn() {
+        Ok(a) => {
+            println!("{}", session.pid(a));
+            std::mem::forget(session);
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+#[serial_test::serial]
+fn actors_end_with_their_coordinator() -> Result<(), Failed> {
+    let exe = std::env::current_exe().map_err(|e| Failed::from(e.to_string()))?;
+    let out = std::process::Command::new(exe)
+        .env(ipc_conform_harness::os::process::ROLE_ENV, "orphaning-coordinator")
+        .output()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    check(out.status.success(), format!("the coordinator failed: {}", String::from_utf8_lossy(&out.stderr)))?;
+    let pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| "no actor pid printed")?;
+    // A liveness guard, not an oracle: the verdict is the actor's state.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if !alive(pid) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = ipc_conform_harness::os::process::kill(pid, ipc_conform_harness::os::signal::Signal::SIGKILL);
+    Err(format!("actor {pid} outlived its coordinator by 10 s").into())
+}
+
+/// Alive and not a zombie (an orphan may wait for a reaper that never comes
+/// in a container; a zombie holds no descriptor).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => ipc_conform_harness::os::proc::parse_stat_state(&stat).is_some_and(|s| s != 'Z'),
+        Err(_) => {
+            cfg!(not(target_os = "linux"))
+                && ipc_conform_harness::os::process::kill(pid, ipc_conform_harness::os::signal::Signal::SIGCONT)
+                    .is_err()
+        }
+    }
+}
+
+fn children() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| {
+                let rest = s[s.rfind(')')? + 1..].split_whitespace().nth(1)?.parse::<i32>().ok()?;
+                Some(rest == me)
+            }) == Some(true)
+        })
+        .collect()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+fn scratch_dirs() -> Vec<String> {
+    let prefix = format!("{}{}-", ipc_conform_harness::scratch::PREFIX, std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with(&prefix)).collect())
+        .unwrap_or_default()
+}
+
+#[serial_test::serial]
+fn nothing_outlives_a_run() -> Result<(), Failed> {
+    let cfg = config(1.0, 4)?;
+    // Warm up once so that process-wide one-time descriptors (the lifeline)
+    // exist before the baseline.
+    drop(Session::new(cfg.timing).spawn());
+    let fds_before = open_fds();
+    let catalogue = registry::catalogue();
+    for id in [
+        "pipe.fifo.open-rendezvous",
+        "pipe.shell.pipeline",
+        "pipe.wake.all-readers",
+        "pipe.sigpipe.default-kills",
+        "pipe.write.atomic-pipe-buf",
+    ] {
+        let rule = catalogue.get(id).ok_or("rule missing")?;
+        let outcome = registry::check_rule(rule, &cfg);
+        check(outcome.verdict == Verdict::Pass, runner::render(&outcome))?;
+    }
+    // A hung case too: its actor must be killed and reaped.
+    let short = config(0.05, 1)?;
+    let timing = short.timing;
+    let hung = runner::check(
+        "engine.liveness",
+        "pausing_actor",
+        proptest::strategy::Just(PausingActor),
+        |_| run_pausing_actor(timing),
+        &short,
+    );
+    check(hung.verdict == Verdict::Hung, runner::render(&hung))?;
+    if cfg!(target_os = "linux") {
+        let kids = children();
+        check(kids.is_empty(), format!("processes left behind: {kids:?}"))?;
+        let fds_after = open_fds();
+        check(fds_after <= fds_before, format!("descriptors left open: {fds_before} before, {fds_after} after"))?;
+    }
+    let dirs = scratch_dirs();
+    check(dirs.is_empty(), format!("scratch directories left behind: {dirs:?}"))
+}
