@@ -6,8 +6,11 @@
 //! through the same runner.
 
 pub mod cli;
+pub mod file;
 pub mod pipe;
 pub mod registry;
+pub mod shm;
+pub mod socket;
 
 pub use registry::{Property, PROPERTIES};
 

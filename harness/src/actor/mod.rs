@@ -2,6 +2,10 @@
 //! operation at a time on the coordinator's word and answers with the
 //! result. It holds only the descriptors it was handed or opened itself.
 
+pub mod file;
+pub mod shm;
+pub mod socket;
+
 use crate::os::{self, errno_of};
 use crate::pattern;
 use crate::protocol::{self, Reply, Request};
@@ -40,13 +44,25 @@ fn exit(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-struct Actor {
+/// An actor's state: the descriptors it holds, by slot, and a reusable
+/// buffer. Mechanism modules perform their operations on it.
+pub struct Actor {
     slots: Vec<Option<OwnedFd>>,
-    buf: Vec<u8>,
+    /// A scratch buffer for building data to write.
+    pub buf: Vec<u8>,
 }
 
 impl Actor {
-    fn fd(&self, slot: u32) -> Result<BorrowedFd<'_>, Reply> {
+    /// Adds a descriptor in the next slot; returns (slot, descriptor number).
+    pub fn push(&mut self, fd: OwnedFd) -> (u32, i32) {
+        use std::os::fd::AsRawFd;
+        let number = fd.as_raw_fd();
+        self.slots.push(Some(fd));
+        ((self.slots.len() - 1) as u32, number)
+    }
+
+    /// The descriptor in `slot`, or a refusal naming the slot.
+    pub fn fd(&self, slot: u32) -> Result<BorrowedFd<'_>, Reply> {
         match self.slots.get(slot as usize) {
             Some(Some(fd)) => Ok(fd.as_fd()),
             _ => Err(Reply::Refused(format!("no descriptor in slot {slot}"))),
@@ -121,13 +137,15 @@ impl Actor {
             Request::OpenFifo { path, write, nonblock } => {
                 match os::pipe::open_fifo(std::path::Path::new(&path), write, nonblock) {
                     Ok(fd) => {
-                        let number = fd.as_raw_fd();
-                        self.slots.push(Some(fd));
-                        Reply::Opened { slot: (self.slots.len() - 1) as u32, fd: number }
+                        let (slot, fd) = self.push(fd);
+                        Reply::Opened { slot, fd }
                     }
                     Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
+            Request::Socket(op) => return socket::perform(self, op),
+            Request::File(op) => return file::perform(self, op),
+            Request::Shm(op) => return shm::perform(self, op),
             Request::Exit { code } => exit(code),
             Request::Pause => loop {
                 // SAFETY: pause has no preconditions; it returns only when a

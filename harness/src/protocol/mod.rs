@@ -3,6 +3,10 @@
 //! requests and replies (bincode), with descriptors attached as
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
+pub mod file;
+pub mod shm;
+pub mod socket;
+
 use crate::os::fd::{recv_with_fds, send_with_fds};
 use crate::os::signal::SigpipeDisposition;
 use serde::{Deserialize, Serialize};
@@ -36,6 +40,12 @@ pub enum Request {
     /// Wait for a signal forever (`pause(2)`): an operation that never
     /// returns, for the engine's own liveness tests.
     Pause,
+    /// A socket operation.
+    Socket(socket::SocketOp),
+    /// A file operation.
+    File(file::FileOp),
+    /// A shared-memory or process operation.
+    Shm(shm::ShmOp),
 }
 
 /// What an actor answers.
@@ -58,6 +68,11 @@ pub enum Reply {
     Opened { slot: u32, fd: i32 },
     /// The operation completed with nothing to report.
     Done,
+    /// Numbers an operation reports (a port, an offset, a uid, ...).
+    Values(Vec<i64>),
+    /// A message received, and whether the kernel said it was truncated
+    /// (`MSG_TRUNC` in the returned flags).
+    Received { data: Vec<u8>, truncated: bool },
     /// The actor could not perform the request (a harness bug, not an
     /// outcome of the system under test).
     Refused(String),
