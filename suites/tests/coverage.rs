@@ -5,8 +5,12 @@ use ipc_conform::registry;
 
 #[test]
 fn every_rule_has_a_property() {
-    let missing: Vec<&str> =
-        registry::catalogue().rules.iter().filter(|r| registry::for_rule(&r.id).is_empty()).map(|r| r.id.as_str()).collect();
+    let missing: Vec<&str> = registry::catalogue()
+        .rules
+        .iter()
+        .filter(|r| registry::for_rule(&r.id).is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
     assert!(missing.is_empty(), "rules without a property: {missing:?}");
 }
 

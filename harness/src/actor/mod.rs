@@ -143,6 +143,10 @@ impl Actor {
                     Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
+            Request::DropPrivileges { uid, gid } => match os::process::drop_privileges(uid, gid) {
+                Ok(()) => Reply::Done,
+                Err(e) => Reply::Errno(errno_of(&e)),
+            },
             Request::Socket(op) => return socket::perform(self, op),
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),

@@ -96,6 +96,21 @@ pub enum SyscallKind {
     Open,
     /// `pause(2)` and other waits for a signal (used by the engine's own tests).
     Pause,
+    /// `recv(2)`, `recvfrom(2)`, `recvmsg(2)`.
+    Recv,
+    /// `send(2)`, `sendto(2)`, `sendmsg(2)`.
+    Send,
+    /// `accept(2)`, `accept4(2)`.
+    Accept,
+    /// `connect(2)`.
+    Connect,
+    /// `flock(2)`.
+    Flock,
+    /// `fcntl(2)` (`F_SETLKW`, `F_OFD_SETLKW`).
+    Fcntl,
+    /// `futex(2)` waits (also what `sem_wait(3)` and process-shared mutexes
+    /// sleep in on Linux); the first argument is an address, not a descriptor.
+    Futex,
 }
 
 impl SyscallKind {
@@ -114,6 +129,13 @@ impl SyscallKind {
                 SyscallKind::Pause => &[libc::SYS_pause, libc::SYS_rt_sigsuspend, libc::SYS_ppoll, libc::SYS_poll],
                 #[cfg(not(target_arch = "x86_64"))]
                 SyscallKind::Pause => &[libc::SYS_rt_sigsuspend, libc::SYS_ppoll],
+                SyscallKind::Recv => &[libc::SYS_recvfrom, libc::SYS_recvmsg, libc::SYS_read],
+                SyscallKind::Send => &[libc::SYS_sendto, libc::SYS_sendmsg, libc::SYS_write],
+                SyscallKind::Accept => &[libc::SYS_accept, libc::SYS_accept4],
+                SyscallKind::Connect => &[libc::SYS_connect],
+                SyscallKind::Flock => &[libc::SYS_flock],
+                SyscallKind::Fcntl => &[libc::SYS_fcntl],
+                SyscallKind::Futex => &[libc::SYS_futex],
             }
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -125,23 +147,45 @@ impl SyscallKind {
 
     /// Whether the first argument of this kind of call is the descriptor.
     pub fn arg0_is_fd(self) -> bool {
-        matches!(self, SyscallKind::Read | SyscallKind::Write)
+        !matches!(self, SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex)
     }
+
+    /// The kind's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyscallKind::Read => "read",
+            SyscallKind::Write => "write",
+            SyscallKind::Open => "open",
+            SyscallKind::Pause => "pause",
+            SyscallKind::Recv => "recv",
+            SyscallKind::Send => "send",
+            SyscallKind::Accept => "accept",
+            SyscallKind::Connect => "connect",
+            SyscallKind::Flock => "flock",
+            SyscallKind::Fcntl => "fcntl",
+            SyscallKind::Futex => "futex",
+        }
+    }
+
+    /// Every kind.
+    pub const ALL: [SyscallKind; 11] = [
+        SyscallKind::Read,
+        SyscallKind::Write,
+        SyscallKind::Open,
+        SyscallKind::Pause,
+        SyscallKind::Recv,
+        SyscallKind::Send,
+        SyscallKind::Accept,
+        SyscallKind::Connect,
+        SyscallKind::Flock,
+        SyscallKind::Fcntl,
+        SyscallKind::Futex,
+    ];
 }
 
 /// A readable name for a syscall number on this architecture.
 pub fn syscall_name(nr: i64) -> &'static str {
-    for kind in [SyscallKind::Read, SyscallKind::Write, SyscallKind::Open, SyscallKind::Pause] {
-        if kind.numbers().contains(&nr) {
-            return match kind {
-                SyscallKind::Read => "read",
-                SyscallKind::Write => "write",
-                SyscallKind::Open => "open",
-                SyscallKind::Pause => "pause",
-            };
-        }
-    }
-    "other"
+    SyscallKind::ALL.iter().find(|k| k.numbers().contains(&nr)).map_or("other", |k| k.name())
 }
 
 #[cfg(test)]

@@ -159,3 +159,30 @@ pub fn describe_status(status: std::process::ExitStatus) -> String {
         _ => format!("{status}"),
     }
 }
+
+/// The unprivileged user and group that actors switch to when a rule needs
+/// a second user (`nobody` on both Linux and macOS).
+pub const UNPRIVILEGED: (u32, u32) = (65534, 65534);
+
+/// Whether this process may act as another user (it runs as root), which
+/// rules that need a second user require.
+pub fn can_switch_user() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Gives up root for good: supplementary groups, then group, then user
+/// (`setgroups(2)`, `setgid(2)`, `setuid(2)`).
+pub fn drop_privileges(uid: u32, gid: u32) -> io::Result<()> {
+    use nix::unistd::{setgid, setuid, Gid, Uid};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    nix::unistd::setgroups(&[Gid::from_raw(gid)])?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: plain setgroups(2) with a one-element array that lives
+    // through the call.
+    if unsafe { libc::setgroups(1, &gid as *const u32 as *const libc::gid_t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    setgid(Gid::from_raw(gid))?;
+    setuid(Uid::from_raw(uid))?;
+    Ok(())
+}

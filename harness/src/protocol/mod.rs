@@ -40,6 +40,10 @@ pub enum Request {
     /// Wait for a signal forever (`pause(2)`): an operation that never
     /// returns, for the engine's own liveness tests.
     Pause,
+    /// Give up root: `setgroups([gid])`, `setgid(gid)`, `setuid(uid)`, so
+    /// that permission checks apply to this actor (rules that need a second
+    /// user).
+    DropPrivileges { uid: u32, gid: u32 },
     /// A socket operation.
     Socket(socket::SocketOp),
     /// A file operation.
