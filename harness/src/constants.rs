@@ -15,6 +15,13 @@ pub struct Constants {
     pub pipe_single_write: u64,
     /// Bytes an empty pipe takes before even a 1-byte write gets `EAGAIN`.
     pub pipe_capacity: u64,
+    /// Bytes one non-blocking send puts into an empty unix stream pair.
+    pub stream_single_send: u64,
+    /// The largest message one non-blocking send puts into an empty unix
+    /// datagram pair.
+    pub message_single_send: u64,
+    /// Whether `socketpair(AF_UNIX, SOCK_SEQPACKET)` exists here.
+    pub seqpacket: bool,
 }
 
 impl Constants {
@@ -28,7 +35,18 @@ impl Constants {
         let single = rustix::io::write(w.as_fd(), &vec![0u8; 1 << 20]).map_err(std::io::Error::from)? as u64;
         drop((r, w));
         let pipe_capacity = os::pipe::measure_capacity()?;
-        Ok(Constants { pipe_buf, pipe_single_write: single, pipe_capacity })
+        use os::socket::{measure_single_send, pair, SocketKind};
+        let stream_single_send = measure_single_send(SocketKind::Stream)?;
+        let message_single_send = measure_single_send(SocketKind::Dgram)?;
+        let seqpacket = pair(SocketKind::Seqpacket).is_ok();
+        Ok(Constants {
+            pipe_buf,
+            pipe_single_write: single,
+            pipe_capacity,
+            stream_single_send,
+            message_single_send,
+            seqpacket,
+        })
     }
 
     /// The constants of this host, measured once per process.
@@ -42,6 +60,13 @@ impl Constants {
     /// Linux's documented defaults, for the engine's own tests of the
     /// models (never used to judge the host).
     pub fn linux_example() -> Constants {
-        Constants { pipe_buf: 4096, pipe_single_write: 65536, pipe_capacity: 65536 }
+        Constants {
+            pipe_buf: 4096,
+            pipe_single_write: 65536,
+            pipe_capacity: 65536,
+            stream_single_send: 212992,
+            message_single_send: 212992,
+            seqpacket: true,
+        }
     }
 }

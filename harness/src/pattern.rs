@@ -28,9 +28,48 @@ pub fn fill(buf: &mut Vec<u8>, tag: u8, start: u64, len: usize) {
     buf.extend((0..len as u64).map(|i| byte(tag, start + i)));
 }
 
+/// Bytes of a datagram's header: tag (1), sequence number (4), length (4).
+pub const DATAGRAM_HEADER: usize = 9;
+
+/// The datagram `seq` of sender `tag`, `len` bytes long (at least the
+/// header): a header naming it, then the sender's pattern. A receiver can
+/// tell from the bytes alone which datagram it got and whether it is whole
+/// and unaltered ([`check_datagram`]).
+pub fn datagram(tag: u8, seq: u32, len: usize) -> Vec<u8> {
+    let len = len.max(DATAGRAM_HEADER);
+    let mut out = Vec::with_capacity(len);
+    out.push(tag);
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend((DATAGRAM_HEADER..len).map(|i| byte(tag, u64::from(seq) * 7 + i as u64)));
+    out
+}
+
+/// Which datagram `bytes` is, `(tag, seq)`, if it is exactly one whole,
+/// unaltered datagram made by [`datagram`].
+pub fn check_datagram(bytes: &[u8]) -> Option<(u8, u32)> {
+    if bytes.len() < DATAGRAM_HEADER {
+        return None;
+    }
+    let tag = bytes[0];
+    let seq = u32::from_le_bytes(bytes[1..5].try_into().ok()?);
+    let len = u32::from_le_bytes(bytes[5..9].try_into().ok()?) as usize;
+    (len == bytes.len() && datagram(tag, seq, len) == bytes).then_some((tag, seq))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_datagram_is_recognised_only_whole_and_unaltered() {
+        let d = datagram(2, 7, 100);
+        assert_eq!(check_datagram(&d), Some((2, 7)));
+        assert_eq!(check_datagram(&d[..99]), None);
+        let mut altered = d.clone();
+        altered[50] ^= 0x40;
+        assert_eq!(check_datagram(&altered), None);
+    }
 
     #[test]
     fn a_byte_round_trips_tag_and_position() {

@@ -199,6 +199,13 @@ impl Session {
         }
     }
 
+    /// Sends an operation and returns at once, so that several actors can
+    /// work at the same time; its reply is awaited later with
+    /// [`Session::complete`] (or looked for with [`Session::poll`]).
+    pub fn start(&mut self, id: ActorId, request: &Request) -> Result<(), HarnessError> {
+        self.send(id, request, &[])
+    }
+
     /// Waits for the reply of an operation in flight (one that must now
     /// complete), up to the liveness deadline.
     pub fn complete(&mut self, id: ActorId) -> Result<Observed, HarnessError> {

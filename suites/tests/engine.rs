@@ -186,6 +186,10 @@ fn nothing_outlives_a_run() -> Result<(), Failed> {
         "pipe.wake.all-readers",
         "pipe.sigpipe.default-kills",
         "pipe.write.atomic-pipe-buf",
+        "socket.server.accept",
+        "socket.path.permissions",
+        "socket.rights.fd-passing",
+        "socket.eof.peer-closed",
     ] {
         let rule = catalogue.get(id).ok_or("rule missing")?;
         let outcome = registry::check_rule(rule, &cfg);

@@ -121,7 +121,7 @@ pub fn control_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         use std::os::fd::AsFd;
-        let _guard = super::process::spawn_lock_exclusive();
+        let _guard = super::process::quiet_forks();
         let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::empty())?;
         set_cloexec(a.as_fd(), true)?;
         set_cloexec(b.as_fd(), true)?;

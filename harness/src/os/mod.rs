@@ -10,6 +10,7 @@ pub mod pipe;
 pub mod proc;
 pub mod process;
 pub mod signal;
+pub mod socket;
 
 /// The `errno` of an I/O error, or `EIO` when the error carries none.
 pub fn errno_of(err: &std::io::Error) -> i32 {

@@ -17,7 +17,7 @@ pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
-        let _guard = super::process::spawn_lock_exclusive();
+        let _guard = super::process::quiet_forks();
         let (r, w) = rustix::pipe::pipe().map_err(io::Error::from)?;
         super::fd::set_cloexec(r.as_fd(), true)?;
         super::fd::set_cloexec(w.as_fd(), true)?;

@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The environment variable that selects the role of a re-executed binary.
 pub const ROLE_ENV: &str = "IPC_CONFORM_ROLE";
@@ -15,18 +15,81 @@ pub const ROLE_ENV: &str = "IPC_CONFORM_ROLE";
 /// The descriptor number of the lifeline's read end in every actor.
 pub const LIFELINE_FD: RawFd = 3;
 
-static SPAWN_LOCK: RwLock<()> = RwLock::new(());
-
-/// Held while spawning: no descriptor can be half-created (open but not yet
-/// close-on-exec) while a child is forked.
-pub fn spawn_lock_shared() -> RwLockReadGuard<'static, ()> {
-    SPAWN_LOCK.read().unwrap_or_else(|e| e.into_inner())
+/// Forks and descriptors under test must not overlap: between `fork` and
+/// `exec` a child holds a copy of every descriptor of the coordinator, and
+/// while the coordinator still holds a pipe end or socket under test, a
+/// concurrent spawn (another test thread) would hold a hidden copy — enough
+/// to delay an end of file or an EPIPE. So spawns take a fork permit, and a
+/// coordinator that creates descriptors under test holds [`quiet_forks`]
+/// from their creation until it has handed them over and closed its own
+/// copies. The same thread may spawn while it holds the quiet guard (its
+/// own spawn returns only after the child's exec).
+struct ForkLock {
+    state: Mutex<ForkState>,
+    changed: Condvar,
 }
 
-/// Held while creating a descriptor that cannot be made close-on-exec
-/// atomically (platforms without `pipe2`, `SOCK_CLOEXEC`).
-pub fn spawn_lock_exclusive() -> RwLockWriteGuard<'static, ()> {
-    SPAWN_LOCK.write().unwrap_or_else(|e| e.into_inner())
+#[derive(Default)]
+struct ForkState {
+    forks: usize,
+    quiet: Option<std::thread::ThreadId>,
+    depth: usize,
+}
+
+static FORK_LOCK: ForkLock =
+    ForkLock { state: Mutex::new(ForkState { forks: 0, quiet: None, depth: 0 }), changed: Condvar::new() };
+
+fn fork_state() -> std::sync::MutexGuard<'static, ForkState> {
+    FORK_LOCK.state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held while no other thread may fork (see [`ForkLock`]); reentrant.
+pub struct QuietForks(());
+
+/// Waits until no other thread is forking, then keeps every other thread
+/// from forking until the guard drops.
+pub fn quiet_forks() -> QuietForks {
+    let me = std::thread::current().id();
+    let mut st = fork_state();
+    while st.forks > 0 || st.quiet.is_some_and(|t| t != me) {
+        st = FORK_LOCK.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+    }
+    st.quiet = Some(me);
+    st.depth += 1;
+    QuietForks(())
+}
+
+impl Drop for QuietForks {
+    fn drop(&mut self) {
+        let mut st = fork_state();
+        st.depth -= 1;
+        if st.depth == 0 {
+            st.quiet = None;
+            FORK_LOCK.changed.notify_all();
+        }
+    }
+}
+
+struct ForkPermit(());
+
+fn fork_permit() -> ForkPermit {
+    let me = std::thread::current().id();
+    let mut st = fork_state();
+    while st.quiet.is_some_and(|t| t != me) {
+        st = FORK_LOCK.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+    }
+    st.forks += 1;
+    ForkPermit(())
+}
+
+impl Drop for ForkPermit {
+    fn drop(&mut self) {
+        let mut st = fork_state();
+        st.forks -= 1;
+        if st.forks == 0 {
+            FORK_LOCK.changed.notify_all();
+        }
+    }
 }
 
 /// The coordinator's lifeline: a pipe whose write end only the coordinator
@@ -74,7 +137,7 @@ pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     unsafe {
         cmd.pre_exec(move || place_fds(&moves));
     }
-    let _guard = spawn_lock_shared();
+    let _permit = fork_permit();
     cmd.spawn()
 }
 

@@ -41,16 +41,19 @@ fn drive(
     if setup.actors() == 0 || setup.writers + setup.idle_writers == 0 || setup.readers == 0 {
         return Err(HarnessError(format!("a pipe schedule needs a writer and a reader: {setup:?}")));
     }
+    // Actors first: no descriptor under test exists while they fork.
+    let ids = (0..setup.actors()).map(|_| session.spawn()).collect::<Result<Vec<_>, _>>()?;
     let mut fds = Vec::new();
     {
+        // No other thread forks from the pipe's creation until our copies
+        // are closed: a forked child would hold a hidden copy of an end.
+        let _quiet = os::process::quiet_forks();
         let (r, w) = os::pipe::pipe_cloexec().map_err(|e| HarnessError::io("pipe", e))?;
         os::fd::set_nonblocking(r.as_fd(), setup.nonblock_read).map_err(|e| HarnessError::io("fcntl", e))?;
         os::fd::set_nonblocking(w.as_fd(), setup.nonblock_write).map_err(|e| HarnessError::io("fcntl", e))?;
-        for a in 0..setup.actors() {
-            let id = session.spawn()?;
-            let end = if setup.end_of(a) == End::Read { &r } else { &w };
-            let got = session.hand(id, &[end.as_fd()])?;
-            fds.push(got[0]);
+        for (a, id) in ids.iter().enumerate() {
+            let end = if setup.end_of(a as u8) == End::Read { &r } else { &w };
+            fds.push(session.hand(*id, &[end.as_fd()])?[0]);
         }
         // The coordinator's own copies close here: from now on only the
         // actors hold ends, so EOF and EPIPE depend on them alone.

@@ -1,8 +1,42 @@
 //! Control-channel operations of the `socket` mechanism (see
 //! [`crate::actor::socket`] for how an actor performs them).
 
+use crate::os::socket::{MsgOpts, Shut};
 use serde::{Deserialize, Serialize};
 
 /// One socket operation an actor performs on the coordinator's word.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SocketOp {}
+pub enum SocketOp {
+    /// `send(2)` of `len` traceable bytes of writer `tag` from stream
+    /// position `start` (see [`crate::pattern`]); reply `Count` or `Errno`.
+    Send { slot: u32, len: u32, tag: u8, start: u64, opts: MsgOpts },
+    /// `recvmsg(2)` of at most `max` bytes; reply `Received` or `Errno`.
+    Recv { slot: u32, max: u32, dontwait: bool },
+    /// `shutdown(2)`; reply `Done` or `Errno`.
+    Shutdown { slot: u32, how: Shut },
+    /// Listen on a unix stream socket at `path`; reply `Opened`.
+    ListenUnix { path: String, backlog: i32 },
+    /// Listen on TCP 127.0.0.1, port chosen by the kernel; reply
+    /// `Values([slot, fd, port])`.
+    ListenTcp { backlog: i32 },
+    /// `accept(2)`; reply `Opened` with the connection.
+    Accept { slot: u32 },
+    /// Connect a new unix stream socket to `path`; reply `Opened` or `Errno`.
+    ConnectUnix { path: String },
+    /// Connect a new TCP socket to 127.0.0.1:`port`; reply `Opened` or `Errno`.
+    ConnectTcp { port: u16 },
+    /// A UDP socket on 127.0.0.1, port chosen by the kernel; reply
+    /// `Values([slot, fd, port])`.
+    UdpBind,
+    /// `sendto(2)` of the datagram [`crate::pattern::datagram`]`(tag, seq,
+    /// len)` to 127.0.0.1:`port`; reply `Count` or `Errno`.
+    SendTo { slot: u32, port: u16, tag: u8, seq: u32, len: u32 },
+    /// Send the descriptor in `fd_slot` over the unix socket in `slot`
+    /// (`SCM_RIGHTS`); reply `Done` or `Errno`.
+    SendFd { slot: u32, fd_slot: u32 },
+    /// Receive a descriptor over the unix socket in `slot`; reply `Opened`.
+    RecvFd { slot: u32 },
+    /// The current file offset of the descriptor in `slot`
+    /// (`lseek(SEEK_CUR)`); reply `Values([offset])`.
+    Offset { slot: u32 },
+}

@@ -1,0 +1,297 @@
+//! Sockets: `socketpair(2)`, `socket(2)`, `bind(2)`, `listen(2)`,
+//! `accept(2)`, `connect(2)`, `send(2)`/`sendto(2)`, `recvmsg(2)`,
+//! `shutdown(2)`, and descriptor passing (unix(7), tcp(7), udp(7)).
+//! Every socket is created close-on-exec.
+
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// The AF_UNIX socket types a pair can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SocketKind {
+    /// `SOCK_STREAM`: a byte stream.
+    Stream,
+    /// `SOCK_DGRAM`: datagrams, boundaries kept.
+    Dgram,
+    /// `SOCK_SEQPACKET`: a connection of records, boundaries kept.
+    Seqpacket,
+}
+
+impl SocketKind {
+    /// Whether message boundaries are kept.
+    pub fn keeps_boundaries(self) -> bool {
+        !matches!(self, SocketKind::Stream)
+    }
+
+    /// Whether the socket is connection-oriented (end of file, EPIPE).
+    pub fn connected(self) -> bool {
+        !matches!(self, SocketKind::Dgram)
+    }
+
+    /// The name as `socket(2)` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SocketKind::Stream => "SOCK_STREAM",
+            SocketKind::Dgram => "SOCK_DGRAM",
+            SocketKind::Seqpacket => "SOCK_SEQPACKET",
+        }
+    }
+
+    fn to_rustix(self) -> rustix::net::SocketType {
+        match self {
+            SocketKind::Stream => rustix::net::SocketType::STREAM,
+            SocketKind::Dgram => rustix::net::SocketType::DGRAM,
+            SocketKind::Seqpacket => rustix::net::SocketType::SEQPACKET,
+        }
+    }
+}
+
+fn cloexec_flags() -> rustix::net::SocketFlags {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        rustix::net::SocketFlags::CLOEXEC
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        rustix::net::SocketFlags::empty()
+    }
+}
+
+/// Makes `fd` close-on-exec where the socket call could not do it
+/// atomically, and suppresses `SIGPIPE` per socket where `MSG_NOSIGNAL`
+/// does not exist (macOS: `SO_NOSIGPIPE` is set only when asked).
+fn finish(fd: OwnedFd) -> io::Result<OwnedFd> {
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    super::fd::set_cloexec(fd.as_fd(), true)?;
+    Ok(fd)
+}
+
+/// `socketpair(AF_UNIX, kind)`: a connected pair, both close-on-exec.
+/// `EPROTONOSUPPORT` (or similar) where the platform lacks the kind.
+pub fn pair(kind: SocketKind) -> io::Result<(OwnedFd, OwnedFd)> {
+    let _guard = super::process::quiet_forks();
+    let (a, b) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, kind.to_rustix(), cloexec_flags(), None)?;
+    Ok((finish(a)?, finish(b)?))
+}
+
+/// A unix-domain listener bound at `path` (`socket`, `bind`, `listen`).
+pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+    let _guard = super::process::quiet_forks();
+    let fd = finish(rustix::net::socket_with(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::STREAM,
+        cloexec_flags(),
+        None,
+    )?)?;
+    let addr = rustix::net::SocketAddrUnix::new(path)?;
+    rustix::net::bind(&fd, &addr)?;
+    rustix::net::listen(&fd, backlog)?;
+    Ok(fd)
+}
+
+/// A TCP listener on 127.0.0.1 at a port the kernel picks; returns it and
+/// the port.
+pub fn listen_tcp_loopback(backlog: i32) -> io::Result<(OwnedFd, u16)> {
+    let _guard = super::process::quiet_forks();
+    let fd = finish(rustix::net::socket_with(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::STREAM,
+        cloexec_flags(),
+        None,
+    )?)?;
+    rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
+    rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
+    rustix::net::listen(&fd, backlog)?;
+    let port = local_port(fd.as_fd())?;
+    Ok((fd, port))
+}
+
+/// A UDP socket bound to 127.0.0.1 at a port the kernel picks.
+pub fn udp_loopback() -> io::Result<(OwnedFd, u16)> {
+    let _guard = super::process::quiet_forks();
+    let fd = finish(rustix::net::socket_with(
+        rustix::net::AddressFamily::INET,
+        rustix::net::SocketType::DGRAM,
+        cloexec_flags(),
+        None,
+    )?)?;
+    rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
+    let port = local_port(fd.as_fd())?;
+    Ok((fd, port))
+}
+
+fn local_port(fd: BorrowedFd<'_>) -> io::Result<u16> {
+    let addr = rustix::net::getsockname(fd)?;
+    let v4: SocketAddrV4 = addr.try_into().map_err(|_| io::Error::other("not an IPv4 address"))?;
+    Ok(v4.port())
+}
+
+/// `accept(2)`: the next connection, close-on-exec.
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let fd = rustix::net::accept_with(listener, rustix::net::SocketFlags::CLOEXEC)?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let fd = {
+        let _guard = super::process::quiet_forks();
+        rustix::net::accept(listener)?
+    };
+    finish(fd)
+}
+
+/// `connect(2)` of a new unix stream socket to `path`.
+pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
+    let fd = {
+        let _guard = super::process::quiet_forks();
+        finish(rustix::net::socket_with(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            cloexec_flags(),
+            None,
+        )?)?
+    };
+    rustix::net::connect(&fd, &rustix::net::SocketAddrUnix::new(path)?)?;
+    Ok(fd)
+}
+
+/// `connect(2)` of a new TCP socket to 127.0.0.1:`port`.
+pub fn connect_tcp_loopback(port: u16) -> io::Result<OwnedFd> {
+    let fd = {
+        let _guard = super::process::quiet_forks();
+        finish(rustix::net::socket_with(
+            rustix::net::AddressFamily::INET,
+            rustix::net::SocketType::STREAM,
+            cloexec_flags(),
+            None,
+        )?)?
+    };
+    rustix::net::connect(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))?;
+    Ok(fd)
+}
+
+/// Flags of one send or receive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsgOpts {
+    /// `MSG_DONTWAIT`: fail with `EAGAIN` instead of blocking.
+    pub dontwait: bool,
+    /// Suppress `SIGPIPE` for this send (`MSG_NOSIGNAL`; on macOS the
+    /// socket option `SO_NOSIGPIPE` is set for the call instead).
+    pub nosignal: bool,
+}
+
+/// `send(2)` with the given options. Returns bytes sent.
+pub fn send(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize> {
+    use rustix::net::SendFlags;
+    let mut flags = SendFlags::empty();
+    if opts.dontwait {
+        flags |= SendFlags::DONTWAIT;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if opts.nosignal {
+        flags |= SendFlags::NOSIGNAL;
+    }
+    #[cfg(target_os = "macos")]
+    rustix::net::sockopt::set_socket_nosigpipe(fd, opts.nosignal)?;
+    loop {
+        match rustix::net::send(fd, data, flags) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}
+
+/// `sendto(2)` of a datagram to 127.0.0.1:`port`.
+pub fn send_to_loopback(fd: BorrowedFd<'_>, data: &[u8], port: u16) -> io::Result<usize> {
+    let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    loop {
+        match rustix::net::sendto(fd, data, rustix::net::SendFlags::empty(), &addr) {
+            Err(rustix::io::Errno::INTR) => continue,
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}
+
+/// `recvmsg(2)` of at most `max` bytes; returns the bytes and whether the
+/// kernel flagged the message as truncated (`MSG_TRUNC` in `msg_flags`).
+pub fn recv(fd: BorrowedFd<'_>, max: usize, dontwait: bool) -> io::Result<(Vec<u8>, bool)> {
+    use rustix::net::{RecvAncillaryBuffer, RecvFlags, ReturnFlags};
+    let mut data = vec![0u8; max];
+    let flags = if dontwait { RecvFlags::DONTWAIT } else { RecvFlags::empty() };
+    loop {
+        let mut iov = [io::IoSliceMut::new(&mut data)];
+        let mut control = RecvAncillaryBuffer::default();
+        match rustix::net::recvmsg(fd, &mut iov, &mut control, flags) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(msg) => {
+                let n = msg.bytes.min(max);
+                data.truncate(n);
+                return Ok((data, msg.flags.contains(ReturnFlags::TRUNC)));
+            }
+        }
+    }
+}
+
+/// How a `shutdown(2)` closes a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shut {
+    /// `SHUT_RD`.
+    Read,
+    /// `SHUT_WR`.
+    Write,
+    /// `SHUT_RDWR`.
+    Both,
+}
+
+/// `shutdown(2)`.
+pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
+    let how = match how {
+        Shut::Read => rustix::net::Shutdown::Read,
+        Shut::Write => rustix::net::Shutdown::Write,
+        Shut::Both => rustix::net::Shutdown::Both,
+    };
+    rustix::net::shutdown(fd, how).map_err(io::Error::from)
+}
+
+/// Sends one descriptor over a unix socket with one byte of data.
+pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    super::fd::send_with_fds(sock, b"F", &[fd])
+}
+
+/// Receives one descriptor sent by [`send_fd`].
+pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let mut fds = Vec::new();
+    let mut byte = [0u8; 1];
+    let n = super::fd::recv_with_fds(sock, &mut byte, &mut fds)?;
+    if n == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    fds.pop().ok_or_else(|| io::Error::other("a message without a descriptor"))
+}
+
+/// The current offset of a descriptor (`lseek(fd, 0, SEEK_CUR)`).
+pub fn offset(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    rustix::fs::seek(fd, rustix::fs::SeekFrom::Current(0)).map_err(io::Error::from)
+}
+
+/// The largest send a fresh, empty pair of `kind` takes without blocking
+/// (a non-blocking send of 1 MiB, or of the largest message that fits).
+pub fn measure_single_send(kind: SocketKind) -> io::Result<u64> {
+    let (a, _b) = pair(kind)?;
+    let opts = MsgOpts { dontwait: true, nosignal: true };
+    let mut size = 1usize << 20;
+    loop {
+        match send(a.as_fd(), &vec![0u8; size], opts) {
+            Ok(n) => return Ok(n as u64),
+            Err(e)
+                if size > 1
+                    && matches!(e.raw_os_error(), Some(libc::EMSGSIZE) | Some(libc::ENOBUFS) | Some(libc::EAGAIN)) =>
+            {
+                size /= 2
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! A connected socket pair as a schedule: which actors hold which end,
+//! then numbered steps.
+
+pub mod exec;
+pub mod model;
+
+use crate::os::signal::SigpipeDisposition;
+use crate::os::socket::SocketKind;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The cast: actors `0..holders[0]` hold end 0, the next `holders[1]`
+/// actors hold end 1 (at most four actors in all, one pattern tag each).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairSetup {
+    /// The socket type.
+    pub kind: SocketKind,
+    /// How many actors hold each end (1-2 each).
+    pub holders: [u8; 2],
+}
+
+impl PairSetup {
+    /// Total actors.
+    pub fn actors(&self) -> u8 {
+        self.holders[0] + self.holders[1]
+    }
+
+    /// The end actor `a` holds.
+    pub fn end_of(&self, a: u8) -> usize {
+        usize::from(a >= self.holders[0])
+    }
+}
+
+/// One operation on the actor's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairOp {
+    /// `send(2)` of `len` traceable bytes (one message for datagram kinds).
+    Send { len: u32, dontwait: bool, nosignal: bool },
+    /// `recvmsg(2)` of at most `max` bytes.
+    Recv { max: u32, dontwait: bool },
+    /// `shutdown(SHUT_WR)`.
+    ShutWrite,
+    /// Fill the send direction through a non-blocking descriptor until
+    /// `EAGAIN` (stream sockets).
+    Fill { chunk: u32 },
+    /// `close(2)` of the end.
+    Close,
+    /// The actor exits.
+    Exit,
+    /// The actor is killed (`SIGKILL`).
+    Kill,
+    /// The actor sets its `SIGPIPE` disposition.
+    Sigpipe(SigpipeDisposition),
+}
+
+impl fmt::Display for PairOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PairOp::Send { len, dontwait, nosignal } => {
+                write!(f, "send {len} bytes")?;
+                if *dontwait {
+                    f.write_str(" MSG_DONTWAIT")?;
+                }
+                if *nosignal {
+                    f.write_str(" MSG_NOSIGNAL")?;
+                }
+                Ok(())
+            }
+            PairOp::Recv { max, dontwait } => {
+                write!(f, "recv up to {max} bytes{}", if *dontwait { " MSG_DONTWAIT" } else { "" })
+            }
+            PairOp::ShutWrite => f.write_str("shutdown(SHUT_WR)"),
+            PairOp::Fill { chunk } => write!(f, "fill (non-blocking writes of {chunk}, then of 1 byte)"),
+            PairOp::Close => f.write_str("close its end"),
+            PairOp::Exit => f.write_str("exit"),
+            PairOp::Kill => f.write_str("is killed (SIGKILL)"),
+            PairOp::Sigpipe(SigpipeDisposition::Default) => f.write_str("set SIGPIPE to default"),
+            PairOp::Sigpipe(SigpipeDisposition::Ignore) => f.write_str("ignore SIGPIPE"),
+        }
+    }
+}
+
+/// One step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairStep {
+    /// The actor (modulo the number of actors).
+    pub actor: u8,
+    /// What it does.
+    pub op: PairOp,
+}
+
+/// A whole socket-pair case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairSchedule {
+    /// Who holds what.
+    pub setup: PairSetup,
+    /// What happens, in order.
+    pub steps: Vec<PairStep>,
+}
+
+impl PairSchedule {
+    /// The actor a step addresses.
+    pub fn actor_of(&self, step: &PairStep) -> u8 {
+        step.actor % self.setup.actors().max(1)
+    }
+}
+
+impl fmt::Display for PairSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.setup;
+        writeln!(
+            f,
+            "setup: socketpair(AF_UNIX, {}); end 0 held by {} actor(s), end 1 by {}",
+            s.kind.name(),
+            s.holders[0],
+            s.holders[1]
+        )?;
+        for (i, step) in self.steps.iter().enumerate() {
+            let a = self.actor_of(step);
+            writeln!(f, "{:>3}. actor {a} (end {}): {}", i + 1, s.end_of(a), step.op)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,792 @@
+//! The reference model of a connected socket pair, and with it the
+//! checker. Per direction it keeps what was sent (traceable bytes per
+//! sender for streams, per-sender message queues for datagram kinds), how
+//! much was received, and shut-down state; per end, which live actors hold
+//! it. For every observed outcome it knows the allowed set and names the
+//! rule an outcome breaks; [`PairModel::obligations`] says which pending
+//! operations must now complete.
+
+use super::{PairOp, PairSetup};
+use crate::constants::Constants;
+use crate::os::signal::SigpipeDisposition;
+use crate::os::socket::SocketKind;
+use crate::os::{errno_name, signal_name};
+use crate::pattern;
+use crate::pipe::{Obligation, Violation};
+use crate::protocol::Reply;
+use crate::session::Observed;
+use crate::socket::rules;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One thing that happened in a pair case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairEvent {
+    /// Step `index` was issued to `actor` and this was observed.
+    Step { index: usize, actor: u8, op: PairOp, observed: Observed },
+    /// A pending operation of `actor` completed.
+    Completion { actor: u8, observed: Observed },
+    /// Step `index` was not issued, and why.
+    Skipped { index: usize, actor: u8, op: PairOp, why: String },
+}
+
+impl fmt::Display for PairEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PairEvent::Step { index, actor, op, observed } => {
+                write!(f, "{:>3}. actor {actor}: {op} -> {}", index + 1, describe(observed))
+            }
+            PairEvent::Completion { actor, observed } => {
+                write!(f, "     actor {actor}: pending operation completes -> {}", describe(observed))
+            }
+            PairEvent::Skipped { index, actor, op, why } => {
+                write!(f, "{:>3}. actor {actor}: {op} -> skipped ({why})", index + 1)
+            }
+        }
+    }
+}
+
+/// A short description of an observed outcome.
+pub fn describe(observed: &Observed) -> String {
+    match observed {
+        Observed::Returned(Reply::Received { data, truncated }) => {
+            format!("received {} bytes{}", data.len(), if *truncated { " (MSG_TRUNC)" } else { "" })
+        }
+        other => crate::pipe::model::describe(other),
+    }
+}
+
+fn violation(rules: &[&'static str], message: impl Into<String>) -> Violation {
+    Violation { rules: rules.to_vec(), message: message.into() }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    Send { start: u64, len: u64 },
+    Recv { max: u64 },
+}
+
+#[derive(Clone, Debug)]
+struct ActorState {
+    end: usize,
+    holds: bool,
+    alive: bool,
+    sigpipe: SigpipeDisposition,
+    pending: Option<Pending>,
+}
+
+/// One sender's traffic in one direction.
+#[derive(Clone, Debug, Default)]
+struct Sent {
+    /// Stream positions accepted for certain / possibly.
+    lo: u64,
+    hi: u64,
+    /// Positions received.
+    consumed: u64,
+    /// Messages (datagram kinds): (start, len, completed), unreceived ones.
+    queue: Vec<(u64, u64, bool)>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Direction {
+    by_tag: Vec<Sent>,
+    /// Filled to EAGAIN with single bytes and nothing received since.
+    known_full: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct EndState {
+    shut_write: bool,
+    /// The peer closed with data unread in its receive queue: the next
+    /// receive or send on this end may fail with ECONNRESET, once.
+    reset_pending: bool,
+    /// ECONNRESET was reported: data still waiting may have been discarded.
+    reset_seen: bool,
+}
+
+/// The reference model of one socket-pair case.
+#[derive(Clone, Debug)]
+pub struct PairModel {
+    setup: PairSetup,
+    k: Constants,
+    actors: Vec<ActorState>,
+    /// `dirs[e]`: data sent from end `e` to the other end.
+    dirs: [Direction; 2],
+    ends: [EndState; 2],
+    /// How many sends found room for sure, and how many blocked (evidence).
+    pub observed_blocked: u64,
+}
+
+impl PairModel {
+    /// The model at the start: every actor alive holding its end, SIGPIPE
+    /// ignored (Rust's default in every actor).
+    pub fn new(setup: &PairSetup, k: &Constants) -> PairModel {
+        let actors = (0..setup.actors())
+            .map(|a| ActorState {
+                end: setup.end_of(a),
+                holds: true,
+                alive: true,
+                sigpipe: SigpipeDisposition::Ignore,
+                pending: None,
+            })
+            .collect();
+        let dir = || Direction { by_tag: vec![Sent::default(); pattern::TAGS as usize], known_full: false };
+        PairModel {
+            setup: setup.clone(),
+            k: k.clone(),
+            actors,
+            dirs: [dir(), dir()],
+            ends: [EndState::default(), EndState::default()],
+            observed_blocked: 0,
+        }
+    }
+
+    /// Checks a whole recorded trace: the checker, offline.
+    pub fn check(setup: &PairSetup, k: &Constants, events: &[PairEvent]) -> Result<PairModel, Violation> {
+        let mut model = PairModel::new(setup, k);
+        for event in events {
+            model.apply(event)?;
+        }
+        Ok(model)
+    }
+
+    fn kind(&self) -> SocketKind {
+        self.setup.kind
+    }
+
+    fn open(&self, end: usize) -> bool {
+        self.actors.iter().any(|a| a.alive && a.holds && a.end == end)
+    }
+
+    /// Bytes (streams) or whole messages (datagram kinds) certainly waiting
+    /// in direction `d`.
+    fn available_lo(&self, d: usize) -> u64 {
+        self.dirs[d]
+            .by_tag
+            .iter()
+            .map(|s| {
+                if self.kind().keeps_boundaries() {
+                    s.queue.iter().filter(|m| m.2).count() as u64
+                } else {
+                    s.lo.saturating_sub(s.consumed)
+                }
+            })
+            .sum()
+    }
+
+    /// Bytes or messages possibly waiting in direction `d`.
+    fn available_hi(&self, d: usize) -> u64 {
+        self.dirs[d]
+            .by_tag
+            .iter()
+            .map(
+                |s| if self.kind().keeps_boundaries() { s.queue.len() as u64 } else { s.hi.saturating_sub(s.consumed) },
+            )
+            .sum()
+    }
+
+    /// Whether a step can be issued now; the reason to skip it if not.
+    pub fn can_issue(&self, actor: u8, op: &PairOp) -> Result<(), &'static str> {
+        let st = &self.actors[actor as usize];
+        if !st.alive {
+            return Err("actor has ended");
+        }
+        if matches!(op, PairOp::Kill) {
+            return Ok(());
+        }
+        if st.pending.is_some() {
+            return Err("actor is blocked in an earlier operation");
+        }
+        if !st.holds && !matches!(op, PairOp::Exit | PairOp::Sigpipe(_)) {
+            return Err("actor has closed its end");
+        }
+        if matches!(op, PairOp::Fill { .. }) && self.kind() != SocketKind::Stream {
+            return Err("fills are for stream sockets");
+        }
+        if matches!(op, PairOp::Recv { .. })
+            && self.actors.iter().any(|a| a.end == st.end && matches!(a.pending, Some(Pending::Recv { .. })))
+        {
+            return Err("another receive on this end is pending");
+        }
+        Ok(())
+    }
+
+    /// Pattern tag and stream position of the next send by `actor`.
+    pub fn next_send(&self, actor: u8) -> (u8, u64) {
+        let end = self.actors[actor as usize].end;
+        let tag = actor % pattern::TAGS;
+        (tag, self.dirs[end].by_tag[tag as usize].lo.max(self.dirs[end].by_tag[tag as usize].hi))
+    }
+
+    /// Applies one event, or names the rule it breaks.
+    pub fn apply(&mut self, event: &PairEvent) -> Result<(), Violation> {
+        match event {
+            PairEvent::Skipped { .. } => Ok(()),
+            PairEvent::Step { observed: Observed::NoReturn(_), .. } => Ok(()),
+            PairEvent::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
+            PairEvent::Completion { actor, observed } => self.completion(*actor, observed),
+        }
+    }
+
+    fn step(&mut self, a: u8, op: &PairOp, observed: &Observed) -> Result<(), Violation> {
+        match *op {
+            PairOp::Send { len, dontwait, nosignal } => self.send(a, u64::from(len), dontwait, nosignal, observed),
+            PairOp::Fill { .. } => self.fill(a, observed),
+            PairOp::Recv { max, dontwait } => self.recv(a, u64::from(max), dontwait, observed),
+            PairOp::ShutWrite => {
+                expect_done(a, "shutdown", observed)?;
+                let end = self.actors[a as usize].end;
+                self.ends[end].shut_write = true;
+                Ok(())
+            }
+            PairOp::Close => {
+                expect_done(a, "close", observed)?;
+                self.let_go(a, false);
+                Ok(())
+            }
+            PairOp::Exit | PairOp::Kill => {
+                let signal = matches!(op, PairOp::Kill).then_some(libc::SIGKILL);
+                match observed {
+                    Observed::Died(d) if d.signal == signal => {
+                        self.let_go(a, true);
+                        Ok(())
+                    }
+                    other => Err(violation(
+                        &[rules::PEER_CLOSED],
+                        format!("actor {a}: {op}: {}; expected it to end", describe(other)),
+                    )),
+                }
+            }
+            PairOp::Sigpipe(d) => {
+                expect_done(a, "sigaction", observed)?;
+                self.actors[a as usize].sigpipe = d;
+                Ok(())
+            }
+        }
+    }
+
+    /// Actor `a` no longer holds its end (closed it, or died).
+    fn let_go(&mut self, a: u8, dies: bool) {
+        let end = self.actors[a as usize].end;
+        let st = &mut self.actors[a as usize];
+        st.holds = false;
+        if dies {
+            st.alive = false;
+            st.pending = None;
+        }
+        if !self.open(end) {
+            // The last copy of `end` is gone: its unread receive queue goes
+            // with it, and the peer may hear of that as ECONNRESET.
+            let peer = 1 - end;
+            if self.available_hi(peer) > 0 && self.kind().connected() {
+                self.ends[peer].reset_pending = true;
+            }
+            if !self.kind().connected() {
+                // A datagram pair whose peer is gone may drop the datagrams
+                // that peer sent and we have not read (Linux purges them
+                // when the survivor learns of the loss): they may still
+                // arrive, or never.
+                for sent in &mut self.dirs[end].by_tag {
+                    for m in &mut sent.queue {
+                        m.2 = false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn sigpipe_rule_for_send(&self, a: u8, nosignal: bool, observed: &Observed, what: &str) -> Result<(), Violation> {
+        let st = &self.actors[a as usize];
+        let may_signal = st.sigpipe == SigpipeDisposition::Default && !nosignal;
+        let stream = self.kind() == SocketKind::Stream;
+        let allowed = match self.kind() {
+            SocketKind::Stream if may_signal => "death by SIGPIPE",
+            SocketKind::Seqpacket if may_signal => "EPIPE, or death by SIGPIPE (Linux raises none for SOCK_SEQPACKET)",
+            SocketKind::Dgram => "ECONNREFUSED, ENOTCONN or EPIPE",
+            _ => "EPIPE",
+        };
+        let ok = match observed {
+            Observed::Died(d) => d.signal == Some(libc::SIGPIPE) && may_signal && self.kind().connected(),
+            Observed::Returned(Reply::Errno(e)) => match self.kind() {
+                SocketKind::Dgram => [libc::ECONNREFUSED, libc::ENOTCONN, libc::EPIPE].contains(e),
+                _ => *e == libc::EPIPE && !(stream && may_signal),
+            },
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(violation(&[rules::EPIPE], format!("{what} {}; allowed: {allowed}", describe(observed))))
+    }
+
+    fn send(&mut self, a: u8, n: u64, dontwait: bool, nosignal: bool, observed: &Observed) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        let peer = 1 - end;
+        if self.ends[end].shut_write {
+            let what = format!("send of {n} bytes after shutdown(SHUT_WR) on the same end");
+            return self.after_peer_gone(a, nosignal, observed, &what, rules::SHUTDOWN);
+        }
+        if !self.open(peer) {
+            let what = format!("send of {n} bytes after every copy of the peer end closed");
+            return self.after_peer_gone(a, nosignal, observed, &what, rules::EPIPE);
+        }
+        let (tag, start) = self.next_send(a);
+        let room_for_sure = self.available_hi(end) == 0 && n <= self.single_send();
+        let full = self.dirs[end].known_full && n > 0;
+        let messages = self.kind().keeps_boundaries();
+        match observed {
+            Observed::Returned(Reply::Count(k)) => {
+                let k = *k;
+                if k > n {
+                    return Err(violation(&[rules::ORDER], format!("send of {n} bytes returned {k}")));
+                }
+                if full && k > 0 {
+                    return Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!(
+                            "send of {n} bytes to a full socket returned {k}; allowed: {}",
+                            if dontwait { "EAGAIN" } else { "pending until the peer receives" }
+                        ),
+                    ));
+                }
+                if k < n {
+                    if messages {
+                        return Err(violation(
+                            &[rules::BOUNDARIES],
+                            format!("a {}-byte message was sent only in part ({k} bytes)", n),
+                        ));
+                    }
+                    if !dontwait {
+                        return Err(violation(
+                            &[rules::FULL_BLOCKS],
+                            format!("blocking send of {n} bytes returned a partial count {k} with the peer open"),
+                        ));
+                    }
+                    if room_for_sure {
+                        return Err(violation(
+                            &[rules::FULL_BLOCKS],
+                            format!("send of {n} bytes into an empty socket took only {k}"),
+                        ));
+                    }
+                }
+                self.accept(end, tag, start, k);
+                Ok(())
+            }
+            Observed::Returned(Reply::Errno(e)) if *e == libc::ENOBUFS || (*e == libc::EAGAIN && dontwait) => {
+                if room_for_sure {
+                    return Err(violation(
+                        &[rules::READ_BLOCKS, rules::FULL_BLOCKS],
+                        format!("send of {n} bytes into an empty socket failed with {}", errno_name(*e)),
+                    ));
+                }
+                Ok(())
+            }
+            Observed::Blocked(_) if !dontwait && n > 0 => {
+                if room_for_sure {
+                    return Err(violation(
+                        &[rules::FULL_BLOCKS, rules::BIDIRECTIONAL],
+                        format!(
+                            "send of {n} bytes blocked although the direction was empty (one send takes {})",
+                            self.single_send()
+                        ),
+                    ));
+                }
+                self.observed_blocked += 1;
+                self.actors[a as usize].pending = Some(Pending::Send { start, len: n });
+                let s = &mut self.dirs[end].by_tag[tag as usize];
+                s.hi = s.hi.max(start + n);
+                if messages {
+                    s.queue.push((start, n, false));
+                }
+                Ok(())
+            }
+            Observed::Died(d) if d.signal == Some(libc::SIGPIPE) => {
+                Err(violation(&[rules::EPIPE], format!("send of {n} bytes raised SIGPIPE while the peer end was open")))
+            }
+            other => Err(violation(
+                &[if full { rules::FULL_BLOCKS } else { rules::BIDIRECTIONAL }],
+                format!(
+                    "send of {n} bytes {}; allowed: {n}{}",
+                    describe(other),
+                    if dontwait { " or EAGAIN" } else { ", or pending while the socket is full" }
+                ),
+            )),
+        }
+    }
+
+    fn single_send(&self) -> u64 {
+        match self.kind() {
+            SocketKind::Stream => self.k.stream_single_send,
+            _ => self.k.message_single_send,
+        }
+    }
+
+    fn after_peer_gone(
+        &mut self,
+        a: u8,
+        nosignal: bool,
+        observed: &Observed,
+        what: &str,
+        rule: &'static str,
+    ) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        if matches!(observed, Observed::Returned(Reply::Errno(e)) if *e == libc::ECONNRESET)
+            && self.ends[end].reset_pending
+        {
+            // POSIX send(): [ECONNRESET] a connection forcibly closed by the
+            // peer (it went with our data unread).
+            self.take_reset(end);
+            return Ok(());
+        }
+        let result = self.sigpipe_rule_for_send(a, nosignal, observed, what);
+        if let Observed::Died(_) = observed {
+            self.let_go(a, true);
+        }
+        result.map_err(|mut v| {
+            v.rules = vec![rule];
+            v
+        })
+    }
+
+    fn accept(&mut self, end: usize, tag: u8, start: u64, k: u64) {
+        let messages = self.kind().keeps_boundaries();
+        let s = &mut self.dirs[end].by_tag[tag as usize];
+        s.lo = s.lo.max(start + k);
+        s.hi = s.hi.max(s.lo);
+        if messages && k > 0 {
+            s.queue.push((start, k, true));
+        }
+    }
+
+    fn fill(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        let peer = 1 - end;
+        if !self.open(peer) || self.ends[end].shut_write {
+            return match observed {
+                Observed::Returned(Reply::Filled { total: 0, errno: Some(e) }) if *e == libc::EPIPE => self
+                    .sigpipe_rule_for_send(
+                        a,
+                        false,
+                        &Observed::Returned(Reply::Errno(*e)),
+                        "a fill with the peer gone",
+                    ),
+                other => self.after_peer_gone(a, false, other, "a fill with the peer gone", rules::EPIPE),
+            };
+        }
+        match observed {
+            Observed::Returned(Reply::Filled { total, errno: None }) => {
+                let (tag, start) = self.next_send(a);
+                self.accept(end, tag, start, *total);
+                self.dirs[end].known_full = true;
+                Ok(())
+            }
+            other => Err(violation(
+                &[rules::FULL_BLOCKS],
+                format!("a non-blocking fill {}; allowed: bytes, then EAGAIN", describe(other)),
+            )),
+        }
+    }
+
+    fn recv(&mut self, a: u8, max: u64, dontwait: bool, observed: &Observed) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        let from = 1 - end;
+        let lo = self.available_lo(from);
+        let hi = self.available_hi(from);
+        let eof_possible = self.kind().connected() && (!self.open(from) || self.ends[from].shut_write);
+        match observed {
+            Observed::Returned(Reply::Received { data, truncated }) if data.is_empty() && !*truncated && max > 0 => {
+                self.eof(a, "recv")
+            }
+            Observed::Returned(Reply::Received { data, truncated }) => self.data(a, max, data, *truncated),
+            Observed::Returned(Reply::Errno(e)) if *e == libc::ECONNRESET && self.ends[end].reset_pending => {
+                self.take_reset(end);
+                Ok(())
+            }
+            Observed::Returned(Reply::Errno(e)) if *e == libc::EAGAIN && dontwait => {
+                if lo > 0 {
+                    return Err(violation(
+                        &[rules::READ_BLOCKS],
+                        format!("MSG_DONTWAIT receive failed with EAGAIN with {lo} waiting"),
+                    ));
+                }
+                if eof_possible && hi == 0 {
+                    return Err(violation(
+                        &[if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED }],
+                        "receive after the peer stopped sending failed with EAGAIN; allowed: 0 (end of file)",
+                    ));
+                }
+                Ok(())
+            }
+            Observed::Blocked(_) if !dontwait => {
+                if lo > 0 {
+                    return Err(violation(
+                        &[rules::READ_BLOCKS],
+                        format!("receive blocked with {lo} waiting; allowed: data at once"),
+                    ));
+                }
+                if eof_possible && hi == 0 {
+                    let rule = if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED };
+                    return Err(violation(
+                        &[rule],
+                        "receive blocked although the peer can send nothing more; allowed: 0 (end of file)",
+                    ));
+                }
+                self.actors[a as usize].pending = Some(Pending::Recv { max });
+                Ok(())
+            }
+            other => Err(violation(
+                &[rules::READ_BLOCKS],
+                format!(
+                    "receive {}; allowed: {}",
+                    describe(other),
+                    if dontwait { "data or EAGAIN" } else { "data, or pending until the peer sends" }
+                ),
+            )),
+        }
+    }
+
+    /// The end reported ECONNRESET: that was its one report, and what was
+    /// waiting may be gone ("where the platform discards unread data").
+    fn take_reset(&mut self, end: usize) {
+        self.ends[end].reset_pending = false;
+        self.ends[end].reset_seen = true;
+    }
+
+    /// A receive returned 0 bytes: end of file.
+    fn eof(&mut self, a: u8, what: &str) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        let from = 1 - end;
+        if !self.kind().connected() {
+            return Err(violation(
+                &[rules::BOUNDARIES],
+                format!("actor {a}: {what} of a datagram socket returned 0 bytes, but no empty datagram was sent"),
+            ));
+        }
+        if self.open(from) && !self.ends[from].shut_write {
+            return Err(violation(
+                &[rules::READ_BLOCKS, rules::PEER_CLOSED],
+                format!("actor {a}: {what} returned 0 bytes (end of file) while the peer end is open and not shut down; allowed: data, or pending until the peer sends"),
+            ));
+        }
+        let rule = if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED };
+        for (tag, s) in self.dirs[from].by_tag.iter_mut().enumerate() {
+            let unread =
+                if self.setup.kind.keeps_boundaries() { s.queue.iter().any(|m| m.2) } else { s.consumed < s.lo };
+            if unread {
+                return Err(violation(&[rule], format!("end of file before all of sender {tag}'s data was received")));
+            }
+            s.lo = s.consumed.max(s.lo.min(s.consumed));
+            s.hi = s.lo;
+            s.queue.clear();
+        }
+        self.ends[end].reset_pending = false;
+        Ok(())
+    }
+
+    fn data(&mut self, a: u8, max: u64, d: &[u8], truncated: bool) -> Result<(), Violation> {
+        let end = self.actors[a as usize].end;
+        let from = 1 - end;
+        if d.len() as u64 > max {
+            return Err(violation(&[rules::ORDER], format!("receive of at most {max} bytes returned {}", d.len())));
+        }
+        self.dirs[from].known_full = false;
+        if self.kind().keeps_boundaries() {
+            return self.message(a, from, max, d, truncated);
+        }
+        for (i, &b) in d.iter().enumerate() {
+            let tag = pattern::tag_of(b);
+            let s = &mut self.dirs[from].by_tag[tag as usize];
+            let p = s.consumed;
+            if p >= s.hi {
+                return Err(violation(&[rules::ORDER], format!("actor {a} received a byte of sender {tag} at position {p} (byte {i}), but it sent only {} bytes", s.hi)));
+            }
+            if u64::from(pattern::pos_of(b)) != p % 64 {
+                return Err(violation(
+                    &[rules::ORDER],
+                    format!("actor {a}: byte {i} received is sender {tag}'s byte at position {} (mod 64), expected {} (mod 64): bytes lost, repeated or reordered", pattern::pos_of(b), p % 64),
+                ));
+            }
+            s.consumed += 1;
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, a: u8, from: usize, max: u64, d: &[u8], truncated: bool) -> Result<(), Violation> {
+        let Some(&first) = d.first() else {
+            return Err(violation(
+                &[rules::BOUNDARIES],
+                format!("actor {a} received an empty message, but none was sent"),
+            ));
+        };
+        let tag = pattern::tag_of(first);
+        let s = &mut self.dirs[from].by_tag[tag as usize];
+        let Some(&(start, len, _)) = s.queue.first() else {
+            return Err(violation(
+                &[rules::BOUNDARIES],
+                format!("actor {a} received a message of sender {tag}, which has none waiting"),
+            ));
+        };
+        let mut expected = Vec::new();
+        pattern::fill(&mut expected, tag, start, len.min(max) as usize);
+        if d != expected.as_slice() {
+            return Err(violation(
+                &[rules::BOUNDARIES],
+                format!("actor {a} received {} bytes that are not the first {} bytes of sender {tag}'s next message ({len} bytes): boundaries merged, split or reordered", d.len(), len.min(max)),
+            ));
+        }
+        if truncated != (len > max) {
+            return Err(violation(
+                &[rules::BOUNDARIES],
+                format!(
+                    "a {len}-byte message received into {max} bytes came {} MSG_TRUNC",
+                    if truncated { "with" } else { "without" }
+                ),
+            ));
+        }
+        s.queue.remove(0);
+        s.consumed = s.consumed.max(start + len);
+        Ok(())
+    }
+
+    fn completion(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
+        let Some(pending) = self.actors[a as usize].pending.take() else {
+            return Err(violation(&[rules::ORDER], format!("actor {a} completed an operation that was not pending")));
+        };
+        let end = self.actors[a as usize].end;
+        match pending {
+            Pending::Recv { max } => match observed {
+                Observed::Returned(Reply::Received { data, truncated }) if data.is_empty() && !*truncated => {
+                    self.eof(a, "a blocked receive woke and")
+                }
+                Observed::Returned(Reply::Received { data, truncated }) => self.data(a, max, data, *truncated),
+                Observed::Returned(Reply::Errno(e)) if *e == libc::ECONNRESET && self.ends[end].reset_pending => {
+                    self.take_reset(end);
+                    Ok(())
+                }
+                other => Err(violation(
+                    &[rules::READ_BLOCKS],
+                    format!("a blocked receive woke and {}; allowed: data or 0 (end of file)", describe(other)),
+                )),
+            },
+            Pending::Send { start, len } => {
+                let tag = a % pattern::TAGS;
+                let gone = !self.open(1 - end) || self.ends[end].shut_write;
+                match observed {
+                    Observed::Returned(Reply::Count(k)) if *k == len => {
+                        self.settle_send(end, tag, start, len, len);
+                        Ok(())
+                    }
+                    Observed::Returned(Reply::Count(k)) if gone && *k < len && !self.kind().keeps_boundaries() => {
+                        self.settle_send(end, tag, start, len, *k);
+                        Ok(())
+                    }
+                    Observed::Returned(Reply::Errno(_)) | Observed::Died(_) if gone => {
+                        self.settle_send(end, tag, start, len, 0);
+                        let what = format!("a blocked send of {len} bytes, woken by the peer's going,");
+                        self.after_peer_gone(a, false, observed, &what, rules::EPIPE)
+                    }
+                    other => Err(violation(
+                        &[rules::FULL_BLOCKS],
+                        format!(
+                            "a blocked send of {len} bytes woke and {}; allowed: {len} once all is sent",
+                            describe(other)
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn settle_send(&mut self, end: usize, tag: u8, start: u64, len: u64, k: u64) {
+        let s = &mut self.dirs[end].by_tag[tag as usize];
+        s.lo = s.lo.max(start + k);
+        s.hi = start + k;
+        if let Some(m) = s.queue.iter_mut().find(|m| m.0 == start && !m.2) {
+            m.2 = true;
+        }
+        if k == 0 {
+            s.queue.retain(|m| !(m.0 == start && m.1 == len));
+        }
+    }
+
+    /// The pending operations the rules say must complete now.
+    pub fn obligations(&self) -> Vec<Obligation> {
+        let mut out = Vec::new();
+        for (a, st) in self.actors.iter().enumerate() {
+            if !st.alive {
+                continue;
+            }
+            let end = st.end;
+            let from = 1 - end;
+            match st.pending {
+                Some(Pending::Recv { .. }) => {
+                    let sender_has_more = self.actors.iter().enumerate().any(|(b, other)| {
+                        other.alive
+                            && other.end == from
+                            && match other.pending {
+                                Some(Pending::Send { start, len }) => {
+                                    let s = &self.dirs[from].by_tag[b % pattern::TAGS as usize];
+                                    s.consumed < start + len
+                                }
+                                _ => false,
+                            }
+                    });
+                    if self.available_lo(from) > 0 || sender_has_more {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: rules::READ_BLOCKS,
+                            why: "a blocked receive must wake once data is waiting".into(),
+                        });
+                    } else if self.kind().connected() && (!self.open(from) || self.ends[from].shut_write) {
+                        let rule = if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED };
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule,
+                            why: "the peer can send nothing more: a blocked receive must wake with end of file".into(),
+                        });
+                    }
+                }
+                Some(Pending::Send { start, len }) => {
+                    let s = &self.dirs[end].by_tag[a % pattern::TAGS as usize];
+                    let delivered = if self.kind().keeps_boundaries() {
+                        !s.queue.iter().any(|m| m.0 == start)
+                    } else {
+                        s.consumed >= start + len
+                    };
+                    if !self.open(from) || self.ends[end].shut_write {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: rules::EPIPE,
+                            why: "the peer is gone: a blocked send must wake".into(),
+                        });
+                    } else if delivered {
+                        out.push(Obligation {
+                            actor: a as u8,
+                            rule: rules::FULL_BLOCKS,
+                            why: "everything the blocked send carried was received: it must return".into(),
+                        });
+                    }
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+fn expect_done(a: u8, what: &str, observed: &Observed) -> Result<(), Violation> {
+    match observed {
+        Observed::Returned(Reply::Done) => Ok(()),
+        other => {
+            Err(violation(&[rules::BIDIRECTIONAL], format!("actor {a}: {what} {}; allowed: success", describe(other))))
+        }
+    }
+}
+
+/// The name of a death's signal, for messages.
+pub fn died_of(observed: &Observed) -> Option<String> {
+    match observed {
+        Observed::Died(d) => d.signal.map(signal_name),
+        _ => None,
+    }
+}

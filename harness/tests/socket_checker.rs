@@ -1,0 +1,265 @@
+//! The socket checker can fail: for each socket rule, a recorded trace (or,
+//! for the scenarios, an observation) that breaks it is rejected, naming
+//! the rule.
+
+use ipc_conform_harness::case::CaseOutcome;
+use ipc_conform_harness::evidence::Evidence;
+use ipc_conform_harness::os::proc::{InSyscall, WaitState};
+use ipc_conform_harness::os::signal::SigpipeDisposition;
+use ipc_conform_harness::os::socket::SocketKind;
+use ipc_conform_harness::pattern;
+use ipc_conform_harness::protocol::Reply;
+use ipc_conform_harness::session::{Death, Observed};
+use ipc_conform_harness::socket::pair::model::{PairEvent, PairModel};
+use ipc_conform_harness::socket::pair::{PairOp, PairSetup};
+use ipc_conform_harness::socket::rules;
+use ipc_conform_harness::socket::scenarios::{self, RightsCase, UdpCase};
+use ipc_conform_harness::Constants;
+
+fn setup(kind: SocketKind) -> PairSetup {
+    PairSetup { kind, holders: [1, 1] }
+}
+
+fn step(actor: u8, op: PairOp, observed: Observed) -> PairEvent {
+    PairEvent::Step { index: 0, actor, op, observed }
+}
+
+fn ret(reply: Reply) -> Observed {
+    Observed::Returned(reply)
+}
+
+fn got(data: Vec<u8>, truncated: bool) -> Observed {
+    ret(Reply::Received { data, truncated })
+}
+
+fn blocked() -> Observed {
+    Observed::Blocked(Evidence::Proc(WaitState {
+        state: 'S',
+        syscall: Some(InSyscall { nr: 45, arg0: 4 }),
+        wchan: "unix_stream_read_generic".into(),
+    }))
+}
+
+fn send(len: u32) -> PairOp {
+    PairOp::Send { len, dontwait: false, nosignal: false }
+}
+
+fn recv(max: u32) -> PairOp {
+    PairOp::Recv { max, dontwait: false }
+}
+
+fn bytes(tag: u8, start: u64, len: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    pattern::fill(&mut v, tag, start, len);
+    v
+}
+
+fn rejects(setup: PairSetup, events: &[PairEvent], rule: &str) -> String {
+    match PairModel::check(&setup, &Constants::linux_example(), events) {
+        Ok(_) => panic!("the checker accepted a trace that breaks {rule}"),
+        Err(v) => {
+            assert!(v.rules.contains(&rule), "expected {rule} named, got {v}");
+            v.to_string()
+        }
+    }
+}
+
+fn accepts(setup: PairSetup, events: &[PairEvent]) {
+    if let Err(v) = PairModel::check(&setup, &Constants::linux_example(), events) {
+        panic!("rejected a valid trace: {v}");
+    }
+}
+
+fn fails_naming(outcome: CaseOutcome, rule: &str) {
+    match outcome {
+        CaseOutcome::Fail { rules, .. } => assert_eq!(rules, vec![rule.to_string()]),
+        other => panic!("expected a failure naming {rule}, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_send_that_fails_with_the_peer_open_breaks_bidirectional() {
+    let events = [step(1, send(10), ret(Reply::Errno(libc::EBADF)))];
+    rejects(setup(SocketKind::Dgram), &events, rules::BIDIRECTIONAL);
+}
+
+#[test]
+fn data_flowing_both_ways_is_accepted() {
+    let events = [
+        step(0, send(3), ret(Reply::Count(3))),
+        step(1, send(4), ret(Reply::Count(4))),
+        step(0, recv(100), got(bytes(1, 0, 4), false)),
+        step(1, recv(100), got(bytes(0, 0, 3), false)),
+    ];
+    accepts(setup(SocketKind::Stream), &events);
+}
+
+#[test]
+fn a_lost_byte_breaks_stream_order() {
+    let mut data = bytes(0, 0, 10);
+    data.remove(4);
+    let events = [step(0, send(10), ret(Reply::Count(10))), step(1, recv(100), got(data, false))];
+    rejects(setup(SocketKind::Stream), &events, rules::ORDER);
+}
+
+#[test]
+fn two_datagrams_merged_into_one_receive_break_boundaries() {
+    let mut data = bytes(0, 0, 5);
+    data.extend(bytes(0, 5, 7));
+    let events = [
+        step(0, send(5), ret(Reply::Count(5))),
+        step(0, send(7), ret(Reply::Count(7))),
+        step(1, recv(100), got(data, false)),
+    ];
+    rejects(setup(SocketKind::Dgram), &events, rules::BOUNDARIES);
+}
+
+#[test]
+fn a_truncated_datagram_without_msg_trunc_breaks_boundaries() {
+    let events = [step(0, send(10), ret(Reply::Count(10))), step(1, recv(4), got(bytes(0, 0, 4), false))];
+    rejects(setup(SocketKind::Seqpacket), &events, rules::BOUNDARIES);
+    // With MSG_TRUNC it is the allowed outcome, and the rest is gone.
+    accepts(
+        setup(SocketKind::Seqpacket),
+        &[
+            step(0, send(10), ret(Reply::Count(10))),
+            step(0, send(3), ret(Reply::Count(3))),
+            step(1, recv(4), got(bytes(0, 0, 4), true)),
+            step(1, recv(100), got(bytes(0, 10, 3), false)),
+        ],
+    );
+}
+
+#[test]
+fn a_receive_of_an_empty_socket_returning_zero_breaks_empty_blocks() {
+    let events = [step(1, recv(10), got(Vec::new(), false))];
+    rejects(setup(SocketKind::Stream), &events, rules::READ_BLOCKS);
+}
+
+#[test]
+fn a_receive_that_blocks_with_data_waiting_breaks_empty_blocks() {
+    let events = [step(0, send(3), ret(Reply::Count(3))), step(1, recv(10), blocked())];
+    rejects(setup(SocketKind::Stream), &events, rules::READ_BLOCKS);
+}
+
+#[test]
+fn a_send_to_a_full_stream_that_returns_at_once_breaks_full_blocks() {
+    let events = [
+        step(0, PairOp::Fill { chunk: 4096 }, ret(Reply::Filled { total: 200_000, errno: None })),
+        step(0, send(1), ret(Reply::Count(1))),
+    ];
+    rejects(setup(SocketKind::Stream), &events, rules::FULL_BLOCKS);
+}
+
+#[test]
+fn a_receive_after_shutdown_that_blocks_breaks_shutdown_write() {
+    let events = [step(0, PairOp::ShutWrite, ret(Reply::Done)), step(1, recv(10), blocked())];
+    rejects(setup(SocketKind::Stream), &events, rules::SHUTDOWN);
+}
+
+#[test]
+fn a_send_on_the_shut_end_that_succeeds_breaks_shutdown_write() {
+    let events = [
+        step(0, PairOp::ShutWrite, ret(Reply::Done)),
+        step(0, PairOp::Send { len: 1, dontwait: false, nosignal: true }, ret(Reply::Count(1))),
+    ];
+    rejects(setup(SocketKind::Stream), &events, rules::SHUTDOWN);
+}
+
+#[test]
+fn end_of_file_before_the_waiting_data_breaks_peer_closed() {
+    let events = [
+        step(1, send(5), ret(Reply::Count(5))),
+        step(1, PairOp::Close, ret(Reply::Done)),
+        step(0, recv(100), got(Vec::new(), false)),
+    ];
+    rejects(setup(SocketKind::Stream), &events, rules::PEER_CLOSED);
+}
+
+#[test]
+fn end_of_file_while_a_copy_of_the_peer_is_open_is_rejected() {
+    let two = PairSetup { kind: SocketKind::Stream, holders: [1, 2] };
+    let events = [
+        step(1, PairOp::Exit, Observed::Died(Death { code: Some(0), signal: None })),
+        step(0, recv(100), got(Vec::new(), false)),
+    ];
+    rejects(two, &events, rules::PEER_CLOSED);
+}
+
+#[test]
+fn econnreset_is_allowed_only_when_the_peer_went_with_our_data_unread() {
+    let unread = [
+        step(0, send(5), ret(Reply::Count(5))),
+        step(1, PairOp::Close, ret(Reply::Done)),
+        step(0, recv(100), ret(Reply::Errno(libc::ECONNRESET))),
+        step(0, recv(100), got(Vec::new(), false)),
+    ];
+    accepts(setup(SocketKind::Stream), &unread);
+    let nothing_unread =
+        [step(1, PairOp::Close, ret(Reply::Done)), step(0, recv(100), ret(Reply::Errno(libc::ECONNRESET)))];
+    rejects(setup(SocketKind::Stream), &nothing_unread, rules::READ_BLOCKS);
+}
+
+#[test]
+fn a_quiet_epipe_under_default_sigpipe_breaks_epipe_for_streams() {
+    let events = [
+        step(0, PairOp::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
+        step(1, PairOp::Close, ret(Reply::Done)),
+        step(0, send(3), ret(Reply::Errno(libc::EPIPE))),
+    ];
+    rejects(setup(SocketKind::Stream), &events, rules::EPIPE);
+    // With MSG_NOSIGNAL the quiet EPIPE is the allowed outcome.
+    accepts(
+        setup(SocketKind::Stream),
+        &[
+            step(0, PairOp::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
+            step(1, PairOp::Close, ret(Reply::Done)),
+            step(0, PairOp::Send { len: 3, dontwait: false, nosignal: true }, ret(Reply::Errno(libc::EPIPE))),
+        ],
+    );
+}
+
+#[test]
+fn a_send_that_succeeds_after_the_peer_closed_breaks_epipe() {
+    let events = [
+        step(1, PairOp::Kill, Observed::Died(Death { code: None, signal: Some(libc::SIGKILL) })),
+        step(0, send(3), ret(Reply::Count(3))),
+    ];
+    rejects(setup(SocketKind::Seqpacket), &events, rules::EPIPE);
+}
+
+#[test]
+fn bytes_of_two_clients_on_one_connection_break_server_accept() {
+    let lens = [4, 4];
+    let mut mixed = bytes(0, 0, 2);
+    mixed.extend(bytes(1, 0, 2));
+    fails_naming(scenarios::judge_connection(&mixed, &lens).unwrap_err(), rules::ACCEPT);
+    assert_eq!(scenarios::judge_connection(&bytes(1, 0, 4), &lens).ok(), Some(1));
+}
+
+#[test]
+fn an_altered_or_repeated_datagram_breaks_udp() {
+    let case = UdpCase { senders: vec![vec![20, 30]] };
+    let mut altered = pattern::datagram(0, 1, 30);
+    altered[15] ^= 1;
+    fails_naming(scenarios::judge_datagrams(&[altered], &case), rules::UDP);
+    let once = pattern::datagram(0, 0, 20);
+    fails_naming(scenarios::judge_datagrams(&[once.clone(), once.clone()], &case), rules::UDP);
+    // Loss is allowed.
+    assert_eq!(scenarios::judge_datagrams(&[once], &case), CaseOutcome::Pass);
+}
+
+#[test]
+fn separate_offsets_break_fd_passing() {
+    let case = RightsCase { pipe_len: 1, file_lens: (3, 4) };
+    let mut file = bytes(0, 0, 3);
+    file.extend(bytes(1, 0, 4));
+    fails_naming(scenarios::judge_shared_offset(&case, (3, 4), &file), rules::RIGHTS);
+    assert_eq!(scenarios::judge_shared_offset(&case, (7, 7), &file), CaseOutcome::Pass);
+}
+
+#[test]
+fn a_connect_without_permission_that_succeeds_breaks_path_permissions() {
+    fails_naming(scenarios::judge_denied_connect(&ret(Reply::Opened { slot: 1, fd: 6 })).unwrap(), rules::PERMISSIONS);
+    assert_eq!(scenarios::judge_denied_connect(&ret(Reply::Errno(libc::EACCES))), None);
+}
