@@ -19,6 +19,7 @@ pub mod os;
 pub mod pattern;
 pub mod pipe;
 pub mod protocol;
+pub mod report;
 pub mod runner;
 pub mod scratch;
 pub mod session;

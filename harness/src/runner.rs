@@ -37,6 +37,34 @@ pub struct RunConfig {
     pub out_dir: PathBuf,
     /// The measured platform constants.
     pub constants: Constants,
+    /// Called after every case with the number of cases run so far.
+    pub progress: Progress,
+}
+
+/// A callback told of each case run (for a progress display).
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<ProgressFn>>);
+
+/// The function a [`Progress`] hook calls: `(rule, cases_so_far)`.
+pub type ProgressFn = dyn Fn(&str, u64) + Send + Sync;
+
+impl Progress {
+    /// A progress hook calling `f(rule, cases_so_far)`.
+    pub fn new(f: impl Fn(&str, u64) + Send + Sync + 'static) -> Progress {
+        Progress(Some(std::sync::Arc::new(f)))
+    }
+
+    fn tell(&self, rule: &str, cases: u64) {
+        if let Some(f) = &self.0 {
+            f(rule, cases);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(hook)" } else { "Progress(none)" })
+    }
 }
 
 impl RunConfig {
@@ -52,7 +80,7 @@ impl RunConfig {
         };
         let out_dir = std::env::var_os("IPC_CONFORM_OUT").map(PathBuf::from).unwrap_or_else(default_out_dir);
         let constants = Constants::host()?.clone();
-        Ok(RunConfig { cases: None, seed, timing, out_dir, constants })
+        Ok(RunConfig { cases: None, seed, timing, out_dir, constants, progress: Progress::default() })
     }
 }
 
@@ -106,6 +134,8 @@ pub struct Measured {
     pub max: u64,
     /// How many times it was measured.
     pub count: u64,
+    /// The sum of all values (for counts of events, such as torn reads).
+    pub sum: u64,
 }
 
 /// What checking one rule concluded.
@@ -175,10 +205,12 @@ impl Tally {
         self.cases += 1;
         self.evidence.merge(&report.evidence);
         for (name, value) in &report.observations {
-            let m = self.measured.entry(name.clone()).or_insert(Measured { min: *value, max: *value, count: 0 });
+            let m =
+                self.measured.entry(name.clone()).or_insert(Measured { min: *value, max: *value, count: 0, sum: 0 });
             m.min = m.min.min(*value);
             m.max = m.max.max(*value);
             m.count += 1;
+            m.sum += *value;
         }
     }
 }
@@ -256,6 +288,7 @@ where
         let report = run_case(&case);
         let mut t = tally.borrow_mut();
         t.absorb(&report);
+        cfg.progress.tell(rule, t.cases);
         match non_pass(&report.outcome) {
             None => Ok(()),
             Some((Verdict::Fail, reason)) => {

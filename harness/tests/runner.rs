@@ -37,6 +37,7 @@ fn config(dir: &std::path::Path) -> RunConfig {
         timing: Timing::default(),
         out_dir: dir.to_path_buf(),
         constants: Constants::linux_example(),
+        progress: Default::default(),
     }
 }
 

@@ -1,10 +1,16 @@
-//! The `ipc-conform` command.
+//! The `ipc-conform` command: `run` (the conformance run, writing the
+//! report) and `merge` (reports of several platforms into one matrix).
 
 use crate::registry;
 use clap::{Parser, Subcommand};
-use ipc_conform_harness::runner::{self, ReplayFile, RuleOutcome, RunConfig};
+use ipc_conform_harness::report::{merge_markdown, PlatformInfo, Report};
+use ipc_conform_harness::runner::{self, Progress, ReplayFile, RuleOutcome, RunConfig};
 use ipc_conform_harness::verdict::Verdict;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -19,35 +25,47 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the conformance checks and print a verdict per rule.
+    /// Run the conformance checks and write the report (report.json, report.md, report.xml).
     Run(RunArgs),
+    /// Merge report.json files of several platforms into one matrix (Markdown on standard output).
+    Merge(MergeArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// Rules to check: ids, prefixes ending in '.' (`pipe.`), globs (`pipe.eof.*`) or mechanisms (`pipe`). Repeatable; default: all.
+    /// Rules to check: ids, prefixes ending in '.' (`pipe.`), globs (`socket.server.*`) or mechanisms (`pipe`). Repeatable or comma-separated; default: all.
     #[arg(long = "rules", value_name = "PATTERN", num_args = 1.., value_delimiter = ',')]
     rules: Vec<String>,
     /// Cases per rule (default: PROPTEST_CASES, else 64).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     cases: Option<u32>,
-    /// The run's seed (decimal or 0x-hex); printed at the start of every run.
+    /// The run's seed (decimal or 0x-hex); every run prints its seed.
     #[arg(long, value_name = "S", value_parser = runner::parse_seed)]
     seed: Option<u64>,
-    /// Where failures and reports are written.
+    /// Where the report and saved failures go [default: target/ipc-conform/].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replay one saved failing case (a file from <out>/failures/).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "cases", "seed"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "cases", "seed", "list"])]
     replay: Option<PathBuf>,
-    /// List the selected rules and their properties, and run nothing.
+    /// List the selected rules and the properties that check them; run nothing.
     #[arg(long)]
     list: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct MergeArgs {
+    /// report.json files, one per platform.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+    /// Also write the matrix to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
 /// Exit code: every rule passed or is declared unsupported here.
 pub const EXIT_OK: i32 = 0;
-/// Exit code: a rule failed or hung.
+/// Exit code: a rule failed, hung or stayed unresolved.
 pub const EXIT_DEVIATION: i32 = 1;
 /// Exit code: bad input or a harness error.
 pub const EXIT_ERROR: i32 = 2;
@@ -61,15 +79,41 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    match cli.command {
-        Command::Run(args) => match run(args) {
-            Ok(code) => code,
-            Err(message) => {
-                eprintln!("ipc-conform: error: {message}");
-                EXIT_ERROR
-            }
-        },
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Merge(args) => merge(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("ipc-conform: error: {message}");
+            EXIT_ERROR
+        }
     }
+}
+
+fn merge(args: MergeArgs) -> Result<i32, String> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        reports
+            .push(Report::from_json(&text).map_err(|e| format!("{}: not an ipc-conform report: {e}", path.display()))?);
+    }
+    let matrix = merge_markdown(&reports);
+    if let Some(out) = &args.out {
+        std::fs::write(out, &matrix).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    print!("{matrix}");
+    Ok(EXIT_OK)
+}
+
+/// Makes sure the out folder can be written before anything runs.
+fn check_writable(dir: &Path) -> Result<(), String> {
+    let probe = dir.join(".ipc-conform-write-test");
+    std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&probe, b""))
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| format!("cannot write the report to {}: {e}", dir.display()))
 }
 
 fn run(args: RunArgs) -> Result<i32, String> {
@@ -83,66 +127,79 @@ fn run(args: RunArgs) -> Result<i32, String> {
     }
     cfg.cases = args.cases;
     if let Some(path) = args.replay {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let file: ReplayFile =
-            serde_json::from_str(&text).map_err(|e| format!("{}: not a replay file: {e}", path.display()))?;
-        if catalogue.get(&file.rule).is_none() {
-            return Err(format!("{}: unknown rule `{}`", path.display(), file.rule));
-        }
-        println!("replaying {} from {}", file.rule, path.display());
-        let outcome = registry::replay(&file, &cfg)?;
-        println!("{}", runner::render(&outcome));
-        return Ok(exit_code(&[outcome]));
+        return replay(&path, &cfg);
     }
     let rules = catalogue.select(&args.rules).map_err(|e| e.to_string())?;
     if args.list {
         for rule in &rules {
             let props: Vec<&str> = registry::for_rule(&rule.id).iter().map(|p| p.name).collect();
-            println!("{:<34} {}", rule.id, props.join(", "));
+            println!("{:<36} {}", rule.id, props.join(", "));
         }
         return Ok(EXIT_OK);
     }
+    check_writable(&cfg.out_dir)?;
     let k = &cfg.constants;
     println!(
-        "ipc-conform {}: {} rule(s), seed {:#x}; PIPE_BUF {}, pipe capacity {} (one write into an empty pipe: {})",
+        "ipc-conform {}: {} rule(s), seed {:#x}, {} cases per rule; PIPE_BUF {}, pipe capacity {}",
         env!("CARGO_PKG_VERSION"),
         rules.len(),
         cfg.seed,
+        cfg.cases.map_or_else(
+            || std::env::var("PROPTEST_CASES").unwrap_or_else(|_| runner::DEFAULT_CASES.to_string()),
+            |n| n.to_string()
+        ),
         k.pipe_buf,
         k.pipe_capacity,
-        k.pipe_single_write
     );
-    let mut outcomes = Vec::new();
-    for rule in rules {
+    let bar = ProgressBar::new(rules.len());
+    cfg.progress = bar.hook();
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let mut checked = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        bar.start_rule(i, &rule.id);
         let outcome = registry::check_rule(rule, &cfg);
-        println!("{}", summary_line(&outcome));
-        if outcome.verdict != Verdict::Pass {
-            println!("{}", indent(&runner::render(&outcome)));
-        }
-        outcomes.push(outcome);
+        bar.finish_rule(outcome.verdict);
+        let properties = registry::for_rule(&rule.id).iter().map(|p| p.name.to_string()).collect();
+        checked.push((*rule, outcome, properties));
     }
-    let mut counts = std::collections::BTreeMap::new();
-    for o in &outcomes {
-        *counts.entry(o.verdict).or_insert(0) += 1;
-    }
-    let tally: Vec<String> = counts.iter().map(|(v, n)| format!("{n} {v}")).collect();
-    println!("\n{} rule(s): {}", outcomes.len(), tally.join(", "));
-    Ok(exit_code(&outcomes))
+    bar.clear();
+    let report =
+        Report::build(&checked, PlatformInfo::current(k), started, clock.elapsed().as_millis() as u64, cfg.seed);
+    print_summary(&report, &checked);
+    report.write(&cfg.out_dir).map_err(|e| format!("writing the report to {}: {e}", cfg.out_dir.display()))?;
+    println!("report: {}", cfg.out_dir.join("report.md").display());
+    Ok(report.exit_code())
 }
 
-fn summary_line(o: &RuleOutcome) -> String {
-    format!(
-        "{:<11} {:<34} {:>5} cases  {:>6} ms  blocking evidence: {}",
-        o.verdict.as_str().to_uppercase(),
-        o.rule,
-        o.cases,
-        o.duration_ms,
-        o.evidence
-    )
+fn replay(path: &Path, cfg: &RunConfig) -> Result<i32, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file: ReplayFile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a replay file: {e}", path.display()))?;
+    if registry::catalogue().get(&file.rule).is_none() {
+        return Err(format!("{}: unknown rule `{}`", path.display(), file.rule));
+    }
+    println!("replaying {} from {}", file.rule, path.display());
+    let outcome = registry::replay(&file, cfg)?;
+    println!("{}", runner::render(&outcome));
+    Ok(exit_code(&[outcome]))
 }
 
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+fn print_summary(report: &Report, checked: &[(&ipc_conform_spec::Rule, RuleOutcome, Vec<String>)]) {
+    println!("\n{:<36} {:<12} {:>6}  evidence", "rule", "verdict", "cases");
+    for e in &report.rules {
+        let ev = &e.evidence;
+        let evidence = match ev.kind.as_str() {
+            "none" => "none".to_string(),
+            kind => format!("{kind} x{}", ev.proc + ev.thread_state + ev.timeout),
+        };
+        println!("{:<36} {:<12} {:>6}  {}", e.id, e.verdict.as_str(), e.cases, evidence);
+    }
+    for (_, outcome, _) in checked.iter().filter(|(_, o, _)| o.verdict != Verdict::Pass) {
+        println!("\n{}", runner::render(outcome));
+    }
+    let counts: Vec<String> = report.summary.iter().filter(|(_, n)| **n > 0).map(|(v, n)| format!("{n} {v}")).collect();
+    println!("\n{} rule(s): {} ({:.1} s)", report.rules.len(), counts.join(", "), report.duration_ms as f64 / 1000.0);
 }
 
 /// The exit code for a set of outcomes.
@@ -154,4 +211,85 @@ pub fn exit_code(outcomes: &[RuleOutcome]) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// A one-line progress display on a terminal (standard error): the rule
+/// being checked, cases done, and a running tally of verdicts. Silent when
+/// standard error is not a terminal, so CI logs stay readable.
+struct ProgressBar {
+    state: Option<Arc<Mutex<BarState>>>,
+}
+
+struct BarState {
+    total: usize,
+    index: usize,
+    rule: String,
+    cases: u64,
+    tally: BTreeMap<Verdict, u64>,
+}
+
+impl ProgressBar {
+    fn new(total: usize) -> ProgressBar {
+        let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let state = on.then(|| {
+            Arc::new(Mutex::new(BarState { total, index: 0, rule: String::new(), cases: 0, tally: BTreeMap::new() }))
+        });
+        ProgressBar { state }
+    }
+
+    fn hook(&self) -> Progress {
+        match &self.state {
+            None => Progress::default(),
+            Some(state) => {
+                let state = Arc::clone(state);
+                Progress::new(move |_, cases| {
+                    if let Ok(mut s) = state.lock() {
+                        s.cases = cases;
+                        draw(&s);
+                    }
+                })
+            }
+        }
+    }
+
+    fn start_rule(&self, index: usize, rule: &str) {
+        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
+            s.index = index;
+            s.rule = rule.to_string();
+            s.cases = 0;
+            draw(&s);
+        }
+    }
+
+    fn finish_rule(&self, verdict: Verdict) {
+        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
+            *s.tally.entry(verdict).or_insert(0) += 1;
+            draw(&s);
+        }
+    }
+
+    fn clear(&self) {
+        if self.state.is_some() {
+            eprint!("\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+fn draw(s: &BarState) {
+    let done = s.tally.values().sum::<u64>() as usize;
+    let width = 20;
+    let filled = done * width / s.total.max(1);
+    let tally: Vec<String> = s.tally.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    eprint!(
+        "\r\x1b[2K[{}{}] {}/{} {}  case {}  {}",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        s.index + 1,
+        s.total,
+        s.rule,
+        s.cases,
+        tally.join(", ")
+    );
+    let _ = std::io::stderr().flush();
 }

@@ -77,6 +77,44 @@ fn a_passing_run_prints_a_verdict_per_rule_and_exits_0() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("PASS") && out.contains("pipe.direction.one-way"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("pipe.direction.one-way") && l.contains(" pass ")), "{out}");
     assert!(out.contains("seed 0x"), "the seed is not printed: {out}");
+}
+
+#[test]
+fn an_unwritable_out_folder_is_refused_before_anything_runs() {
+    let o = ipc_conform(&["run", "--rules", "pipe.direction.one-way", "--out", "/dev/null/report"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("cannot write the report to /dev/null/report"), "{e}");
+    assert!(!stdout(&o).contains("PASS") && !stdout(&o).contains("pass "), "it ran rules anyway");
+}
+
+#[test]
+fn a_run_writes_the_three_report_files_and_merge_builds_the_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o =
+        ipc_conform(&["run", "--rules", "pipe.fifo.open-rendezvous,socket.udp.datagram", "--cases", "2", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    for f in ["report.json", "report.md", "report.xml"] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = json["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["pipe.fifo.open-rendezvous", "socket.udp.datagram"]);
+
+    let report = dir.path().join("report.json");
+    let r = report.to_str().unwrap();
+    let m = ipc_conform(&["merge", r, r]);
+    assert_eq!(m.status.code(), Some(0), "{}", stderr(&m));
+    let matrix = stdout(&m);
+    assert!(matrix.contains("platform matrix") && matrix.contains("`socket.udp.datagram` | pass | pass |"), "{matrix}");
+
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "[]").unwrap();
+    let m = ipc_conform(&["merge", r, garbage.to_str().unwrap()]);
+    assert_eq!(m.status.code(), Some(2));
+    assert!(stderr(&m).contains("not an ipc-conform report"), "{}", stderr(&m));
 }

@@ -1,0 +1,88 @@
+//! `report.md`: for people and for a CI step summary.
+
+use super::Report;
+use crate::verdict::Verdict;
+use std::fmt::Write;
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn verdict_badge(v: Verdict) -> String {
+    match v {
+        Verdict::Pass => "pass".into(),
+        other => format!("**{other}**"),
+    }
+}
+
+/// Renders the Markdown report.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let p = &r.platform;
+    let _ = writeln!(out, "# ipc-conform report: {} {} ({})\n", p.os, p.kernel, p.arch);
+    let counts: Vec<String> = r.summary.iter().filter(|(_, n)| **n > 0).map(|(v, n)| format!("{n} {v}")).collect();
+    let _ = writeln!(
+        out,
+        "{} rules: {}. Started {}, took {:.1} s, seed `{}`.\n",
+        r.rules.len(),
+        counts.join(", "),
+        r.started,
+        r.duration_ms as f64 / 1000.0,
+        r.seed
+    );
+    let _ = writeln!(out, "## Platform constants (measured at start)\n");
+    let _ = writeln!(out, "| constant | value |\n| --- | --- |");
+    if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&p.constants) {
+        for (k, v) in map {
+            let _ = writeln!(out, "| {k} | {v} |");
+        }
+    }
+    let mut mechanisms: Vec<&str> = r.rules.iter().map(|e| e.mechanism.as_str()).collect();
+    mechanisms.dedup();
+    for m in mechanisms {
+        let _ = writeln!(out, "\n## {m}\n");
+        let _ = writeln!(out, "| rule | statement | verdict | cases | evidence |\n| --- | --- | --- | --- | --- |");
+        for e in r.rules.iter().filter(|e| e.mechanism == m) {
+            let ev = &e.evidence;
+            let evidence = match ev.kind.as_str() {
+                "none" => "none".to_string(),
+                kind => format!("{kind} ({})", ev.proc + ev.thread_state + ev.timeout),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                e.id,
+                cell(&e.title),
+                verdict_badge(e.verdict),
+                e.cases,
+                evidence
+            );
+        }
+    }
+    let problems: Vec<_> = r.rules.iter().filter(|e| e.verdict != Verdict::Pass).collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\n## Not passing\n");
+        for e in problems {
+            let _ = writeln!(out, "### `{}`: {}\n", e.id, e.verdict);
+            let _ = writeln!(out, "{}\n", cell(&e.statement));
+            if let Some(reason) = &e.reason {
+                let _ = writeln!(out, "```text\n{}\n```\n", reason.trim_end());
+            }
+            if let Some(cx) = &e.counterexample {
+                let _ = writeln!(out, "Minimal case:\n\n```text\n{}\n```\n", cx.schedule.join("\n"));
+                let _ = writeln!(out, "Observed:\n\n```text\n{}\n```\n", cx.trace.join("\n"));
+                let _ = writeln!(out, "Replay: `{}`\n", cx.replay_command);
+            }
+        }
+    }
+    if !r.observations.is_empty() {
+        let _ = writeln!(out, "\n## Observations (not verdicts)\n");
+        let _ =
+            writeln!(out, "| rule | observed | cases | total | per case (min..max) |\n| --- | --- | --- | --- | --- |");
+        for o in &r.observations {
+            let _ =
+                writeln!(out, "| `{}` | {} | {} | {} | {}..{} |", o.rule, cell(&o.name), o.count, o.sum, o.min, o.max);
+        }
+    }
+    out
+}
