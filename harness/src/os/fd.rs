@@ -127,7 +127,8 @@ pub fn control_pair() -> io::Result<(OwnedFd, OwnedFd)> {
         set_cloexec(b.as_fd(), true)?;
         #[cfg(target_os = "macos")]
         for s in [&a, &b] {
-            nix::sys::socket::setsockopt(s, nix::sys::socket::sockopt::NoSigPipe, &true)?;
+            // The control channel must never raise SIGPIPE (no MSG_NOSIGNAL here).
+            rustix::net::sockopt::set_socket_nosigpipe(s, true)?;
         }
         Ok((a, b))
     }
