@@ -199,6 +199,14 @@ impl Session {
         }
     }
 
+    /// Sends an operation and returns at once, without waiting for its
+    /// reply, so that several actors can work at the same time (e.g. each
+    /// runs a bounded loop). Collect the reply with [`Session::complete`]
+    /// (or [`Session::poll`]); the operation must complete.
+    pub fn start(&mut self, id: ActorId, request: &Request) -> Result<(), HarnessError> {
+        self.send(id, request, &[])
+    }
+
     /// Waits for the reply of an operation in flight (one that must now
     /// complete), up to the liveness deadline.
     pub fn complete(&mut self, id: ActorId) -> Result<Observed, HarnessError> {
