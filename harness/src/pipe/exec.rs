@@ -55,6 +55,9 @@ fn drive(
         // The coordinator's own copies close here: from now on only the
         // actors hold ends, so EOF and EPIPE depend on them alone.
     }
+    // A child that another thread forked meanwhile holds copies of our ends
+    // until it execs (close-on-exec): wait until no spawn is in flight.
+    drop(os::process::spawn_lock_exclusive());
     for (index, step) in schedule.steps.iter().enumerate() {
         if let Some(outcome) = collect_completions(session, model, events)? {
             return Ok(outcome);
