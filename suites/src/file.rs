@@ -176,7 +176,9 @@ fn visible() -> BoxedStrategy<VisibleCase> {
 fn replace(in_place: Option<()>) -> BoxedStrategy<ReplaceCase> {
     let len = if in_place.is_some() { big_len() } else { body_len() };
     let chunk = prop_oneof![Just(512u32), Just(1024u32), Just(4096u32)];
-    (len.clone(), vec(vec(len, 1..40), 1..=3), vec(20u32..200, 1..=3), chunk)
+    // In place, longer runs on both sides so that reads overlap rewrites.
+    let (versions, reads) = if in_place.is_some() { (50..200, 500u32..3000) } else { (1..40, 20u32..200) };
+    (len.clone(), vec(vec(len, versions), 1..=3), vec(reads, 1..=3), chunk)
         .prop_map(move |(initial_len, writers, readers, chunk)| ReplaceCase {
             initial_len,
             writers,
