@@ -15,6 +15,7 @@ pub mod actor;
 pub mod case;
 pub mod constants;
 pub mod evidence;
+pub mod file;
 pub mod os;
 pub mod pattern;
 pub mod pipe;

@@ -27,6 +27,7 @@ pub use error::SpecError;
 const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/pipe.toml", include_str!("../rules/pipe.toml")),
     ("spec/rules/socket.toml", include_str!("../rules/socket.toml")),
+    ("spec/rules/file.toml", include_str!("../rules/file.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.

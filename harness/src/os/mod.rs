@@ -6,6 +6,7 @@
 //! catalogue and the measured [`crate::constants::Constants`]).
 
 pub mod fd;
+pub mod file;
 pub mod pipe;
 pub mod proc;
 pub mod process;
@@ -29,6 +30,7 @@ pub fn errno_name(errno: i32) -> String {
         libc::EAGAIN => "EAGAIN",
         libc::EACCES => "EACCES",
         libc::EEXIST => "EEXIST",
+        libc::EDEADLK => "EDEADLK",
         libc::EINVAL => "EINVAL",
         libc::EPIPE => "EPIPE",
         libc::ENOSPC => "ENOSPC",
