@@ -22,6 +22,10 @@ pub struct Constants {
     pub message_single_send: u64,
     /// Whether `socketpair(AF_UNIX, SOCK_SEQPACKET)` exists here.
     pub seqpacket: bool,
+    /// The errno a non-blocking datagram send to a full unix receiver gets
+    /// (Linux `EAGAIN`; macOS drops the datagram with `ENOBUFS`, also for
+    /// blocking sends).
+    pub datagram_full_errno: i32,
 }
 
 impl Constants {
@@ -39,6 +43,7 @@ impl Constants {
         let stream_single_send = measure_single_send(SocketKind::Stream)?;
         let message_single_send = measure_single_send(SocketKind::Dgram)?;
         let seqpacket = pair(SocketKind::Seqpacket).is_ok();
+        let datagram_full_errno = os::socket::measure_datagram_full_errno()?;
         Ok(Constants {
             pipe_buf,
             pipe_single_write: single,
@@ -46,6 +51,7 @@ impl Constants {
             stream_single_send,
             message_single_send,
             seqpacket,
+            datagram_full_errno,
         })
     }
 
@@ -67,6 +73,24 @@ impl Constants {
             stream_single_send: 212992,
             message_single_send: 212992,
             seqpacket: true,
+            datagram_full_errno: libc::EAGAIN,
+        }
+    }
+
+    /// macOS's documented values (PLATFORM-NOTES.md, xnu): PIPE_BUF 512, a
+    /// pipe that grows on demand to 64 KiB, 8 KiB stream buffers, 2 KiB
+    /// datagrams, no SOCK_SEQPACKET pairs, full datagram receivers that
+    /// drop with `ENOBUFS`. For the engine's own tests of the models under
+    /// macOS expectations, run on any host.
+    pub fn macos_example() -> Constants {
+        Constants {
+            pipe_buf: 512,
+            pipe_single_write: 65536,
+            pipe_capacity: 65536,
+            stream_single_send: 8192,
+            message_single_send: 2048,
+            seqpacket: false,
+            datagram_full_errno: libc::ENOBUFS,
         }
     }
 }

@@ -79,7 +79,7 @@ impl HarnessError {
 struct ActorHandle {
     child: Child,
     pid: i32,
-    tid: i32,
+    tid: i64,
     ctrl: OwnedFd,
     /// An operation was sent and its reply has not been read.
     busy: bool,
@@ -90,6 +90,10 @@ struct ActorHandle {
 pub struct Session {
     actors: Vec<ActorHandle>,
     timing: Timing,
+    /// Actors say `Started` before each operation that may block, so that
+    /// a thread-state sample taken afterwards can only show the operation
+    /// itself waiting (platforms without a syscall view).
+    ack: bool,
     /// Every "blocked" observation of this session, by evidence kind.
     pub evidence: EvidenceTally,
 }
@@ -97,7 +101,17 @@ pub struct Session {
 impl Session {
     /// A session with no actors yet.
     pub fn new(timing: Timing) -> Session {
-        Session { actors: Vec::new(), timing, evidence: EvidenceTally::default() }
+        let ack = !os::proc::HAS_SYSCALL_VIEW && os::proc::HAS_THREAD_STATE;
+        Session { actors: Vec::new(), timing, ack, evidence: EvidenceTally::default() }
+    }
+
+    /// A session whose actors acknowledge each operation that may block
+    /// before performing it (the macOS evidence path), on any platform: for
+    /// the engine's own tests.
+    pub fn with_acknowledgements(timing: Timing) -> Session {
+        let mut session = Session::new(timing);
+        session.ack = true;
+        session
     }
 
     /// The limits this session applies.
@@ -114,10 +128,16 @@ impl Session {
         drop(theirs);
         let pid = child.id() as i32;
         let id = ActorId(self.actors.len());
-        self.actors.push(ActorHandle { child, pid, tid: pid, ctrl: ours, busy: true, death: None });
+        self.actors.push(ActorHandle { child, pid, tid: i64::from(pid), ctrl: ours, busy: true, death: None });
         match self.await_reply(id, self.timing.deadline)? {
             Observed::Returned(Reply::Hello { tid, .. }) => {
                 self.actors[id.0].tid = tid;
+                if self.ack {
+                    match self.call(id, &Request::AckOps(true))? {
+                        Observed::Returned(Reply::Done) => {}
+                        other => return Err(HarnessError(format!("{id} refused acknowledgements: {other:?}"))),
+                    }
+                }
                 Ok(id)
             }
             other => Err(HarnessError(format!("{id} did not start: {other:?}"))),
@@ -170,11 +190,21 @@ impl Session {
         self.send(id, request, &[])?;
         let (pid, tid) = (self.actors[id.0].pid, self.actors[id.0].tid);
         let start = Instant::now();
+        if self.ack && request.may_block() {
+            // Wait for the actor to say it is about to perform the call.
+            if let Some(observed) = self.await_frame(id, self.timing.deadline, true)? {
+                return Ok(observed);
+            }
+        }
         let mut pause = Duration::from_micros(20);
         let mut kernel_view = os::proc::HAS_SYSCALL_VIEW;
+        let thread_view = os::proc::HAS_THREAD_STATE && self.ack;
         loop {
             if self.readable(id, pause)? {
-                return self.take_reply(id);
+                if let Some(observed) = self.take_frame(id)? {
+                    return Ok(observed);
+                }
+                continue;
             }
             if kernel_view {
                 match wait_state(pid, tid) {
@@ -187,7 +217,11 @@ impl Session {
                     Err(_) if !self.alive_now(id) => {}
                     Err(_) => kernel_view = false,
                 }
-            } else if start.elapsed() >= self.timing.bounded_wait {
+            } else if thread_view && os::proc::thread_waiting(pid, tid).unwrap_or(false) {
+                let evidence = Evidence::ThreadState(format!("thread {tid} waiting in {}", site.kind.name()));
+                self.evidence.add(&evidence);
+                return Ok(Observed::Blocked(evidence));
+            } else if !thread_view && start.elapsed() >= self.timing.bounded_wait {
                 let evidence = Evidence::Timeout { waited_ms: start.elapsed().as_millis() as u64 };
                 self.evidence.add(&evidence);
                 return Ok(Observed::Blocked(evidence));
@@ -217,8 +251,10 @@ impl Session {
         if !self.actors[id.0].busy {
             return Ok(None);
         }
-        if self.readable(id, Duration::ZERO)? {
-            return self.take_reply(id).map(Some);
+        while self.readable(id, Duration::ZERO)? {
+            if let Some(observed) = self.take_frame(id)? {
+                return Ok(Some(observed));
+            }
         }
         Ok(None)
     }
@@ -279,32 +315,50 @@ impl Session {
     }
 
     fn await_reply(&mut self, id: ActorId, deadline: Duration) -> Result<Observed, HarnessError> {
+        Ok(self.await_frame(id, deadline, false)?.unwrap_or_else(|| Observed::NoReturn(self.wait_state(id))))
+    }
+
+    /// Waits for the reply (or the actor's death), or with `until_started`
+    /// also returns `None` as soon as the actor acknowledges the operation.
+    /// `NoReturn` after the deadline.
+    fn await_frame(
+        &mut self,
+        id: ActorId,
+        deadline: Duration,
+        until_started: bool,
+    ) -> Result<Option<Observed>, HarnessError> {
         let start = Instant::now();
         loop {
             let left = deadline.saturating_sub(start.elapsed());
             if self.readable(id, left.min(Duration::from_millis(100)))? {
-                return self.take_reply(id);
+                match self.take_frame(id)? {
+                    Some(observed) => return Ok(Some(observed)),
+                    None if until_started => return Ok(None),
+                    None => continue,
+                }
             }
             if start.elapsed() >= deadline {
-                return Ok(Observed::NoReturn(self.wait_state(id)));
+                return Ok(Some(Observed::NoReturn(self.wait_state(id))));
             }
         }
     }
 
-    /// Reads the reply that is waiting (or notices the actor's death).
-    fn take_reply(&mut self, id: ActorId) -> Result<Observed, HarnessError> {
+    /// Reads one frame: the reply (or the actor's death), or `None` for an
+    /// acknowledgement that the operation is starting.
+    fn take_frame(&mut self, id: ActorId) -> Result<Option<Observed>, HarnessError> {
         let actor = &mut self.actors[id.0];
         let mut fds = Vec::new();
         match protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds) {
+            Ok(Some(Reply::Started)) => Ok(None),
             Ok(Some(Reply::Refused(why))) => {
                 actor.busy = false;
                 Err(HarnessError(format!("{id} refused the operation: {why}")))
             }
             Ok(Some(reply)) => {
                 actor.busy = false;
-                Ok(Observed::Returned(reply))
+                Ok(Some(Observed::Returned(reply)))
             }
-            Ok(None) | Err(_) => self.reap(id).map(Observed::Died),
+            Ok(None) | Err(_) => self.reap(id).map(|d| Some(Observed::Died(d))),
         }
     }
 

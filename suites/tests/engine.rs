@@ -23,6 +23,10 @@ fn main() {
         Trial::test("engine.hung-actor-gives-hung-and-the-run-goes-on", hung_actor_gives_hung_and_the_run_goes_on),
         Trial::test("engine.actors-end-with-their-coordinator", actors_end_with_their_coordinator),
         Trial::test("engine.nothing-outlives-a-run", nothing_outlives_a_run),
+        Trial::test(
+            "engine.acknowledged-operations-still-prove-blocking",
+            acknowledged_operations_still_prove_blocking,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -214,4 +218,38 @@ fn nothing_outlives_a_run() -> Result<(), Failed> {
     }
     let dirs = scratch_dirs();
     check(dirs.is_empty(), format!("scratch directories left behind: {dirs:?}"))
+}
+
+/// The acknowledgement path (the one macOS uses, where a thread-state
+/// sample is taken only after the actor says it is starting the call),
+/// exercised here: `Started` frames are skipped, blocking is still proved,
+/// and replies still arrive.
+#[serial_test::serial]
+fn acknowledged_operations_still_prove_blocking() -> Result<(), Failed> {
+    use ipc_conform_harness::evidence::BlockSite;
+    use ipc_conform_harness::os::proc::SyscallKind;
+    use ipc_conform_harness::protocol::Reply;
+    use std::os::fd::AsFd;
+    let mut session = Session::with_acknowledgements(Timing::default());
+    let (reader, writer) = (session.spawn()?, session.spawn()?);
+    let rfd = {
+        let _quiet = ipc_conform_harness::os::process::quiet_forks();
+        let (r, w) = ipc_conform_harness::os::pipe::pipe_cloexec().map_err(|e| Failed::from(e.to_string()))?;
+        session.hand(writer, &[w.as_fd()])?;
+        session.hand(reader, &[r.as_fd()])?[0]
+    };
+    let read = Request::Read { slot: 0, max: 64 };
+    let observed = session.invoke(reader, &read, BlockSite { kind: SyscallKind::Read, fd: Some(rfd) })?;
+    check(matches!(observed, Observed::Blocked(_)), format!("a read of an empty pipe: {observed:?}"))?;
+    let wrote = session.call(writer, &Request::Write { slot: 0, len: 5, tag: 0, start: 0 })?;
+    check(wrote == Observed::Returned(Reply::Count(5)), format!("write: {wrote:?}"))?;
+    let woke = session.complete(reader)?;
+    check(
+        matches!(woke, Observed::Returned(Reply::Data(ref d)) if d.len() == 5),
+        format!("the blocked read woke with {woke:?}"),
+    )?;
+    let closed = session.call(writer, &Request::Close { slot: 0 })?;
+    check(closed == Observed::Returned(Reply::Done), format!("close: {closed:?}"))?;
+    let eof = session.invoke(reader, &read, BlockSite { kind: SyscallKind::Read, fd: Some(rfd) })?;
+    check(eof == Observed::Returned(Reply::Data(Vec::new())), format!("end of file: {eof:?}"))
 }

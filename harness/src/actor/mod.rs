@@ -21,6 +21,7 @@ pub fn main() -> ! {
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
     let mut actor = Actor { slots: Vec::new(), buf: Vec::new() };
+    let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
         exit(71);
@@ -32,6 +33,16 @@ pub fn main() -> ! {
             Ok(None) => exit(0),
             Err(_) => exit(72),
         };
+        if let Request::AckOps(on) = request {
+            ack = on;
+            if protocol::send(ctrl, &Reply::Done, &[]).is_err() {
+                exit(73);
+            }
+            continue;
+        }
+        if ack && request.may_block() && protocol::send(ctrl, &Reply::Started, &[]).is_err() {
+            exit(73);
+        }
         let reply = actor.perform(request, fds);
         if protocol::send(ctrl, &reply, &[]).is_err() {
             exit(73);
@@ -150,6 +161,7 @@ impl Actor {
             Request::Socket(op) => return socket::perform(self, op),
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),
+            Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {
                 // SAFETY: pause has no preconditions; it returns only when a

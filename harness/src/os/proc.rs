@@ -47,7 +47,7 @@ impl fmt::Display for WaitState {
 
 /// Reads the wait state of thread `tid` of process `pid`.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn wait_state(pid: i32, tid: i32) -> io::Result<WaitState> {
+pub fn wait_state(pid: i32, tid: i64) -> io::Result<WaitState> {
     let base = format!("/proc/{pid}/task/{tid}");
     let stat = std::fs::read_to_string(format!("{base}/stat"))?;
     let state = parse_stat_state(&stat).ok_or_else(|| io::Error::other(format!("unreadable {base}/stat")))?;
@@ -58,12 +58,50 @@ pub fn wait_state(pid: i32, tid: i32) -> io::Result<WaitState> {
 
 /// Reads the wait state of a thread: not available on this platform.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn wait_state(_pid: i32, _tid: i32) -> io::Result<WaitState> {
+pub fn wait_state(_pid: i32, _tid: i64) -> io::Result<WaitState> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "no per-thread syscall view on this platform"))
 }
 
 /// Whether this platform can show the system call a thread sleeps in.
 pub const HAS_SYSCALL_VIEW: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Whether this platform can show a thread's run state (macOS:
+/// `proc_pidinfo(PROC_PIDTHREADID64INFO)`).
+pub const HAS_THREAD_STATE: bool = cfg!(target_os = "macos");
+
+/// Whether thread `tid` (a `pthread_threadid_np` id) of process `pid` is
+/// waiting (`TH_STATE_WAITING`), from `proc_pidinfo(2)` with
+/// `PROC_PIDTHREADID64INFO` (libproc). Weaker than the Linux view: it says
+/// the thread sleeps, not in which call; the engine samples it only after
+/// the actor has acknowledged starting the operation.
+#[cfg(target_os = "macos")]
+pub fn thread_waiting(pid: i32, tid: i64) -> io::Result<bool> {
+    // From xnu's sys/proc_info.h; libc does not export it.
+    const PROC_PIDTHREADID64INFO: libc::c_int = 15;
+    // SAFETY: a plain C struct of integers and a byte array; zero is valid.
+    let mut info: libc::proc_threadinfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::proc_threadinfo>() as libc::c_int;
+    // SAFETY: the buffer is `size` bytes of a proc_threadinfo.
+    let n = unsafe {
+        libc::proc_pidinfo(
+            pid,
+            PROC_PIDTHREADID64INFO,
+            tid as u64,
+            (&mut info as *mut libc::proc_threadinfo).cast(),
+            size,
+        )
+    };
+    if n != size {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(info.pth_run_state == libc::TH_STATE_WAITING)
+}
+
+/// Whether a thread is waiting: not available on this platform.
+#[cfg(not(target_os = "macos"))]
+pub fn thread_waiting(_pid: i32, _tid: i64) -> io::Result<bool> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "no thread run-state view on this platform"))
+}
 
 /// The state letter: the first field after the last `)` of `stat` (the
 /// command name in parentheses may itself contain `)`).

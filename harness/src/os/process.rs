@@ -185,16 +185,24 @@ pub fn kill(pid: i32, signal: nix::sys::signal::Signal) -> io::Result<()> {
     }
 }
 
-/// The calling thread's kernel thread id (`gettid(2)`; on other platforms
-/// the process id, which names the main thread well enough for reports).
-pub fn current_tid() -> i32 {
+/// The calling thread's id as the kernel's thread views name it: Linux
+/// `gettid(2)`; macOS `pthread_threadid_np(3)` (what `proc_pidinfo`
+/// `PROC_PIDTHREADID64INFO` takes); elsewhere the process id.
+pub fn current_tid() -> i64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        rustix::thread::gettid().as_raw_nonzero().get()
+        i64::from(rustix::thread::gettid().as_raw_nonzero().get())
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(target_os = "macos")]
     {
-        std::process::id() as i32
+        let mut id = 0u64;
+        // SAFETY: a null thread means the calling thread; `id` is valid.
+        unsafe { libc::pthread_threadid_np(0, &mut id) };
+        id as i64
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+    {
+        i64::from(std::process::id())
     }
 }
 

@@ -295,3 +295,17 @@ pub fn measure_single_send(kind: SocketKind) -> io::Result<u64> {
         }
     }
 }
+
+/// The errno a full unix datagram receiver gives a non-blocking sender:
+/// fills a fresh pair with 1 KiB datagrams until the first error.
+pub fn measure_datagram_full_errno() -> io::Result<i32> {
+    let (a, _b) = pair(SocketKind::Dgram)?;
+    let opts = MsgOpts { dontwait: true, nosignal: true };
+    let data = [0u8; 1024];
+    for _ in 0..100_000 {
+        if let Err(e) = send(a.as_fd(), &data, opts) {
+            return Ok(e.raw_os_error().unwrap_or(libc::EIO));
+        }
+    }
+    Err(io::Error::other("a datagram pair took 100 MB without refusing"))
+}

@@ -40,6 +40,9 @@ pub enum Request {
     /// Wait for a signal forever (`pause(2)`): an operation that never
     /// returns, for the engine's own liveness tests.
     Pause,
+    /// From now on, say [`Reply::Started`] before each operation that may
+    /// block (see [`Request::may_block`]).
+    AckOps(bool),
     /// Give up root: `setgroups([gid])`, `setgid(gid)`, `setuid(uid)`, so
     /// that permission checks apply to this actor (rules that need a second
     /// user).
@@ -52,11 +55,32 @@ pub enum Request {
     Shm(shm::ShmOp),
 }
 
+impl Request {
+    /// Whether the operation may block in the kernel (and so is worth an
+    /// acknowledgement before it starts).
+    pub fn may_block(&self) -> bool {
+        matches!(
+            self,
+            Request::Write { .. }
+                | Request::Read { .. }
+                | Request::Fill { .. }
+                | Request::OpenFifo { .. }
+                | Request::Pause
+                | Request::Socket(_)
+                | Request::File(_)
+                | Request::Shm(_)
+        )
+    }
+}
+
 /// What an actor answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     /// Sent once at start: who the actor is.
-    Hello { pid: i32, tid: i32 },
+    Hello { pid: i32, tid: i64 },
+    /// The actor is about to perform an operation that may block (sent only
+    /// after [`Request::AckOps`]).
+    Started,
     /// The descriptor numbers the adopted descriptors got, in order.
     Adopted { fds: Vec<i32> },
     /// A byte count (write).

@@ -372,7 +372,7 @@ impl PairModel {
                 self.accept(end, tag, start, k);
                 Ok(())
             }
-            Observed::Returned(Reply::Errno(e)) if *e == libc::ENOBUFS || (*e == libc::EAGAIN && dontwait) => {
+            Observed::Returned(Reply::Errno(e)) if (*e == libc::EAGAIN && dontwait) || self.datagram_dropped(*e) => {
                 if room_for_sure {
                     return Err(violation(
                         &[rules::READ_BLOCKS, rules::FULL_BLOCKS],
@@ -412,6 +412,12 @@ impl PairModel {
                 ),
             )),
         }
+    }
+
+    /// A datagram send refused the way this platform refuses when the
+    /// receiver is full (macOS: `ENOBUFS`, the datagram dropped).
+    fn datagram_dropped(&self, errno: i32) -> bool {
+        self.kind() == SocketKind::Dgram && errno != libc::EAGAIN && errno == self.k.datagram_full_errno
     }
 
     fn single_send(&self) -> u64 {
