@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod runner;
 pub mod scratch;
 pub mod session;
+pub mod shm;
 pub mod timing;
 pub mod verdict;
 

@@ -24,7 +24,11 @@ pub use error::SpecError;
 
 /// The rule files compiled into the crate, in mechanism order, as
 /// `(file name, text)`.
-const BUILTIN_FILES: &[(&str, &str)] = &[("spec/rules/pipe.toml", include_str!("../rules/pipe.toml"))];
+const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("spec/rules/pipe.toml", include_str!("../rules/pipe.toml")),
+    ("spec/rules/shm.toml", include_str!("../rules/shm.toml")),
+    ("spec/rules/process.toml", include_str!("../rules/process.toml")),
+];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

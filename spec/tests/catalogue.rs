@@ -23,10 +23,9 @@ const PIPE_IDS: [&str; 13] = [
 #[test]
 fn builtin_has_the_13_pipe_rules_in_file_order() {
     let c = Catalogue::builtin();
-    let ids: Vec<&str> = c.rules.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = c.rules.iter().filter(|r| r.mechanism == Mechanism::Pipe).map(|r| r.id.as_str()).collect();
     assert_eq!(ids, PIPE_IDS);
-    for rule in &c.rules {
-        assert_eq!(rule.mechanism, Mechanism::Pipe);
+    for rule in c.rules.iter().filter(|r| r.mechanism == Mechanism::Pipe) {
         assert_eq!(rule.file, "spec/rules/pipe.toml");
         assert!(!rule.title.is_empty() && !rule.statement.is_empty());
         assert!(!rule.source.refs.is_empty());
@@ -69,7 +68,7 @@ fn load_dir_reads_the_rule_files() {
     let c = Catalogue::load_dir(&dir).unwrap();
     assert_eq!(c.rules.len(), Catalogue::builtin().rules.len());
     for (a, b) in c.rules.iter().zip(&Catalogue::builtin().rules) {
-        assert_eq!(a.file, dir.join("pipe.toml").display().to_string());
+        assert_eq!(a.file, dir.join(format!("{}.toml", a.mechanism.as_str())).display().to_string());
         assert_eq!((&a.id, &a.statement, &a.platforms), (&b.id, &b.statement, &b.platforms));
     }
 }

@@ -28,7 +28,7 @@ fn glob() {
         ["pipe.write.capacity-finite", "pipe.write.full-blocks", "pipe.write.atomic-pipe-buf"]
     );
     assert_eq!(ids(&["pipe.e*"]).len(), 3);
-    assert_eq!(ids(&["*"]).len(), 13);
+    assert_eq!(ids(&["*"]).len(), Catalogue::builtin().rules.len());
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn mechanism() {
 
 #[test]
 fn no_patterns_selects_all() {
-    assert_eq!(ids(&[]).len(), 13);
+    assert_eq!(ids(&[]).len(), Catalogue::builtin().rules.len());
 }
 
 #[test]

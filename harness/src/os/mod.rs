@@ -9,6 +9,7 @@ pub mod fd;
 pub mod pipe;
 pub mod proc;
 pub mod process;
+pub mod shm;
 pub mod signal;
 
 /// The `errno` of an I/O error, or `EIO` when the error carries none.
