@@ -4,6 +4,10 @@
 
 use crate::os::shm::{remove_name, MAX_NAME_LEN};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// Every name this process has handed out, for [`leftovers`].
+static ISSUED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The prefix of every name the harness creates (`/dev/shm/ipcc-*` on
 /// Linux), so that leak checks can find them.
@@ -22,6 +26,7 @@ impl ShmName {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("{PREFIX}{}-{n}", std::process::id());
         debug_assert!(name.len() <= MAX_NAME_LEN);
+        ISSUED.lock().unwrap_or_else(|e| e.into_inner()).push(name.clone());
         ShmName { name }
     }
 
@@ -37,17 +42,26 @@ impl Drop for ShmName {
     }
 }
 
-/// The names of this process's objects still present under `/dev/shm`
-/// (empty where there is no such directory).
+/// The names of this process's objects still present: every name handed
+/// out that `shm_open(3)` still finds (on every platform), and any entry of
+/// this process under `/dev/shm` (where that directory exists, semaphores
+/// included).
 pub fn leftovers() -> Vec<String> {
+    let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut left: Vec<String> = issued
+        .iter()
+        .filter(|n| crate::os::shm::shm_open(n, false, false, 0).is_ok())
+        .map(|n| n[1..].to_string())
+        .collect();
     let prefix = format!("{}{}-", &PREFIX[1..], std::process::id());
-    std::fs::read_dir("/dev/shm")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with(&prefix) || n.starts_with(&format!("sem.{prefix}")))
-                .collect()
-        })
-        .unwrap_or_default()
+    if let Ok(dir) = std::fs::read_dir("/dev/shm") {
+        for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+            if (name.starts_with(&prefix) || name.starts_with(&format!("sem.{prefix}"))) && !left.contains(&name) {
+                left.push(name);
+            }
+        }
+    }
+    left
 }
 
 #[cfg(test)]
@@ -63,12 +77,11 @@ mod tests {
         let fd = crate::os::shm::shm_open(a.as_str(), true, true, 0o600).unwrap();
         drop(fd);
         assert!(crate::os::shm::shm_open(a.as_str(), false, false, 0).is_ok());
-        if std::path::Path::new("/dev/shm").is_dir() {
-            assert!(leftovers().contains(&a.as_str()[1..].to_string()), "{:?}", leftovers());
-        }
+        assert!(leftovers().contains(&a.as_str()[1..].to_string()), "{:?}", leftovers());
         let name = a.as_str().to_string();
         drop(a);
         let e = crate::os::shm::shm_open(&name, false, false, 0).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        assert!(!leftovers().contains(&name[1..].to_string()));
     }
 }
