@@ -335,3 +335,26 @@ fn every_rule_has_a_checker_test_here() {
         assert!(named, "no rejection naming {rule}");
     }
 }
+
+#[test]
+fn malformed_observations_are_rejected_without_panicking() {
+    use ipc_conform_harness::session::Death;
+    let died = Observed::Died(Death { code: None, signal: Some(9) });
+    let views = [View::Shared, View::Shared];
+    for observed in [values(&[]), values(&[5, 0, 1]), died.clone(), done(), errno(libc::EIO)] {
+        rejects(
+            run_mem(Backing::Shm, &views, &[mem(1, MemOp::Load { word: 0 }, observed.clone())]),
+            rules::SHARED_VISIBLE,
+        );
+        let fork = mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed.clone());
+        rejects(run_mem(Backing::Shm, &views, &[fork]), rules::MEMORY_PRIVATE);
+        let flag = PublishCase::Flag { words: 1, rounds: 1, producer_pauses: vec![], consumer_pauses: vec![] };
+        let e = SyncEvent { index: 0, actor: 1, op: SyncOp::Observed { rounds: 1 }, observed: observed.clone() };
+        rejects(judge_publish(&flag, &e), rules::PUBLISH);
+        rejects(inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]), rules::FD_INHERITED);
+    }
+    // A word out of range in a recorded trace is refused, not a panic.
+    let mut model = MemModel::new(Backing::Shm);
+    model.apply(&mem(0, MemOp::Map { view: View::Shared }, values(&[0]))).unwrap();
+    assert!(model.apply(&mem(0, MemOp::Load { word: 200 }, values(&[0]))).is_err());
+}

@@ -196,6 +196,9 @@ fn drive(
     if !(5..=200).contains(&case.number) {
         return Err(HarnessError(format!("descriptor number {} is outside 5..=200", case.number)));
     }
+    if case.len > 1 << 24 || case.reads.iter().any(|(_, max)| *max > 1 << 20) {
+        return Err(HarnessError("an inheritance case with a file over 16 MiB or a read over 1 MiB".into()));
+    }
     let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
     let path = scratch.path().join("inherited");
     let bytes: Vec<u8> = (0..u64::from(case.len)).map(file_byte).collect();

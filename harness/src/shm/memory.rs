@@ -229,6 +229,16 @@ impl MemModel {
     pub fn apply(&mut self, e: &MemEvent) -> Result<(), Violation> {
         let a = e.actor;
         let got = &e.observed;
+        if let MemOp::Store { word, .. } | MemOp::Load { word } | MemOp::Write { word, .. } | MemOp::Read { word } =
+            e.op
+        {
+            if word >= WORDS {
+                return Err(Violation::new(
+                    rules::SHARED_VISIBLE,
+                    format!("malformed trace: word {word} of an object of {WORDS} words"),
+                ));
+            }
+        }
         let unexpected = |rule: &'static str, wanted: &str| {
             Violation::new(rule, format!("actor {a}: {}: got {}; expected {wanted}", e.op, super::show(got)))
         };

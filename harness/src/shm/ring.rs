@@ -57,7 +57,7 @@ pub fn recv(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
         return None;
     }
     let (slots, words) = (u64::from(slots), words as usize);
-    let mut out = Vec::with_capacity(messages as usize);
+    let mut out = Vec::with_capacity((messages as usize).min(1 << 16));
     for seq in 0..u64::from(messages) {
         if pauses.contains(&(seq as u32)) {
             pause_point(8);

@@ -34,6 +34,12 @@ pub const UNSYNC_LOST: &str = "unsynchronized increments lost per run";
 /// many runs lost updates).
 pub const UNSYNC_LOSING_RUNS: &str = "unsynchronized runs that lost updates (increments lost)";
 
+/// The most words a publish case's region holds (a replay file asking for
+/// more is refused, not run).
+pub const MAX_WORDS: u32 = 1 << 16;
+/// The most increments, rounds or messages per process a case may ask for.
+pub const MAX_COUNT: u32 = 1 << 20;
+
 /// One process's part in a [`HammerCase`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessPlan {
@@ -410,6 +416,9 @@ fn drive_hammer(
     if !(1..=8).contains(&n) {
         return Err(HarnessError(format!("a hammer case needs 1 to 8 processes, not {n}")));
     }
+    if case.processes.iter().any(|p| p.count > MAX_COUNT) {
+        return Err(HarnessError(format!("a hammer case of more than {MAX_COUNT} increments per process")));
+    }
     let name = ShmName::fresh();
     let maps = shared_cast(session, name.as_str(), n, round_up(hammer::SIZE))?;
     for (a, p) in case.processes.iter().enumerate() {
@@ -480,6 +489,15 @@ fn drive_publish(
     session: &mut Session,
     events: &mut Vec<SyncEvent>,
 ) -> Result<CaseOutcome, HarnessError> {
+    let (words, count) = match case {
+        PublishCase::Flag { words, rounds, .. } => (*words, *rounds),
+        PublishCase::Ring { slots, words, messages, .. } => (slots.saturating_mul(*words), *messages),
+    };
+    if words > MAX_WORDS || count > MAX_COUNT {
+        return Err(HarnessError(format!(
+            "a publish case of {words} words and {count} rounds or messages is outside the generator's range (at most {MAX_WORDS} and {MAX_COUNT})"
+        )));
+    }
     let name = ShmName::fresh();
     let (len, consumer_op, producer_op) = match case {
         PublishCase::Flag { words, rounds, producer_pauses, consumer_pauses } => {
