@@ -24,6 +24,7 @@ pub mod report;
 pub mod runner;
 pub mod scratch;
 pub mod session;
+pub mod shm;
 pub mod socket;
 pub mod timing;
 pub mod verdict;

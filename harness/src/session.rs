@@ -121,8 +121,21 @@ impl Session {
 
     /// Starts an actor and waits for its hello.
     pub fn spawn(&mut self) -> Result<ActorId, HarnessError> {
+        self.spawn_with(&[])
+    }
+
+    /// Starts an actor that inherits, besides its control channel and
+    /// lifeline, each `(descriptor, number)` of `extra` at that number
+    /// without close-on-exec (placed by `dup2` before exec: inheritance
+    /// across exec, for rules about it). The numbers must differ from the
+    /// lifeline's and the control channel's (3 and 4).
+    pub fn spawn_with(&mut self, extra: &[(BorrowedFd<'_>, i32)]) -> Result<ActorId, HarnessError> {
         let (ours, theirs) = os::fd::control_pair().map_err(|e| HarnessError::io("socketpair for control", e))?;
-        let fds = [(theirs.as_fd(), crate::actor::CONTROL_FD)];
+        let mut fds = vec![(theirs.as_fd(), crate::actor::CONTROL_FD)];
+        if extra.iter().any(|(_, n)| *n <= crate::actor::CONTROL_FD) {
+            return Err(HarnessError("spawn_with: descriptor numbers up to 4 are the engine's".into()));
+        }
+        fds.extend(extra.iter().map(|(fd, n)| (*fd, *n)));
         let child = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
             .map_err(|e| HarnessError::io("spawning an actor", e))?;
         drop(theirs);

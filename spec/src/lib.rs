@@ -28,6 +28,8 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/pipe.toml", include_str!("../rules/pipe.toml")),
     ("spec/rules/socket.toml", include_str!("../rules/socket.toml")),
     ("spec/rules/file.toml", include_str!("../rules/file.toml")),
+    ("spec/rules/shm.toml", include_str!("../rules/shm.toml")),
+    ("spec/rules/process.toml", include_str!("../rules/process.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.

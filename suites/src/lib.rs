@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod file;
 pub mod pipe;
+pub mod process;
 pub mod registry;
 pub mod shm;
 pub mod socket;

@@ -18,8 +18,13 @@ pub struct Property {
 }
 
 /// Every property, by mechanism.
-pub static PROPERTIES: &[&[Property]] =
-    &[crate::pipe::PROPERTIES, crate::socket::PROPERTIES, crate::shm::PROPERTIES, crate::file::PROPERTIES];
+pub static PROPERTIES: &[&[Property]] = &[
+    crate::pipe::PROPERTIES,
+    crate::socket::PROPERTIES,
+    crate::shm::PROPERTIES,
+    crate::process::PROPERTIES,
+    crate::file::PROPERTIES,
+];
 
 /// Every property, flat.
 pub fn all() -> impl Iterator<Item = &'static Property> {

@@ -11,6 +11,7 @@ pub mod file;
 pub mod pipe;
 pub mod proc;
 pub mod process;
+pub mod shm;
 pub mod signal;
 pub mod socket;
 

@@ -1,0 +1,255 @@
+//! Descriptors across spawn (`process.fd.inherited`): the coordinator opens
+//! a file twice (both close-on-exec in its own table), places one of them
+//! without close-on-exec at a chosen number in each reader it spawns
+//! ([`Session::spawn_with`]), and keeps the other. Every reader must find
+//! the placed number open on the same file, all of them sharing one file
+//! offset with the coordinator (one open file description); the other
+//! descriptor must not be open in any reader.
+
+use super::rules;
+use super::{fail, Event, Violation};
+use crate::case::{CaseOutcome, CaseReport};
+use crate::os::shm::fd_identity;
+use crate::protocol::shm::ShmOp;
+use crate::protocol::{Reply, Request};
+use crate::scratch::Scratch;
+use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::timing::Timing;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd};
+
+/// The byte at position `pos` of the case's file (positions are told
+/// apart over long stretches, so an offset that was not shared shows).
+pub fn file_byte(pos: u64) -> u8 {
+    (pos.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+/// A case: `readers` processes inherit descriptor number `number`; then
+/// reads `(reader, max)` in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InheritCase {
+    /// Spawned readers (1-3).
+    pub readers: u8,
+    /// The number the inherited descriptor gets in each reader (5-200).
+    pub number: i32,
+    /// The file's length.
+    pub len: u32,
+    /// Reads: which reader, at most how many bytes.
+    pub reads: Vec<(u8, u32)>,
+}
+
+impl fmt::Display for InheritCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "set-up: a file of {} bytes; the coordinator opens it twice, close-on-exec (D and X)", self.len)?;
+        writeln!(
+            f,
+            "  1. spawn {} reader(s), D placed at {} without close-on-exec; each checks what {} and X's number are",
+            self.readers, self.number, self.number
+        )?;
+        for (i, (r, max)) in self.reads.iter().enumerate() {
+            writeln!(
+                f,
+                "{:>3}. reader {}: read at most {max} bytes from {}",
+                i + 2,
+                r % self.readers.max(1),
+                self.number
+            )?;
+        }
+        writeln!(f, "{:>3}. the coordinator's offset of D is where the reads left off", self.reads.len() + 2)
+    }
+}
+
+/// An operation of an inheritance case, as the trace shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InheritOp {
+    /// The coordinator's file: `Values([dev, ino, len])`.
+    File,
+    /// What number `number` is in a reader (`inherited`: the placed one).
+    Identity { number: i32, inherited: bool },
+    /// A read of at most `max` bytes through the inherited descriptor.
+    Read { max: u32 },
+    /// The coordinator's own offset of the descriptor it placed.
+    CoordinatorOffset,
+}
+
+impl fmt::Display for InheritOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InheritOp::File => f.write_str("the file (dev, ino, length)"),
+            InheritOp::Identity { number, inherited: true } => {
+                write!(f, "fstat+lseek of {number} (inherited without close-on-exec)")
+            }
+            InheritOp::Identity { number, inherited: false } => {
+                write!(f, "fstat of {number} (the spawner's close-on-exec descriptor)")
+            }
+            InheritOp::Read { max } => write!(f, "read at most {max} bytes"),
+            InheritOp::CoordinatorOffset => f.write_str("the spawner's offset"),
+        }
+    }
+}
+
+/// An event of an inheritance case.
+pub type InheritEvent = Event<InheritOp>;
+
+/// The judge: the file's identity and the shared offset so far.
+#[derive(Clone, Debug, Default)]
+pub struct InheritJudge {
+    file: Option<(u64, u64, u64)>,
+    pos: u64,
+}
+
+impl InheritJudge {
+    /// Judges one event.
+    pub fn apply(&mut self, e: &InheritEvent) -> Result<(), Violation> {
+        let bad = |m: String| Err(Violation::new(rules::FD_INHERITED, m));
+        let values = match &e.observed {
+            Observed::Returned(Reply::Values(v)) => Some(v.iter().map(|x| *x as u64).collect::<Vec<_>>()),
+            _ => None,
+        };
+        match e.op {
+            InheritOp::File => match values.as_deref() {
+                Some([dev, ino, len]) => {
+                    self.file = Some((*dev, *ino, *len));
+                    Ok(())
+                }
+                _ => bad(format!("malformed file identity {:?}", e.observed)),
+            },
+            InheritOp::Identity { number, inherited } => {
+                let Some((dev, ino, _)) = self.file else { return bad("no file identity recorded".into()) };
+                match (inherited, values.as_deref()) {
+                    (true, Some([d, i, off])) if (*d, *i) == (dev, ino) => {
+                        if *off != self.pos {
+                            return bad(format!(
+                                "actor {}: descriptor {number} is at offset {off}, but the shared offset is {}: not the same open file description",
+                                e.actor, self.pos
+                            ));
+                        }
+                        Ok(())
+                    }
+                    (true, _) => bad(format!(
+                        "actor {}: descriptor {number}, placed without close-on-exec, is not the file after spawn: {}",
+                        e.actor,
+                        super::show(&e.observed)
+                    )),
+                    (false, Some([d, i, _])) if (*d, *i) == (dev, ino) => bad(format!(
+                        "actor {}: the spawner's close-on-exec descriptor {number} is open on the file in the child",
+                        e.actor
+                    )),
+                    (false, Some(_)) => Ok(()),
+                    (false, None) if e.observed == Observed::Returned(Reply::Errno(libc::EBADF)) => Ok(()),
+                    (false, None) => bad(format!("actor {}: fstat of {number}: {}", e.actor, super::show(&e.observed))),
+                }
+            }
+            InheritOp::Read { max } => {
+                let Some((_, _, len)) = self.file else { return bad("no file identity recorded".into()) };
+                let Observed::Returned(Reply::Data(data)) = &e.observed else {
+                    return bad(format!("actor {}: read: {}", e.actor, super::show(&e.observed)));
+                };
+                let want = u64::from(max).min(len.saturating_sub(self.pos));
+                let expected: Vec<u8> = (self.pos..self.pos + want).map(file_byte).collect();
+                if *data != expected {
+                    let from = (0..=len).find(|s| {
+                        !data.is_empty() && (*s..*s + data.len() as u64).map(file_byte).eq(data.iter().copied())
+                    });
+                    return bad(format!(
+                        "actor {}: read {} bytes{}; the shared offset was {}, so expected {} bytes from there",
+                        e.actor,
+                        data.len(),
+                        from.map(|s| format!(" from offset {s}")).unwrap_or_default(),
+                        self.pos,
+                        want
+                    ));
+                }
+                self.pos += data.len() as u64;
+                Ok(())
+            }
+            InheritOp::CoordinatorOffset => match values.as_deref() {
+                Some([off]) if *off == self.pos => Ok(()),
+                _ => bad(format!(
+                    "the spawner's offset is {}, but its children read up to {}: not one open file description",
+                    super::show(&e.observed),
+                    self.pos
+                )),
+            },
+        }
+    }
+}
+
+/// Runs an [`InheritCase`].
+pub fn run(case: &InheritCase, timing: Timing) -> CaseReport<InheritEvent> {
+    let mut report = CaseReport::new();
+    let mut session = Session::new(timing);
+    report.outcome = match drive(case, &mut session, &mut report.events) {
+        Ok(o) => o,
+        Err(e) => CaseOutcome::Error(e.0),
+    };
+    report
+}
+
+fn drive(
+    case: &InheritCase,
+    session: &mut Session,
+    events: &mut Vec<InheritEvent>,
+) -> Result<CaseOutcome, HarnessError> {
+    let readers = case.readers.clamp(1, 3);
+    if !(5..=200).contains(&case.number) {
+        return Err(HarnessError(format!("descriptor number {} is outside 5..=200", case.number)));
+    }
+    if case.len > 1 << 24 || case.reads.iter().any(|(_, max)| *max > 1 << 20) {
+        return Err(HarnessError("an inheritance case with a file over 16 MiB or a read over 1 MiB".into()));
+    }
+    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let path = scratch.path().join("inherited");
+    let bytes: Vec<u8> = (0..u64::from(case.len)).map(file_byte).collect();
+    std::fs::write(&path, &bytes).map_err(|e| HarnessError::io("writing the file", e))?;
+    let placed = std::fs::File::open(&path).map_err(|e| HarnessError::io("opening the file", e))?;
+    let kept = std::fs::File::open(&path).map_err(|e| HarnessError::io("opening the file", e))?;
+    let (dev, ino, _) = fd_identity(placed.as_raw_fd()).map_err(|e| HarnessError::io("fstat", e))?;
+    let mut judge = InheritJudge::default();
+    let mut index = 0;
+    let mut record = |events: &mut Vec<InheritEvent>, actor: u8, op: InheritOp, observed: Observed| {
+        let e = InheritEvent { index, actor, op, observed };
+        index += 1;
+        let v = judge.apply(&e);
+        events.push(e);
+        v
+    };
+    let file = Observed::Returned(Reply::Values(vec![dev as i64, ino as i64, i64::from(case.len)]));
+    if let Err(v) = record(events, u8::MAX, InheritOp::File, file) {
+        return Ok(fail(v));
+    }
+    let kept_number = kept.as_raw_fd();
+    let mut slots = Vec::new();
+    for r in 0..readers {
+        let id = session.spawn_with(&[(placed.as_fd(), case.number)])?;
+        let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: case.number }))?;
+        if let Err(v) = record(events, r, InheritOp::Identity { number: case.number, inherited: true }, observed) {
+            return Ok(fail(v));
+        }
+        if kept_number != case.number {
+            let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: kept_number }))?;
+            if let Err(v) = record(events, r, InheritOp::Identity { number: kept_number, inherited: false }, observed) {
+                return Ok(fail(v));
+            }
+        }
+        match session.call(id, &Request::Shm(ShmOp::AdoptNumber { fd: case.number }))? {
+            Observed::Returned(Reply::Opened { slot, .. }) => slots.push(slot),
+            other => return Err(HarnessError(format!("reader {r} could not take {}: {other:?}", case.number))),
+        }
+    }
+    for (r, max) in &case.reads {
+        let r = r % readers;
+        let observed = session.call(ActorId(r as usize), &Request::Read { slot: slots[r as usize], max: *max })?;
+        if let Err(v) = record(events, r, InheritOp::Read { max: *max }, observed) {
+            return Ok(fail(v));
+        }
+    }
+    let (_, _, off) = fd_identity(placed.as_raw_fd()).map_err(|e| HarnessError::io("lseek", e))?;
+    let observed = Observed::Returned(Reply::Values(vec![off as i64]));
+    if let Err(v) = record(events, u8::MAX, InheritOp::CoordinatorOffset, observed) {
+        return Ok(fail(v));
+    }
+    drop((placed, kept, scratch));
+    Ok(CaseOutcome::Pass)
+}

@@ -1,0 +1,360 @@
+//! The checker can fail: for each `shm` and `process` rule, a recorded
+//! trace that breaks it is fed to the checker, which must reject it and
+//! name that rule; beside each, the same trace with the allowed outcome is
+//! accepted, so the checker does not simply reject everything.
+
+use ipc_conform_harness::evidence::Evidence;
+use ipc_conform_harness::os::proc::{InSyscall, WaitState};
+use ipc_conform_harness::os::shm::ForeignAccess;
+use ipc_conform_harness::protocol::shm::ForkRegion;
+use ipc_conform_harness::protocol::Reply;
+use ipc_conform_harness::session::Observed;
+use ipc_conform_harness::shm::access::{judge_foreign, judge_permissions, AccessEvent, AccessOp};
+use ipc_conform_harness::shm::inherit::{file_byte, InheritEvent, InheritJudge, InheritOp};
+use ipc_conform_harness::shm::memory::{Backing, MemEvent, MemModel, MemOp, View};
+use ipc_conform_harness::shm::rules;
+use ipc_conform_harness::shm::sync::{judge_hammer, judge_publish, Counter, PublishCase, SyncEvent, SyncOp, WakeJudge};
+use ipc_conform_harness::shm::Violation;
+
+fn values(v: &[i64]) -> Observed {
+    Observed::Returned(Reply::Values(v.to_vec()))
+}
+
+fn done() -> Observed {
+    Observed::Returned(Reply::Done)
+}
+
+fn errno(e: i32) -> Observed {
+    Observed::Returned(Reply::Errno(e))
+}
+
+fn mem(actor: u8, op: MemOp, observed: Observed) -> MemEvent {
+    MemEvent { index: 0, actor, op, observed }
+}
+
+/// Feeds a trace to a fresh memory model; the first violation, if any.
+fn run_mem(backing: Backing, views: &[View], trace: &[MemEvent]) -> Result<(), Violation> {
+    let mut model = MemModel::new(backing);
+    for (a, view) in views.iter().enumerate() {
+        model.apply(&mem(a as u8, MemOp::Map { view: *view }, values(&[0])))?;
+    }
+    for e in trace {
+        model.apply(e)?;
+    }
+    Ok(())
+}
+
+fn rejects(result: Result<(), Violation>, rule: &str) {
+    match result {
+        Err(v) => {
+            assert_eq!(v.rule, rule, "wrong rule named: {v}");
+            assert!(!v.message.is_empty());
+        }
+        Ok(()) => panic!("the checker accepted a trace that breaks {rule}"),
+    }
+}
+
+// ---- process.memory.private ----------------------------------------
+
+#[test]
+fn process_memory_private_rejects_a_child_store_seen_by_the_parent() {
+    let fork = |observed| mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed);
+    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[1, 2, 3]))]), rules::MEMORY_PRIVATE);
+    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[0, 1, 2]))]), rules::MEMORY_PRIVATE);
+    assert_eq!(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[1, 1, 2]))]), Ok(()));
+}
+
+// ---- process.memory.no-foreign-access ------------------------------
+
+#[test]
+fn no_foreign_access_rejects_a_read_or_write_that_got_through() {
+    let probe =
+        |how, write, observed| AccessEvent { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
+    rejects(judge_foreign(&probe(ForeignAccess::ProcMem, None, values(&[42]))), rules::NO_FOREIGN_ACCESS);
+    rejects(judge_foreign(&probe(ForeignAccess::VmCall, Some(7), done())), rules::NO_FOREIGN_ACCESS);
+    rejects(judge_foreign(&probe(ForeignAccess::PtraceAttach, None, done())), rules::NO_FOREIGN_ACCESS);
+    let secret = |observed| AccessEvent { index: 0, actor: 0, op: AccessOp::ReadSecret { value: 42 }, observed };
+    rejects(judge_foreign(&secret(values(&[7]))), rules::NO_FOREIGN_ACCESS);
+    assert_eq!(judge_foreign(&probe(ForeignAccess::ProcMem, None, errno(libc::EACCES))), Ok(()));
+    assert_eq!(judge_foreign(&secret(values(&[42]))), Ok(()));
+}
+
+// ---- process.fd.inherited -------------------------------------------
+
+fn inherit(actor: u8, op: InheritOp, observed: Observed) -> InheritEvent {
+    InheritEvent { index: 0, actor, op, observed }
+}
+
+fn data(from: u64, n: u64) -> Observed {
+    Observed::Returned(Reply::Data((from..from + n).map(file_byte).collect()))
+}
+
+fn inherit_trace(trace: &[InheritEvent]) -> Result<(), Violation> {
+    let mut judge = InheritJudge::default();
+    judge.apply(&inherit(u8::MAX, InheritOp::File, values(&[1, 2, 100])))?;
+    for e in trace {
+        judge.apply(e)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn fd_inherited_rejects_separate_offsets_a_missing_descriptor_and_a_leaked_cloexec_one() {
+    let read = |actor, observed| inherit(actor, InheritOp::Read { max: 10 }, observed);
+    // The second reader starts from 0 again: not one open file description.
+    rejects(inherit_trace(&[read(0, data(0, 10)), read(1, data(0, 10))]), rules::FD_INHERITED);
+    assert_eq!(inherit_trace(&[read(0, data(0, 10)), read(1, data(10, 10))]), Ok(()));
+    let placed = InheritOp::Identity { number: 9, inherited: true };
+    rejects(inherit_trace(&[inherit(0, placed.clone(), errno(libc::EBADF))]), rules::FD_INHERITED);
+    rejects(
+        inherit_trace(&[read(0, data(0, 10)), inherit(1, placed.clone(), values(&[1, 2, 0]))]),
+        rules::FD_INHERITED,
+    );
+    assert_eq!(inherit_trace(&[inherit(0, placed, values(&[1, 2, 0]))]), Ok(()));
+    let cloexec = InheritOp::Identity { number: 7, inherited: false };
+    rejects(inherit_trace(&[inherit(0, cloexec.clone(), values(&[1, 2, 0]))]), rules::FD_INHERITED);
+    assert_eq!(inherit_trace(&[inherit(0, cloexec.clone(), errno(libc::EBADF))]), Ok(()));
+    assert_eq!(inherit_trace(&[inherit(0, cloexec, values(&[1, 99, 0]))]), Ok(()));
+    rejects(
+        inherit_trace(&[read(0, data(0, 10)), inherit(u8::MAX, InheritOp::CoordinatorOffset, values(&[0]))]),
+        rules::FD_INHERITED,
+    );
+}
+
+// ---- shm.shared.visible ----------------------------------------------
+
+#[test]
+fn shared_visible_rejects_a_store_not_seen_through_another_shared_mapping() {
+    let views = [View::Shared, View::Shared];
+    let store = mem(0, MemOp::Store { word: 1, value: 0x77 }, done());
+    rejects(
+        run_mem(Backing::Shm, &views, &[store.clone(), mem(1, MemOp::Load { word: 1 }, values(&[0]))]),
+        rules::SHARED_VISIBLE,
+    );
+    assert_eq!(run_mem(Backing::Shm, &views, &[store, mem(1, MemOp::Load { word: 1 }, values(&[0x77]))]), Ok(()));
+    let fork = |observed| mem(0, MemOp::Fork { region: ForkRegion::AnonShared, a: 1, c: 2, p: 3 }, observed);
+    rejects(run_mem(Backing::Shm, &views, &[fork(values(&[1, 1, 2]))]), rules::SHARED_VISIBLE);
+    assert_eq!(run_mem(Backing::Shm, &views, &[fork(values(&[1, 2, 3]))]), Ok(()));
+}
+
+// ---- shm.private.copy-on-write ---------------------------------------
+
+#[test]
+fn private_cow_rejects_a_private_store_that_reached_others_or_the_file() {
+    let views = [View::Private, View::Shared];
+    let store = mem(0, MemOp::Store { word: 2, value: 0x55 }, done());
+    rejects(
+        run_mem(Backing::File, &views, &[store.clone(), mem(1, MemOp::Load { word: 2 }, values(&[0x55]))]),
+        rules::PRIVATE_COW,
+    );
+    rejects(
+        run_mem(Backing::File, &views, &[store.clone(), mem(1, MemOp::Read { word: 2 }, values(&[0x55]))]),
+        rules::PRIVATE_COW,
+    );
+    rejects(
+        run_mem(Backing::File, &views, &[store.clone(), mem(0, MemOp::Load { word: 2 }, values(&[0]))]),
+        rules::PRIVATE_COW,
+    );
+    assert_eq!(
+        run_mem(
+            Backing::File,
+            &views,
+            &[
+                store,
+                mem(1, MemOp::Load { word: 2 }, values(&[0])),
+                mem(0, MemOp::Load { word: 2 }, values(&[0x55])),
+                // An unwritten page of the private view may show the object's change.
+                mem(1, MemOp::Store { word: 3, value: 0x66 }, done()),
+                mem(0, MemOp::Load { word: 3 }, values(&[0x66])),
+            ]
+        ),
+        Ok(())
+    );
+}
+
+// ---- shm.sync.no-lost-updates ----------------------------------------
+
+#[test]
+fn no_lost_updates_rejects_a_short_atomic_or_locked_counter_but_not_a_short_plain_one() {
+    let load = |c, v| SyncEvent { index: 0, actor: 0, op: SyncOp::Load(c), observed: values(&[v]) };
+    rejects(judge_hammer(100, &load(Counter::Atomic, 99)), rules::NO_LOST_UPDATES);
+    rejects(judge_hammer(100, &load(Counter::Locked, 97)), rules::NO_LOST_UPDATES);
+    assert_eq!(judge_hammer(100, &load(Counter::Atomic, 100)), Ok(()));
+    // Plain increments losing updates is the evidence, not a verdict.
+    assert_eq!(judge_hammer(100, &load(Counter::Plain, 50)), Ok(()));
+}
+
+// ---- shm.sync.publish -------------------------------------------------
+
+#[test]
+fn publish_rejects_stale_data_after_the_flag_and_a_torn_or_reordered_ring() {
+    let flag = PublishCase::Flag { words: 4, rounds: 3, producer_pauses: vec![], consumer_pauses: vec![] };
+    let seen = |v: &[i64]| SyncEvent { index: 0, actor: 1, op: SyncOp::Observed { rounds: 3 }, observed: values(v) };
+    rejects(judge_publish(&flag, &seen(&[1, 1, 2, 1, 3, 3])), rules::PUBLISH);
+    rejects(judge_publish(&flag, &seen(&[2, 2, 1, 3])), rules::PUBLISH);
+    assert_eq!(judge_publish(&flag, &seen(&[1, 1, 3, 3])), Ok(()));
+    let ring = PublishCase::Ring { slots: 2, words: 3, messages: 3, producer_pauses: vec![], consumer_pauses: vec![] };
+    let got = |v: &[i64]| SyncEvent { index: 0, actor: 1, op: SyncOp::Received { messages: 3 }, observed: values(v) };
+    rejects(judge_publish(&ring, &got(&[0, 4, 2])), rules::PUBLISH);
+    rejects(judge_publish(&ring, &got(&[0, 3, 4])), rules::PUBLISH);
+    rejects(judge_publish(&ring, &got(&[0, 2])), rules::PUBLISH);
+    assert_eq!(judge_publish(&ring, &got(&[0, 2, 4])), Ok(()));
+}
+
+// ---- shm.sync.wait-wake -----------------------------------------------
+
+fn futex_evidence() -> Observed {
+    Observed::Blocked(Evidence::Proc(WaitState {
+        state: 'S',
+        syscall: Some(InSyscall { nr: 202, arg0: 0 }),
+        wchan: "futex_do_wait".into(),
+    }))
+}
+
+#[test]
+fn wait_wake_rejects_a_wait_that_returns_before_the_post_or_wakes_wrong() {
+    let ev = |actor, op, observed| SyncEvent { index: 0, actor, op, observed };
+    let mut judge = WakeJudge::default();
+    rejects(judge.apply(&ev(1, SyncOp::Wait { round: 1 }, values(&[0]))), rules::WAIT_WAKE);
+
+    let mut judge = WakeJudge::default();
+    judge.apply(&ev(1, SyncOp::Wait { round: 1 }, futex_evidence())).unwrap();
+    rejects(judge.apply(&ev(1, SyncOp::Woken { round: 1 }, values(&[1]))), rules::WAIT_WAKE);
+
+    let mut judge = WakeJudge::default();
+    judge.apply(&ev(1, SyncOp::Wait { round: 1 }, futex_evidence())).unwrap();
+    rejects(judge.apply(&ev(0, SyncOp::Post { round: 1, waiters: 1 }, values(&[0]))), rules::WAIT_WAKE);
+
+    let mut judge = WakeJudge::default();
+    judge.apply(&ev(1, SyncOp::Wait { round: 1 }, futex_evidence())).unwrap();
+    judge.apply(&ev(0, SyncOp::Post { round: 1, waiters: 1 }, values(&[1]))).unwrap();
+    rejects(judge.apply(&ev(1, SyncOp::Woken { round: 1 }, values(&[0]))), rules::WAIT_WAKE);
+
+    let mut judge = WakeJudge::default();
+    judge.apply(&ev(1, SyncOp::Wait { round: 1 }, futex_evidence())).unwrap();
+    judge.apply(&ev(0, SyncOp::Post { round: 1, waiters: 1 }, values(&[1]))).unwrap();
+    assert_eq!(judge.apply(&ev(1, SyncOp::Woken { round: 1 }, values(&[1]))), Ok(()));
+}
+
+// ---- shm.name.lifetime ------------------------------------------------
+
+#[test]
+fn name_lifetime_rejects_an_open_after_unlink_and_a_mapping_that_lost_its_contents() {
+    let views = [View::Shared, View::Shared];
+    let unlink = mem(0, MemOp::Unlink, done());
+    rejects(run_mem(Backing::Shm, &views, &[unlink.clone(), mem(1, MemOp::OpenByName, done())]), rules::NAME_LIFETIME);
+    rejects(run_mem(Backing::Shm, &views, &[unlink.clone(), mem(1, MemOp::Unlink, done())]), rules::NAME_LIFETIME);
+    rejects(run_mem(Backing::Shm, &views, &[mem(1, MemOp::OpenByName, errno(libc::ENOENT))]), rules::NAME_LIFETIME);
+    let store = mem(0, MemOp::Store { word: 0, value: 9 }, done());
+    rejects(
+        run_mem(Backing::Shm, &views, &[store.clone(), unlink.clone(), mem(1, MemOp::Load { word: 0 }, values(&[0]))]),
+        rules::NAME_LIFETIME,
+    );
+    assert_eq!(
+        run_mem(
+            Backing::Shm,
+            &views,
+            &[
+                store,
+                unlink,
+                mem(1, MemOp::OpenByName, errno(libc::ENOENT)),
+                mem(1, MemOp::Load { word: 0 }, values(&[9]))
+            ]
+        ),
+        Ok(())
+    );
+}
+
+// ---- shm.permissions ---------------------------------------------------
+
+#[test]
+fn permissions_rejects_another_uid_opening_a_0600_object() {
+    let open = |mode, write, owner, observed| AccessEvent {
+        index: 0,
+        actor: 1,
+        op: AccessOp::Open { mode, write, owner },
+        observed,
+    };
+    rejects(judge_permissions(&open(0o600, true, false, done())), rules::PERMISSIONS);
+    rejects(judge_permissions(&open(0o600, false, false, done())), rules::PERMISSIONS);
+    rejects(judge_permissions(&open(0o644, false, false, errno(libc::EACCES))), rules::PERMISSIONS);
+    rejects(judge_permissions(&open(0o600, true, true, errno(libc::EACCES))), rules::PERMISSIONS);
+    assert_eq!(judge_permissions(&open(0o600, true, false, errno(libc::EACCES))), Ok(()));
+    assert_eq!(judge_permissions(&open(0o644, false, false, done())), Ok(()));
+}
+
+// ---- shm.file.coherence ------------------------------------------------
+
+#[test]
+fn file_coherence_rejects_a_write_not_seen_by_a_mapping_and_a_store_not_seen_by_read() {
+    let views = [View::Shared, View::Shared];
+    let write = mem(0, MemOp::Write { word: 2, value: 0x99 }, Observed::Returned(Reply::Count(8)));
+    rejects(
+        run_mem(Backing::File, &views, &[write.clone(), mem(1, MemOp::Load { word: 2 }, values(&[0]))]),
+        rules::FILE_COHERENCE,
+    );
+    let store = mem(1, MemOp::Store { word: 3, value: 0x44 }, done());
+    rejects(
+        run_mem(Backing::File, &views, &[store.clone(), mem(0, MemOp::Read { word: 3 }, values(&[0]))]),
+        rules::FILE_COHERENCE,
+    );
+    assert_eq!(
+        run_mem(
+            Backing::File,
+            &views,
+            &[
+                write,
+                mem(1, MemOp::Load { word: 2 }, values(&[0x99])),
+                store,
+                mem(0, MemOp::Read { word: 3 }, values(&[0x44]))
+            ]
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn every_rule_has_a_checker_test_here() {
+    let source = include_str!("shm_checker.rs");
+    for rule in rules::PROCESS.iter().chain(rules::SHM.iter()) {
+        let constant = match *rule {
+            r if r == rules::MEMORY_PRIVATE => "MEMORY_PRIVATE",
+            r if r == rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
+            r if r == rules::FD_INHERITED => "FD_INHERITED",
+            r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",
+            r if r == rules::PRIVATE_COW => "PRIVATE_COW",
+            r if r == rules::NO_LOST_UPDATES => "NO_LOST_UPDATES",
+            r if r == rules::PUBLISH => "PUBLISH",
+            r if r == rules::WAIT_WAKE => "WAIT_WAKE",
+            r if r == rules::NAME_LIFETIME => "NAME_LIFETIME",
+            r if r == rules::PERMISSIONS => "PERMISSIONS",
+            r if r == rules::FILE_COHERENCE => "FILE_COHERENCE",
+            other => panic!("no checker test for {other}"),
+        };
+        let named = source.contains(&format!("rules::{constant})")) || source.contains(&format!("rules::{constant},"));
+        assert!(named, "no rejection naming {rule}");
+    }
+}
+
+#[test]
+fn malformed_observations_are_rejected_without_panicking() {
+    use ipc_conform_harness::session::Death;
+    let died = Observed::Died(Death { code: None, signal: Some(9) });
+    let views = [View::Shared, View::Shared];
+    for observed in [values(&[]), values(&[5, 0, 1]), died.clone(), done(), errno(libc::EIO)] {
+        rejects(
+            run_mem(Backing::Shm, &views, &[mem(1, MemOp::Load { word: 0 }, observed.clone())]),
+            rules::SHARED_VISIBLE,
+        );
+        let fork = mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed.clone());
+        rejects(run_mem(Backing::Shm, &views, &[fork]), rules::MEMORY_PRIVATE);
+        let flag = PublishCase::Flag { words: 1, rounds: 1, producer_pauses: vec![], consumer_pauses: vec![] };
+        let e = SyncEvent { index: 0, actor: 1, op: SyncOp::Observed { rounds: 1 }, observed: observed.clone() };
+        rejects(judge_publish(&flag, &e), rules::PUBLISH);
+        rejects(inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]), rules::FD_INHERITED);
+    }
+    // A word out of range in a recorded trace is refused, not a panic.
+    let mut model = MemModel::new(Backing::Shm);
+    model.apply(&mem(0, MemOp::Map { view: View::Shared }, values(&[0]))).unwrap();
+    assert!(model.apply(&mem(0, MemOp::Load { word: 200 }, values(&[0]))).is_err());
+}

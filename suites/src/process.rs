@@ -1,0 +1,131 @@
+//! `process` properties: one per rule of `spec/rules/process.toml`.
+//!
+//! Private memory is checked by fork exchanges inside actors, judged by
+//! the memory model; another user's memory by an actor that drops to an
+//! unprivileged uid and tries every way in; inheritance by readers spawned
+//! with a descriptor placed without close-on-exec.
+
+use ipc_conform_harness::os::shm::ForeignAccess;
+use ipc_conform_harness::protocol::shm::ForkRegion;
+use ipc_conform_harness::shm::access::{self, ForeignCase};
+use ipc_conform_harness::shm::inherit::{self, InheritCase};
+use ipc_conform_harness::shm::memory::{Backing, MemOp, MemSchedule, MemStep, View};
+use ipc_conform_harness::shm::rules;
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+use crate::registry::Property;
+use crate::shm::{any_mem_op, check_with, mem_check, mem_replay, numbered, replay_with};
+
+/// The process properties.
+pub static PROPERTIES: &[Property] = &[
+    Property {
+        rule: rules::MEMORY_PRIVATE,
+        name: "process_private_memory_writes_after_fork_stay_private",
+        check: |cfg| {
+            mem_check(
+                rules::MEMORY_PRIVATE,
+                "process_private_memory_writes_after_fork_stay_private",
+                private_memory(),
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            mem_replay(rules::MEMORY_PRIVATE, "process_private_memory_writes_after_fork_stay_private", case, cfg)
+        },
+    },
+    Property {
+        rule: rules::NO_FOREIGN_ACCESS,
+        name: "process_unprivileged_cannot_reach_another_users_memory",
+        check: |cfg| {
+            check_with(
+                rules::NO_FOREIGN_ACCESS,
+                "process_unprivileged_cannot_reach_another_users_memory",
+                foreign(),
+                access::run_foreign,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::NO_FOREIGN_ACCESS,
+                "process_unprivileged_cannot_reach_another_users_memory",
+                case,
+                access::run_foreign,
+                cfg,
+            )
+        },
+    },
+    Property {
+        rule: rules::FD_INHERITED,
+        name: "process_descriptor_without_cloexec_is_inherited_with_shared_offset",
+        check: |cfg| {
+            check_with(
+                rules::FD_INHERITED,
+                "process_descriptor_without_cloexec_is_inherited_with_shared_offset",
+                inherited(),
+                inherit::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::FD_INHERITED,
+                "process_descriptor_without_cloexec_is_inherited_with_shared_offset",
+                case,
+                inherit::run,
+                cfg,
+            )
+        },
+    },
+];
+
+/// process.memory.private: fork exchanges over heap and anonymous private
+/// memory, among other memory steps.
+fn private_memory() -> BoxedStrategy<MemSchedule> {
+    let private = prop_oneof![Just(ForkRegion::Heap), Just(ForkRegion::AnonPrivate)];
+    let noise = vec((0u8..4, any_mem_op()).prop_map(|(actor, op)| MemStep { actor, op }), 0..6);
+    (vec((0u8..2, private), 1..4), noise, any::<u64>())
+        .prop_map(|(forks, noise, salt)| {
+            let mut steps: Vec<MemStep> = forks
+                .into_iter()
+                .map(|(actor, region)| MemStep { actor, op: MemOp::Fork { region, a: 0, c: 0, p: 0 } })
+                .collect();
+            steps.extend(noise);
+            MemSchedule { backing: Backing::Shm, views: vec![View::Shared; 2], steps: numbered(steps, salt) }
+        })
+        .boxed()
+}
+
+fn how() -> BoxedStrategy<ForeignAccess> {
+    prop_oneof![Just(ForeignAccess::VmCall), Just(ForeignAccess::ProcMem), Just(ForeignAccess::PtraceAttach)].boxed()
+}
+
+/// process.memory.no-foreign-access: every way in, reading and writing,
+/// then generated further attempts.
+fn foreign() -> BoxedStrategy<ForeignCase> {
+    (1u64..u64::MAX, vec((how(), prop::option::of(any::<u64>())), 0..4))
+        .prop_map(|(value, more)| {
+            let mut probes = vec![
+                (ForeignAccess::VmCall, None),
+                (ForeignAccess::ProcMem, None),
+                (ForeignAccess::PtraceAttach, None),
+                (ForeignAccess::VmCall, Some(!value)),
+                (ForeignAccess::ProcMem, Some(!value)),
+            ];
+            probes.extend(more);
+            ForeignCase { value, probes }
+        })
+        .boxed()
+}
+
+/// process.fd.inherited: 1-3 readers share one inherited descriptor at a
+/// generated number; reads of every size interleave.
+fn inherited() -> BoxedStrategy<InheritCase> {
+    let number = prop_oneof![Just(5i32), Just(9i32), Just(63i32), Just(64i32), 5i32..=150];
+    let len = prop_oneof![Just(0u32), Just(1u32), Just(4096u32), 1u32..=20000];
+    let max = prop_oneof![Just(0u32), Just(1u32), Just(4096u32), 1u32..=8192];
+    (1u8..=3, number, len, vec((0u8..3, max), 1..8))
+        .prop_map(|(readers, number, len, reads)| InheritCase { readers, number, len, reads })
+        .boxed()
+}

@@ -1,0 +1,105 @@
+//! Nothing outlives the shm and process suites: after every rule of both
+//! mechanisms has run (and after a case that broke off with a harness
+//! error halfway), no shared-memory name or semaphore of this process is
+//! left, no scratch directory, no actor process and no descriptor.
+
+use ipc_conform::registry;
+use ipc_conform_harness::case::CaseOutcome;
+use ipc_conform_harness::runner::{self, RunConfig};
+use ipc_conform_harness::shm::name;
+use ipc_conform_harness::shm::sync::{self, PublishCase};
+use ipc_conform_harness::{Session, Timing};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() {
+    ipc_conform::enter_role();
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let trials = vec![
+        Trial::test("shm.nothing-outlives-the-suite", nothing_outlives_the_suite),
+        Trial::test("shm.sync.no-lost-updates-reports-plain-increments", reports_plain_increments),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn check(condition: bool, message: impl Into<String>) -> Result<(), Failed> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Failed::from(message.into()))
+    }
+}
+
+fn children() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| {
+                let ppid = s[s.rfind(')')? + 1..].split_whitespace().nth(1)?.parse::<i32>().ok()?;
+                Some(ppid == me)
+            }) == Some(true)
+        })
+        .collect()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+fn scratch_dirs() -> Vec<String> {
+    let prefix = format!("{}{}-", ipc_conform_harness::scratch::PREFIX, std::process::id());
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with(&prefix)).collect())
+        .unwrap_or_default()
+}
+
+fn nothing_outlives_the_suite() -> Result<(), Failed> {
+    let mut cfg = RunConfig::from_env().map_err(Failed::from)?;
+    cfg.cases = Some(6);
+    drop(Session::new(cfg.timing).spawn());
+    let fds_before = open_fds();
+    let catalogue = registry::catalogue();
+    let mut ran = 0;
+    for rule in catalogue.rules.iter().filter(|r| r.id.starts_with("shm.") || r.id.starts_with("process.")) {
+        let outcome = registry::check_rule(rule, &cfg);
+        check(outcome.verdict.is_ok(), runner::render(&outcome))?;
+        ran += 1;
+    }
+    check(ran == 11, format!("expected the 11 shm and process rules, ran {ran}"))?;
+    // A case that breaks off halfway: the name exists and actors run when
+    // the ring's consumer refuses a ring of no slots.
+    let broken =
+        PublishCase::Ring { slots: 0, words: 1, messages: 1, producer_pauses: vec![], consumer_pauses: vec![] };
+    let report = sync::run_publish(&broken, Timing::scaled(0.2));
+    check(
+        matches!(report.outcome, CaseOutcome::Error(_)),
+        format!("expected a harness error, got {:?}", report.outcome),
+    )?;
+    let names = name::leftovers();
+    check(names.is_empty(), format!("shared-memory names left behind: {names:?}"))?;
+    if cfg!(target_os = "linux") {
+        let kids = children();
+        check(kids.is_empty(), format!("processes left behind: {kids:?}"))?;
+        let fds_after = open_fds();
+        check(fds_after <= fds_before, format!("descriptors left open: {fds_before} before, {fds_after} after"))?;
+    }
+    let dirs = scratch_dirs();
+    check(dirs.is_empty(), format!("scratch directories left behind: {dirs:?}"))
+}
+
+/// The hammer case reports, beside its verdict, what plain increments lost
+/// in the same run (an observation, whatever its value).
+fn reports_plain_increments() -> Result<(), Failed> {
+    use ipc_conform_harness::shm::sync::{HammerCase, ProcessPlan, UNSYNC_LOST};
+    let plan = ProcessPlan { count: 3000, pauses: vec![10, 500, 2000], pause_inside: true };
+    let case = HammerCase { processes: vec![plan; 4] };
+    let report = sync::run_hammer(&case, Timing::default());
+    check(report.outcome == CaseOutcome::Pass, format!("{:?}", report.outcome))?;
+    let lost = report.observations.iter().find(|(k, _)| k == UNSYNC_LOST);
+    println!("plain increments lost: {lost:?} of {}", case.total());
+    check(
+        lost.is_some_and(|(_, n)| *n <= case.total()),
+        format!("no plain-increment observation: {:?}", report.observations),
+    )
+}
