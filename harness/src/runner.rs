@@ -39,6 +39,10 @@ pub struct RunConfig {
     pub constants: Constants,
     /// Called after every case with the number of cases run so far.
     pub progress: Progress,
+    /// Shrink steps allowed for a failing case; `None`: proptest's
+    /// `PROPTEST_MAX_SHRINK_ITERS`, else 512. (0 for runs that only need
+    /// to know whether a rule fails, such as `ipc-conform mutants`.)
+    pub max_shrink_iters: Option<u32>,
 }
 
 /// A callback told of each case run (for a progress display).
@@ -80,7 +84,15 @@ impl RunConfig {
         };
         let out_dir = std::env::var_os("IPC_CONFORM_OUT").map(PathBuf::from).unwrap_or_else(default_out_dir);
         let constants = Constants::host()?.clone();
-        Ok(RunConfig { cases: None, seed, timing, out_dir, constants, progress: Progress::default() })
+        Ok(RunConfig {
+            cases: None,
+            seed,
+            timing,
+            out_dir,
+            constants,
+            progress: Progress::default(),
+            max_shrink_iters: None,
+        })
     }
 }
 
@@ -253,7 +265,9 @@ fn proptest_config(cfg: &RunConfig, rule: &str) -> Config {
     } else if std::env::var_os("PROPTEST_CASES").is_none() {
         config.cases = DEFAULT_CASES;
     }
-    if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_none() {
+    if let Some(n) = cfg.max_shrink_iters {
+        config.max_shrink_iters = n;
+    } else if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_none() {
         config.max_shrink_iters = 512;
     }
     let path = cfg.out_dir.join("regressions").join(format!("{rule}.txt"));

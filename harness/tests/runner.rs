@@ -38,6 +38,7 @@ fn config(dir: &std::path::Path) -> RunConfig {
         out_dir: dir.to_path_buf(),
         constants: Constants::linux_example(),
         progress: Default::default(),
+        max_shrink_iters: None,
     }
 }
 

@@ -29,6 +29,27 @@ enum Command {
     Run(RunArgs),
     /// Merge report.json files of several platforms into one matrix (Markdown on standard output).
     Merge(MergeArgs),
+    /// Detection power: run rules under a deliberately deviant OS layer, one deviation at a time; each must be caught by its rule, and the unmodified layer must pass.
+    Mutants(MutantsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct MutantsArgs {
+    /// Deviations to apply (names from --list), comma-separated; default: all.
+    #[arg(long, value_name = "NAME", num_args = 1.., value_delimiter = ',')]
+    deviations: Vec<String>,
+    /// Cases per rule and deviation.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    cases: u32,
+    /// The run's seed (decimal or 0x-hex).
+    #[arg(long, value_name = "S", value_parser = runner::parse_seed)]
+    seed: Option<u64>,
+    /// Where failures of the deviant runs are written [default: target/ipc-conform/mutants/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// List the deviations and the rules that must catch them; run nothing.
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,6 +103,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Merge(args) => merge(args),
+        Command::Mutants(args) => mutants(args),
     };
     match result {
         Ok(code) => code,
@@ -105,6 +127,41 @@ fn merge(args: MergeArgs) -> Result<i32, String> {
     }
     print!("{matrix}");
     Ok(EXIT_OK)
+}
+
+fn mutants(args: MutantsArgs) -> Result<i32, String> {
+    use ipc_conform_harness::os::deviant::Deviation;
+    let chosen: Vec<Deviation> = if args.deviations.is_empty() {
+        Deviation::ALL.to_vec()
+    } else {
+        args.deviations.iter().map(|d| d.parse()).collect::<Result<_, _>>()?
+    };
+    if args.list {
+        for d in &chosen {
+            println!("{:<28} {:<60} {}", d.name(), d.rules().join(", "), d.what());
+        }
+        return Ok(EXIT_OK);
+    }
+    let mut cfg = RunConfig::from_env()?;
+    if std::env::var_os(ipc_conform_harness::timing::SCALE_ENV).is_none() {
+        // A deviation that hangs needs the deadline to pass: keep it short.
+        cfg.timing = ipc_conform_harness::Timing::scaled(0.3);
+    }
+    if let Some(out) = args.out {
+        cfg.out_dir = out;
+    }
+    if let Some(seed) = args.seed {
+        cfg.seed = seed;
+    }
+    cfg.cases = Some(args.cases);
+    cfg.max_shrink_iters = Some(0);
+    check_writable(&cfg.out_dir)?;
+    println!("ipc-conform mutants: {} deviation(s), {} cases per rule, seed {:#x}", chosen.len(), args.cases, cfg.seed);
+    let result = crate::mutants::run(&chosen, &cfg, |row| {
+        eprintln!("  {:<28} {:<32} {}", row.deviation.name(), row.rule, row.verdict);
+    })?;
+    println!("\n{}", result.table());
+    Ok(if result.ok() { EXIT_OK } else { EXIT_DEVIATION })
 }
 
 /// Makes sure the out folder can be written before anything runs.

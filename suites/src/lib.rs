@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod file;
+pub mod mutants;
 pub mod pipe;
 pub mod process;
 pub mod registry;

@@ -96,32 +96,24 @@ impl Actor {
             }
             Request::Write { slot, len, tag, start } => {
                 pattern::fill(&mut self.buf, tag, start, len as usize);
-                let fd = self.fd(slot)?;
-                loop {
-                    match rustix::io::write(fd, &self.buf) {
-                        Ok(n) => break Reply::Count(n as u64),
-                        Err(rustix::io::Errno::INTR) => continue,
-                        Err(e) => break Reply::Errno(e.raw_os_error()),
-                    }
+                match os::io::write(self.fd(slot)?, &self.buf) {
+                    Ok(n) => Reply::Count(n as u64),
+                    Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
             Request::Read { slot, max } => {
                 let mut data = vec![0u8; max as usize];
-                let fd = self.fd(slot)?;
-                loop {
-                    match rustix::io::read(fd, &mut data) {
-                        Ok(n) => {
-                            data.truncate(n);
-                            break Reply::Data(data);
-                        }
-                        Err(rustix::io::Errno::INTR) => continue,
-                        Err(e) => break Reply::Errno(e.raw_os_error()),
+                match os::io::read(self.fd(slot)?, &mut data) {
+                    Ok(n) => {
+                        data.truncate(n);
+                        Reply::Data(data)
                     }
+                    Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
             Request::Close { slot } => match self.slots.get_mut(slot as usize).and_then(Option::take) {
                 Some(fd) => {
-                    drop(fd);
+                    os::io::close(fd);
                     Reply::Done
                 }
                 None => Reply::Refused(format!("no descriptor in slot {slot}")),

@@ -100,6 +100,15 @@ pub fn for_children() -> Option<Deviation> {
     *FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Sets (or clears) [`DEVIATE_ENV`] on a command about to start a child,
+/// as the coordinator chose with [`set_for_children`].
+pub fn pass_on(cmd: &mut std::process::Command) {
+    match for_children() {
+        Some(d) => cmd.env(DEVIATE_ENV, d.name()),
+        None => cmd.env_remove(DEVIATE_ENV),
+    };
+}
+
 /// Bytes waiting to be read on a pipe or socket (`ioctl(FIONREAD)`).
 pub fn bytes_available(fd: BorrowedFd<'_>) -> io::Result<usize> {
     rustix::io::ioctl_fionread(fd).map(|n| n as usize).map_err(io::Error::from)

@@ -21,6 +21,9 @@ pub enum SigpipeDisposition {
 pub fn set_sigpipe(disposition: SigpipeDisposition) -> io::Result<()> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
     let handler = match disposition {
+        SigpipeDisposition::Default if super::deviant::is(super::deviant::Deviation::SigpipeSuppressed) => {
+            SigHandler::SigIgn
+        }
         SigpipeDisposition::Default => SigHandler::SigDfl,
         SigpipeDisposition::Ignore => SigHandler::SigIgn,
     };

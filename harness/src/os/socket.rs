@@ -131,6 +131,9 @@ fn local_port(fd: BorrowedFd<'_>) -> io::Result<u16> {
 
 /// `accept(2)`: the next connection, close-on-exec.
 pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    if super::deviant::is(super::deviant::Deviation::AcceptFails) {
+        return Err(io::Error::from_raw_os_error(libc::ECONNABORTED));
+    }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let fd = rustix::net::accept_with(listener, rustix::net::SocketFlags::CLOEXEC)?;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -183,6 +186,32 @@ pub struct MsgOpts {
 
 /// `send(2)` with the given options. Returns bytes sent.
 pub fn send(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize> {
+    use super::deviant::{self, Deviation};
+    match deviant::active() {
+        Some(Deviation::SendFails) => return Err(io::Error::from_raw_os_error(libc::ENOTCONN)),
+        Some(Deviation::DatagramSplit) if data.len() >= 2 && keeps_boundaries(fd) => {
+            let half = data.len() / 2;
+            let first = send_raw(fd, &data[..half], opts)?;
+            return Ok(first + send_raw(fd, &data[half..], opts)?);
+        }
+        Some(Deviation::EpipeBecomesSuccess) => {
+            return match send_raw(fd, data, opts) {
+                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => Ok(data.len()),
+                other => other,
+            }
+        }
+        Some(Deviation::SendNeverBlocks) => return send_raw(fd, data, MsgOpts { dontwait: true, ..opts }),
+        _ => {}
+    }
+    send_raw(fd, data, opts)
+}
+
+/// Whether a socket keeps message boundaries (`SO_TYPE` is not stream).
+fn keeps_boundaries(fd: BorrowedFd<'_>) -> bool {
+    rustix::net::sockopt::socket_type(fd).is_ok_and(|t| t != rustix::net::SocketType::STREAM)
+}
+
+fn send_raw(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize> {
     use rustix::net::SendFlags;
     let mut flags = SendFlags::empty();
     if opts.dontwait {
@@ -205,6 +234,15 @@ pub fn send(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize>
 /// `sendto(2)` of a datagram to 127.0.0.1:`port`.
 pub fn send_to_loopback(fd: BorrowedFd<'_>, data: &[u8], port: u16) -> io::Result<usize> {
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    let mut altered;
+    let data = if super::deviant::is(super::deviant::Deviation::UdpAltered) && !data.is_empty() {
+        altered = data.to_vec();
+        let mid = altered.len() / 2;
+        altered[mid] ^= 0x01;
+        &altered[..]
+    } else {
+        data
+    };
     loop {
         match rustix::net::sendto(fd, data, rustix::net::SendFlags::empty(), &addr) {
             Err(rustix::io::Errno::INTR) => continue,
@@ -216,6 +254,18 @@ pub fn send_to_loopback(fd: BorrowedFd<'_>, data: &[u8], port: u16) -> io::Resul
 /// `recvmsg(2)` of at most `max` bytes; returns the bytes and whether the
 /// kernel flagged the message as truncated (`MSG_TRUNC` in `msg_flags`).
 pub fn recv(fd: BorrowedFd<'_>, max: usize, dontwait: bool) -> io::Result<(Vec<u8>, bool)> {
+    use super::deviant::{self, Deviation};
+    if deviant::is(Deviation::RecvEmptyReturnsZero) && max > 0 && deviant::bytes_available(fd).is_ok_and(|n| n == 0) {
+        return Ok((Vec::new(), false));
+    }
+    let (mut data, truncated) = recv_raw(fd, max, dontwait)?;
+    if deviant::is(Deviation::RecvDropsAByte) && data.len() >= 3 && !keeps_boundaries(fd) {
+        data.remove(data.len() / 2);
+    }
+    Ok((data, truncated))
+}
+
+fn recv_raw(fd: BorrowedFd<'_>, max: usize, dontwait: bool) -> io::Result<(Vec<u8>, bool)> {
     use rustix::net::{RecvAncillaryBuffer, RecvFlags, ReturnFlags};
     let mut data = vec![0u8; max];
     let flags = if dontwait { RecvFlags::DONTWAIT } else { RecvFlags::empty() };
@@ -247,6 +297,9 @@ pub enum Shut {
 
 /// `shutdown(2)`.
 pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
+    if super::deviant::is(super::deviant::Deviation::ShutdownNoop) {
+        return Ok(());
+    }
     let how = match how {
         Shut::Read => rustix::net::Shutdown::Read,
         Shut::Write => rustix::net::Shutdown::Write,
@@ -257,6 +310,10 @@ pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
 
 /// Sends one descriptor over a unix socket with one byte of data.
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    if super::deviant::is(super::deviant::Deviation::RightsReopen) {
+        let fresh = super::deviant::reopen(fd)?;
+        return super::fd::send_with_fds(sock, b"F", &[fresh.as_fd()]);
+    }
     super::fd::send_with_fds(sock, b"F", &[fd])
 }
 

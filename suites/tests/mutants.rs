@@ -1,0 +1,92 @@
+//! Detection power in `cargo test` (a reduced set; `ipc-conform mutants`
+//! runs every deviation): each deviation of the OS layer is caught by its
+//! rule, a deviation that never returns gives `hung` with the actor's wait
+//! state and the run goes on, and the unmodified layer passes the same
+//! rules. One trial at a time: the deviation is process-wide.
+
+use ipc_conform::mutants;
+use ipc_conform_harness::os::deviant::Deviation;
+use ipc_conform_harness::runner::RunConfig;
+use ipc_conform_harness::{Timing, Verdict};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() {
+    ipc_conform::enter_role();
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let trials = vec![
+        Trial::test("mutants.each-deviation-is-caught-by-its-rule", each_deviation_is_caught_by_its_rule),
+        Trial::test("mutants.a-deviation-that-never-returns-is-hung", a_deviation_that_never_returns_is_hung),
+        Trial::test("mutants.every-deviation-names-a-catalogue-rule", every_deviation_names_a_catalogue_rule),
+    ];
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn config() -> Result<RunConfig, Failed> {
+    let mut cfg = RunConfig::from_env().map_err(Failed::from)?;
+    cfg.timing = Timing::scaled(0.3);
+    cfg.cases = Some(24);
+    cfg.max_shrink_iters = Some(0);
+    cfg.out_dir = std::env::temp_dir().join(format!("ipc-conform-mutants-{}", std::process::id()));
+    Ok(cfg)
+}
+
+fn run(deviations: &[Deviation]) -> Result<mutants::Mutants, Failed> {
+    let cfg = config()?;
+    let result = mutants::run(deviations, &cfg, |_| {});
+    let _ = std::fs::remove_dir_all(&cfg.out_dir);
+    let result = result.map_err(Failed::from)?;
+    println!("{}", result.table());
+    Ok(result)
+}
+
+fn each_deviation_is_caught_by_its_rule() -> Result<(), Failed> {
+    let result = run(&[
+        Deviation::ReadEmptyReturnsZero,
+        Deviation::SmallWriteSplit,
+        Deviation::CloseKeepsHiddenCopy,
+        Deviation::EpipeBecomesSuccess,
+        Deviation::DatagramSplit,
+        Deviation::ShutdownNoop,
+        Deviation::RightsReopen,
+    ])?;
+    let missed: Vec<String> =
+        result.rows.iter().filter(|r| !r.caught()).map(|r| format!("{} / {}", r.deviation.name(), r.rule)).collect();
+    if !missed.is_empty() {
+        return Err(format!("deviations not caught: {missed:?}\n{}", result.table()).into());
+    }
+    let dirty: Vec<&(String, Verdict, String)> = result.baseline.iter().filter(|(_, v, _)| !v.is_ok()).collect();
+    if !dirty.is_empty() {
+        return Err(format!("the unmodified OS layer fails: {dirty:?}").into());
+    }
+    Ok(())
+}
+
+fn a_deviation_that_never_returns_is_hung() -> Result<(), Failed> {
+    // The woken readers after the first never return: hung, with the wait
+    // state, and the next deviation is still checked.
+    let result = run(&[Deviation::WakeOneReader, Deviation::ReadDropsAByte])?;
+    let wake = &result.rows[0];
+    if wake.verdict != Verdict::Hung {
+        return Err(format!("expected hung, got {} ({})", wake.verdict, wake.reason).into());
+    }
+    if cfg!(target_os = "linux") && !wake.reason.contains("state S") {
+        return Err(format!("the hung verdict lacks the wait state: {}", wake.reason).into());
+    }
+    if !result.rows[1].caught() {
+        return Err("the run did not go on to catch the next deviation".into());
+    }
+    Ok(())
+}
+
+fn every_deviation_names_a_catalogue_rule() -> Result<(), Failed> {
+    let catalogue = ipc_conform::registry::catalogue();
+    for d in Deviation::ALL {
+        for rule in d.rules() {
+            if catalogue.get(rule).is_none() {
+                return Err(format!("deviation {} names unknown rule {rule}", d.name()).into());
+            }
+        }
+    }
+    Ok(())
+}
