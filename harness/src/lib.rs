@@ -13,6 +13,7 @@
 
 pub mod actor;
 pub mod case;
+pub mod cleanup;
 pub mod constants;
 pub mod evidence;
 pub mod file;

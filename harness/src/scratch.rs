@@ -17,11 +17,18 @@ impl Scratch {
     /// Creates a fresh, private (0700) scratch directory.
     pub fn new() -> io::Result<Scratch> {
         let dir = tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir()?;
+        crate::cleanup::register_dir(dir.path());
         Ok(Scratch { dir })
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        crate::cleanup::unregister_dir(self.dir.path());
     }
 }

@@ -140,6 +140,7 @@ impl Session {
             .map_err(|e| HarnessError::io("spawning an actor", e))?;
         drop(theirs);
         let pid = child.id() as i32;
+        crate::cleanup::register_group(pid);
         let id = ActorId(self.actors.len());
         self.actors.push(ActorHandle { child, pid, tid: i64::from(pid), ctrl: ours, busy: true, death: None });
         match self.await_reply(id, self.timing.deadline)? {
@@ -382,6 +383,7 @@ impl Session {
             return Ok(death);
         }
         let status = actor.child.wait().map_err(|e| HarnessError::io(format!("waiting for {id}"), e))?;
+        crate::cleanup::unregister_group(actor.pid);
         let death = Death { code: status.code(), signal: status.signal() };
         actor.death = Some(death);
         actor.busy = false;
@@ -395,6 +397,7 @@ impl Drop for Session {
             if actor.death.is_none() {
                 let _ = os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL);
                 let _ = actor.child.wait();
+                crate::cleanup::unregister_group(actor.pid);
             }
         }
     }

@@ -100,6 +100,10 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
+    if let Err(e) = ipc_conform_harness::cleanup::install_signal_handlers() {
+        eprintln!("ipc-conform: error: installing the SIGINT/SIGTERM handler: {e}");
+        return EXIT_ERROR;
+    }
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Merge(args) => merge(args),

@@ -42,6 +42,15 @@ impl Drop for ShmName {
     }
 }
 
+/// Removes every name this process handed out (for an interrupted run;
+/// names already removed are skipped).
+pub fn remove_all_issued() {
+    let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for name in issued {
+        remove_name(&name);
+    }
+}
+
 /// The names of this process's objects still present: every name handed
 /// out that `shm_open(3)` still finds (on every platform), and any entry of
 /// this process under `/dev/shm` (where that directory exists, semaphores

@@ -1,0 +1,66 @@
+//! Nothing outlives a run, also an interrupted one. Everything a run
+//! creates outside its own memory is registered here while it exists:
+//! actor process groups, scratch directories, shared-memory names. Normal
+//! teardown (drop guards) unregisters it; on SIGINT, SIGTERM or SIGHUP the
+//! handler installed by [`install_signal_handlers`] kills the groups and
+//! removes the rest before the process exits (actors also end by their
+//! lifeline when the coordinator is gone).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+static DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn lock<T>(m: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A process group started by this run (an actor, a shell pipeline).
+pub fn register_group(pgid: i32) {
+    lock(&GROUPS).insert(pgid);
+}
+
+/// The group is gone (reaped).
+pub fn unregister_group(pgid: i32) {
+    lock(&GROUPS).remove(&pgid);
+}
+
+/// A scratch directory of this run.
+pub fn register_dir(path: &Path) {
+    lock(&DIRS).insert(path.to_path_buf());
+}
+
+/// The directory is removed.
+pub fn unregister_dir(path: &Path) {
+    lock(&DIRS).remove(path);
+}
+
+/// Kills every registered process group and removes every registered
+/// directory and shared-memory name, now.
+pub fn emergency() {
+    for pgid in lock(&GROUPS).iter() {
+        let _ = crate::os::process::kill_group(*pgid, nix::sys::signal::Signal::SIGKILL);
+    }
+    for dir in lock(&DIRS).iter() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    crate::shm::name::remove_all_issued();
+}
+
+/// Installs the handler: on SIGINT, SIGTERM or SIGHUP, [`emergency`]
+/// clean-up, then exit with 128 + the signal's number. Call once, early,
+/// in a coordinator's `main`.
+pub fn install_signal_handlers() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new().name("ipc-conform-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            emergency();
+            eprintln!("\nipc-conform: interrupted by {}; cleaned up", crate::os::signal_name(signal));
+            std::process::exit(128 + signal);
+        }
+    })?;
+    Ok(())
+}

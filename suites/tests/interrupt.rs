@@ -1,0 +1,142 @@
+//! Nothing outlives a run: after a normal run, a failing run, and a run
+//! interrupted midway by SIGINT or SIGTERM, no process of the run, scratch
+//! file or directory, socket path or shared-memory name remains.
+//!
+//! Each run gets a private TMPDIR and a marker in its environment, which
+//! its actors and fixture programs inherit, so that its processes can be
+//! told from anything else on the machine.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Run {
+    child: Child,
+    mark: String,
+    tmp: tempfile::TempDir,
+    out: tempfile::TempDir,
+}
+
+fn start(args: &[&str]) -> Run {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mark = format!("interrupt-{}-{}", std::process::id(), rand_suffix());
+    let child = Command::new(env!("CARGO_BIN_EXE_ipc-conform"))
+        .args(args)
+        .arg("--out")
+        .arg(out.path())
+        .env("TMPDIR", tmp.path())
+        .env("IPC_CONFORM_RUN_MARK", &mark)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Run { child, mark, tmp, out }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new().build_hasher().finish()
+}
+
+/// Live (not zombie) processes whose environment carries the run's mark.
+fn marked(mark: &str) -> Vec<i32> {
+    let needle = format!("IPC_CONFORM_RUN_MARK={mark}");
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let has = env.split(|b| *b == 0).any(|v| v == needle.as_bytes());
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| ipc_conform_harness::os::proc::parse_stat_state(&s))
+                .is_none_or(|s| s == 'Z');
+            has && !zombie
+        })
+        .collect()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+        .unwrap_or_default()
+}
+
+fn shm_names_of(pid: u32) -> Vec<String> {
+    let prefix = format!("ipcc-{pid}-");
+    entries(Path::new("/dev/shm")).into_iter().filter(|n| n.contains(&prefix)).collect()
+}
+
+/// A liveness guard, not an oracle: waits for `cond`, at most `secs`.
+fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+fn assert_nothing_left(run: &Run, pid: u32) {
+    // Processes may take a moment to be reaped by init after the run exits.
+    let gone = wait_for(10, || marked(&run.mark).is_empty());
+    assert!(gone, "processes of the run left behind: {:?}", marked(&run.mark));
+    let left = entries(run.tmp.path());
+    assert!(left.is_empty(), "left in the run's TMPDIR: {left:?}");
+    let shm = shm_names_of(pid);
+    assert!(shm.is_empty(), "shared-memory names left: {shm:?}");
+}
+
+fn interrupt(signal: nix::sys::signal::Signal, rules: &str, ready: impl Fn(&Run) -> bool) {
+    let mut run = start(&["run", "--rules", rules, "--cases", "100000"]);
+    let pid = run.child.id();
+    let midway = wait_for(60, || ready(&run));
+    assert!(midway, "the run never got going");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+    let exited = wait_for(30, || matches!(run.child.try_wait(), Ok(Some(_))));
+    assert!(exited, "the run did not end after {signal}");
+    let status = run.child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + signal as i32), "exit status after {signal}: {status:?}");
+    assert_nothing_left(&run, pid);
+    drop(run.out);
+}
+
+#[test]
+#[serial_test::serial]
+fn a_run_interrupted_by_sigint_leaves_nothing_behind() {
+    interrupt(nix::sys::signal::Signal::SIGINT, "pipe.fifo.open-rendezvous", |run| {
+        !entries(run.tmp.path()).is_empty() && !marked(&run.mark).is_empty()
+    });
+}
+
+#[test]
+#[serial_test::serial]
+fn a_run_interrupted_by_sigterm_leaves_nothing_behind() {
+    interrupt(nix::sys::signal::Signal::SIGTERM, "shm.name.lifetime", |run| {
+        !shm_names_of(run.child.id()).is_empty() && !marked(&run.mark).is_empty()
+    });
+}
+
+#[test]
+#[serial_test::serial]
+fn a_normal_run_leaves_nothing_behind() {
+    let mut run = start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.", "--cases", "4"]);
+    let status = run.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let pid = run.child.id();
+    assert_nothing_left(&run, pid);
+}
+
+#[test]
+#[serial_test::serial]
+fn a_failing_run_leaves_nothing_behind() {
+    // Deviant runs: every checked rule fails (and the deviation hides
+    // descriptor copies); the run as a whole succeeds when all are caught.
+    let mut run = start(&["mutants", "--deviations", "close-keeps-hidden-copy,fifo-open-nonblocking", "--cases", "8"]);
+    let status = run.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a deviation was not caught");
+    let pid = run.child.id();
+    assert_nothing_left(&run, pid);
+}
