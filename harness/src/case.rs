@@ -21,6 +21,21 @@ pub enum CaseOutcome {
     Error(String),
 }
 
+/// The largest size (bytes) a replayed case may ask one operation to move:
+/// generated cases stay far below it; a hand-edited replay file above it is
+/// refused instead of exhausting memory.
+pub const MAX_OP_BYTES: u64 = 1 << 24;
+
+/// The most steps a case may have.
+pub const MAX_STEPS: usize = 10_000;
+
+/// A report for a case that is refused before running (out of range).
+pub fn refused<E>(why: String) -> CaseReport<E> {
+    let mut report = CaseReport::new();
+    report.outcome = CaseOutcome::Error(format!("the case is out of range: {why}"));
+    report
+}
+
 /// What running a case produced.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CaseReport<E> {

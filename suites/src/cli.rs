@@ -4,7 +4,7 @@
 use crate::registry;
 use clap::{Parser, Subcommand};
 use ipc_conform_harness::report::{merge_markdown, PlatformInfo, Report};
-use ipc_conform_harness::runner::{self, Progress, ReplayFile, RuleOutcome, RunConfig};
+use ipc_conform_harness::runner::{self, Progress, RuleOutcome, RunConfig};
 use ipc_conform_harness::verdict::Verdict;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -235,11 +235,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
 
 fn replay(path: &Path, cfg: &RunConfig) -> Result<i32, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file: ReplayFile =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a replay file: {e}", path.display()))?;
-    if registry::catalogue().get(&file.rule).is_none() {
-        return Err(format!("{}: unknown rule `{}`", path.display(), file.rule));
-    }
+    let file = registry::read_replay(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     println!("replaying {} from {}", file.rule, path.display());
     let outcome = registry::replay(&file, cfg)?;
     println!("{}", runner::render(&outcome));

@@ -71,6 +71,17 @@ pub fn severity(v: Verdict) -> u8 {
     }
 }
 
+/// Reads a replay file's text: its structure, and that its rule exists.
+/// Never panics, whatever the text.
+pub fn read_replay(text: &str) -> Result<ipc_conform_harness::runner::ReplayFile, String> {
+    let file: ipc_conform_harness::runner::ReplayFile =
+        serde_json::from_str(text).map_err(|e| format!("not a replay file: {e}"))?;
+    if catalogue().get(&file.rule).is_none() {
+        return Err(format!("unknown rule `{}`", file.rule));
+    }
+    Ok(file)
+}
+
 /// Replays a saved case for its rule.
 pub fn replay(file: &ipc_conform_harness::runner::ReplayFile, cfg: &RunConfig) -> Result<RuleOutcome, String> {
     let prop = all()

@@ -94,6 +94,11 @@ impl Actor {
                 self.slots.extend(fds.into_iter().map(Some));
                 Reply::Adopted { fds: numbers }
             }
+            Request::Write { len, .. } | Request::Read { max: len, .. }
+                if u64::from(len) > crate::case::MAX_OP_BYTES =>
+            {
+                Reply::Refused(format!("an operation of {len} bytes; at most {}", crate::case::MAX_OP_BYTES))
+            }
             Request::Write { slot, len, tag, start } => {
                 pattern::fill(&mut self.buf, tag, start, len as usize);
                 match os::io::write(self.fd(slot)?, &self.buf) {

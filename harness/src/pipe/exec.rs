@@ -17,6 +17,9 @@ use std::os::fd::AsFd;
 
 /// Runs one schedule and reports its events and outcome.
 pub fn run(schedule: &PipeSchedule, k: &Constants, timing: Timing) -> CaseReport<Event> {
+    if let Err(why) = schedule.validate() {
+        return crate::case::refused(why);
+    }
     let mut report = CaseReport::new();
     let mut session = Session::new(timing);
     let mut model = PipeModel::new(&schedule.setup, k);
@@ -38,7 +41,7 @@ fn drive(
     events: &mut Vec<Event>,
 ) -> Result<CaseOutcome, HarnessError> {
     let setup = &schedule.setup;
-    if setup.actors() == 0 || setup.writers + setup.idle_writers == 0 || setup.readers == 0 {
+    if setup.actors() == 0 || setup.write_holders() == 0 || setup.readers == 0 {
         return Err(HarnessError(format!("a pipe schedule needs a writer and a reader: {setup:?}")));
     }
     // Actors first: no descriptor under test exists while they fork.

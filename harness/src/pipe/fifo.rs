@@ -79,6 +79,9 @@ pub fn judge_first_open(observed: &Observed, first_name: &str, second_name: &str
 
 /// Runs one FIFO case in a fresh scratch directory.
 pub fn run(case: &FifoCase, timing: Timing) -> CaseReport<String> {
+    if case.len == 0 || u64::from(case.len) > 1 << 16 {
+        return crate::case::refused(format!("{} bytes through the FIFO; 1 to 65536", case.len));
+    }
     let mut report = CaseReport::new();
     let mut session = Session::new(timing);
     report.outcome = match drive(case, &mut session, &mut report.events) {

@@ -37,12 +37,17 @@ pub struct Setup {
 impl Setup {
     /// Total actors.
     pub fn actors(&self) -> u8 {
-        self.writers + self.idle_writers + self.readers
+        self.write_holders().saturating_add(self.readers)
+    }
+
+    /// Actors holding a write end (writers and idle writers).
+    pub fn write_holders(&self) -> u8 {
+        self.writers.saturating_add(self.idle_writers)
     }
 
     /// The end actor `a` holds at the start.
     pub fn end_of(&self, a: u8) -> End {
-        if a < self.writers + self.idle_writers {
+        if a < self.write_holders() {
             End::Write
         } else {
             End::Read
@@ -53,7 +58,7 @@ impl Setup {
     pub fn role(&self, a: u8) -> &'static str {
         if a < self.writers {
             "writer"
-        } else if a < self.writers + self.idle_writers {
+        } else if a < self.write_holders() {
             "idle writer"
         } else {
             "reader"
@@ -115,6 +120,42 @@ pub struct PipeSchedule {
 }
 
 impl PipeSchedule {
+    /// Whether the schedule is within the engine's range (generated ones
+    /// always are; a replay file may not be).
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::case::{MAX_OP_BYTES, MAX_STEPS};
+        let s = &self.setup;
+        if u16::from(s.writers) + u16::from(s.idle_writers) > u16::from(crate::pattern::TAGS) {
+            return Err(format!(
+                "{} write-end holders; at most {}",
+                u16::from(s.writers) + u16::from(s.idle_writers),
+                crate::pattern::TAGS
+            ));
+        }
+        if s.write_holders() == 0 || s.readers == 0 || s.readers > 8 {
+            return Err(format!(
+                "{} write-end holder(s) and {} reader(s); at least one each, at most 8 readers",
+                s.write_holders(),
+                s.readers
+            ));
+        }
+        if self.steps.len() > MAX_STEPS {
+            return Err(format!("{} steps; at most {MAX_STEPS}", self.steps.len()));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = match step.op {
+                Op::Write { len } => u64::from(len),
+                Op::Read { max } => u64::from(max),
+                Op::Fill { chunk } => u64::from(chunk),
+                _ => 0,
+            };
+            if n > MAX_OP_BYTES {
+                return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
+            }
+        }
+        Ok(())
+    }
+
     /// The actor a step addresses, after wrapping.
     pub fn actor_of(&self, step: &Step) -> u8 {
         step.actor % self.setup.actors().max(1)

@@ -154,6 +154,16 @@ pub fn judge_connection(data: &[u8], lens: &[u32]) -> Result<usize, CaseOutcome>
 
 /// Runs a server case.
 pub fn run_server(case: &ServerCase, timing: Timing) -> CaseReport<String> {
+    if case.lens.is_empty()
+        || case.lens.len() > usize::from(pattern::TAGS)
+        || case.lens.iter().any(|l| *l == 0 || u64::from(*l) > crate::case::MAX_OP_BYTES)
+    {
+        return crate::case::refused(format!(
+            "{} clients with messages of {:?} bytes; 1-4 clients, 1 byte to 16 MiB each",
+            case.lens.len(),
+            case.lens
+        ));
+    }
     run_with(timing, |session, log| drive_server(case, session, log))
 }
 
@@ -366,6 +376,11 @@ fn datagram_problem(received: &[Vec<u8>], case: &UdpCase) -> Option<String> {
 
 /// Runs a UDP case.
 pub fn run_udp(case: &UdpCase, timing: Timing) -> CaseReport<String> {
+    if case.senders.len() > usize::from(pattern::TAGS)
+        || case.senders.iter().any(|s| s.len() > 1000 || s.iter().any(|l| *l > 65_000))
+    {
+        return crate::case::refused("at most 4 senders of 1000 datagrams of at most 65000 bytes".into());
+    }
     let mut received_count = 0u64;
     let mut report = run_with(timing, |session, log| drive_udp(case, session, log, &mut received_count));
     let sent: usize = case.senders.iter().map(Vec::len).sum();
@@ -476,6 +491,16 @@ pub fn judge_shared_offset(case: &RightsCase, offsets: (i64, i64), file: &[u8]) 
 
 /// Runs a descriptor-passing case.
 pub fn run_rights(case: &RightsCase, timing: Timing) -> CaseReport<String> {
+    let max = crate::case::MAX_OP_BYTES;
+    if case.pipe_len == 0
+        || u64::from(case.pipe_len) > 1 << 16
+        || u64::from(case.file_lens.0) > max
+        || u64::from(case.file_lens.1) > max
+    {
+        return crate::case::refused(
+            "the pipe part moves 1 to 65536 bytes, the file part at most 16 MiB per writer".into(),
+        );
+    }
     run_with(timing, |session, log| drive_rights(case, session, log))
 }
 

@@ -17,6 +17,9 @@ use std::os::fd::AsFd;
 
 /// Runs one schedule and reports its events and outcome.
 pub fn run(schedule: &PairSchedule, k: &Constants, timing: Timing) -> CaseReport<PairEvent> {
+    if let Err(why) = schedule.validate() {
+        return crate::case::refused(why);
+    }
     let mut report = CaseReport::new();
     if schedule.setup.kind == SocketKind::Seqpacket && !k.seqpacket {
         report.outcome = CaseOutcome::Unsupported("no SOCK_SEQPACKET socket pairs on this platform".into());

@@ -22,7 +22,7 @@ pub struct PairSetup {
 impl PairSetup {
     /// Total actors.
     pub fn actors(&self) -> u8 {
-        self.holders[0] + self.holders[1]
+        self.holders[0].saturating_add(self.holders[1])
     }
 
     /// The end actor `a` holds.
@@ -99,6 +99,29 @@ pub struct PairSchedule {
 }
 
 impl PairSchedule {
+    /// Whether the schedule is within the engine's range.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::case::{MAX_OP_BYTES, MAX_STEPS};
+        if !self.setup.holders.iter().all(|h| (1..=2).contains(h)) {
+            return Err(format!("holders {:?}; each end needs 1 or 2", self.setup.holders));
+        }
+        if self.steps.len() > MAX_STEPS {
+            return Err(format!("{} steps; at most {MAX_STEPS}", self.steps.len()));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let n = match step.op {
+                PairOp::Send { len, .. } => u64::from(len),
+                PairOp::Recv { max, .. } => u64::from(max),
+                PairOp::Fill { chunk } => u64::from(chunk),
+                _ => 0,
+            };
+            if n > MAX_OP_BYTES {
+                return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
+            }
+        }
+        Ok(())
+    }
+
     /// The actor a step addresses.
     pub fn actor_of(&self, step: &PairStep) -> u8 {
         step.actor % self.setup.actors().max(1)
