@@ -12,6 +12,7 @@
 //! this and turns cases into a verdict per rule.
 
 pub mod actor;
+pub mod bench;
 pub mod case;
 pub mod cleanup;
 pub mod constants;

@@ -5,7 +5,7 @@
 //! actor's process group and reaps it.
 
 use crate::evidence::{BlockSite, Evidence, EvidenceTally};
-use crate::os::proc::{wait_state, WaitState};
+use crate::os::proc::{wait_state, ThreadView, WaitState};
 use crate::os::{self, process::SpawnSpec};
 use crate::protocol::{self, Reply, Request};
 use crate::timing::Timing;
@@ -84,6 +84,8 @@ struct ActorHandle {
     /// An operation was sent and its reply has not been read.
     busy: bool,
     death: Option<Death>,
+    /// Its thread's `/proc` files, opened at the first invoke.
+    view: Option<ThreadView>,
 }
 
 /// One test case's actors.
@@ -142,7 +144,15 @@ impl Session {
         let pid = child.id() as i32;
         crate::cleanup::register_group(pid);
         let id = ActorId(self.actors.len());
-        self.actors.push(ActorHandle { child, pid, tid: i64::from(pid), ctrl: ours, busy: true, death: None });
+        self.actors.push(ActorHandle {
+            child,
+            pid,
+            tid: i64::from(pid),
+            ctrl: ours,
+            busy: true,
+            death: None,
+            view: None,
+        });
         match self.await_reply(id, self.timing.deadline)? {
             Observed::Returned(Reply::Hello { tid, .. }) => {
                 self.actors[id.0].tid = tid;
@@ -210,9 +220,19 @@ impl Session {
                 return Ok(observed);
             }
         }
-        let mut pause = Duration::from_micros(20);
+        // Sampling schedule: every PAUSE_STEP for the first PAUSE_DENSE
+        // (most operations block or return within it), then backing off to
+        // 1 ms. Each pause is a poll() on the control channel, so a reply
+        // ends it at once; there is no busy spin.
+        const PAUSE_STEP: Duration = Duration::from_micros(10);
+        const PAUSE_DENSE: Duration = Duration::from_millis(2);
+        os::process::precise_timers();
+        let mut pause = PAUSE_STEP;
         let mut kernel_view = os::proc::HAS_SYSCALL_VIEW;
         let thread_view = os::proc::HAS_THREAD_STATE && self.ack;
+        if kernel_view && self.actors[id.0].view.is_none() {
+            self.actors[id.0].view = ThreadView::open(pid, tid).ok();
+        }
         loop {
             if self.readable(id, pause)? {
                 if let Some(observed) = self.take_frame(id)? {
@@ -221,8 +241,15 @@ impl Session {
                 continue;
             }
             if kernel_view {
-                match wait_state(pid, tid) {
-                    Ok(ws) if site.matches(&ws) => {
+                let sample = match &self.actors[id.0].view {
+                    Some(view) => view.sample(),
+                    None => wait_state(pid, tid),
+                };
+                match sample {
+                    Ok(mut ws) if site.matches(&ws) => {
+                        if let Some(view) = &self.actors[id.0].view {
+                            ws.wchan = view.wchan();
+                        }
                         let evidence = Evidence::Proc(ws);
                         self.evidence.add(&evidence);
                         return Ok(Observed::Blocked(evidence));
@@ -243,7 +270,9 @@ impl Session {
             if start.elapsed() >= self.timing.deadline {
                 return Ok(Observed::NoReturn(wait_state(pid, tid).ok()));
             }
-            pause = (pause * 2).min(Duration::from_millis(1));
+            if start.elapsed() >= PAUSE_DENSE {
+                pause = (pause * 2).min(Duration::from_millis(1));
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! The `ipc-conform` command: `run` (the conformance run, writing the
-//! report) and `merge` (reports of several platforms into one matrix).
+//! report), `merge` (reports of several platforms into one matrix) and
+//! `bench` (the engine's speed against the kernel's own cost).
 
 use crate::registry;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Run(RunArgs),
     /// Merge report.json files of several platforms into one matrix (Markdown on standard output).
     Merge(MergeArgs),
+    /// Measure the engine's speed against the kernel's own cost (build with --release).
+    Bench(BenchArgs),
     /// Detection power: run rules under a deliberately deviant OS layer, one deviation at a time; each must be caught by its rule, and the unmodified layer must pass.
     Mutants(MutantsArgs),
 }
@@ -84,6 +87,16 @@ struct MergeArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Print the figures as one JSON object (field names in the README).
+    #[arg(long)]
+    json: bool,
+    /// Few samples and a one-rule whole run: a smoke test of every figure, not a measurement.
+    #[arg(long)]
+    quick: bool,
+}
+
 /// Exit code: every rule passed or is declared unsupported here.
 pub const EXIT_OK: i32 = 0;
 /// Exit code: a rule failed, hung or stayed unresolved.
@@ -108,6 +121,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run(args),
         Command::Merge(args) => merge(args),
         Command::Mutants(args) => mutants(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(code) => code,
@@ -168,6 +182,28 @@ fn mutants(args: MutantsArgs) -> Result<i32, String> {
     Ok(if result.ok() { EXIT_OK } else { EXIT_DEVIATION })
 }
 
+fn bench(args: BenchArgs) -> Result<i32, String> {
+    use ipc_conform_harness::bench;
+    let cfg = RunConfig::from_env()?;
+    let scratch = ipc_conform_harness::scratch::Scratch::new().map_err(|e| format!("scratch folder: {e}"))?;
+    let out = scratch.path().join("run").to_string_lossy().into_owned();
+    let mut run_args = vec!["run".to_string(), "--out".to_string(), out];
+    if args.quick {
+        run_args.extend(["--rules", "pipe.read.empty-blocks", "--cases", "4"].map(String::from));
+    }
+    let rules = registry::catalogue().select(&[]).map_err(|e| e.to_string())?;
+    let rules = if args.quick { rules.into_iter().filter(|r| r.id.ends_with("empty-blocks")).collect() } else { rules };
+    let figures =
+        bench::measure(args.quick, &rules, &registry::check_rule, &run_args, &cfg, &scratch.path().join("schedules"))
+            .map_err(|e| format!("bench: {e}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", bench::render(&figures));
+    }
+    Ok(EXIT_OK)
+}
+
 /// Makes sure the out folder can be written before anything runs.
 fn check_writable(dir: &Path) -> Result<(), String> {
     let probe = dir.join(".ipc-conform-write-test");
@@ -216,14 +252,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
     cfg.progress = bar.hook();
     let started = SystemTime::now();
     let clock = Instant::now();
-    let mut checked = Vec::new();
-    for (i, rule) in rules.iter().enumerate() {
-        bar.start_rule(i, &rule.id);
-        let outcome = registry::check_rule(rule, &cfg);
-        bar.finish_rule(outcome.verdict);
-        let properties = registry::for_rule(&rule.id).iter().map(|p| p.name.to_string()).collect();
-        checked.push((*rule, outcome, properties));
-    }
+    let checked = check_in_parallel(&rules, &cfg, &bar);
     bar.clear();
     let report =
         Report::build(&checked, PlatformInfo::current(k), started, clock.elapsed().as_millis() as u64, cfg.seed);
@@ -231,6 +260,45 @@ fn run(args: RunArgs) -> Result<i32, String> {
     report.write(&cfg.out_dir).map_err(|e| format!("writing the report to {}: {e}", cfg.out_dir.display()))?;
     println!("report: {}", cfg.out_dir.join("report.md").display());
     Ok(report.exit_code())
+}
+
+/// Checks the rules on up to `available_parallelism()` threads (each rule
+/// is independent: its own actors, descriptors and scratch folder; spawns
+/// and descriptors under test are kept apart by the fork lock); the results
+/// come back in catalogue order.
+fn check_in_parallel<'r>(
+    rules: &[&'r ipc_conform_spec::Rule],
+    cfg: &RunConfig,
+    bar: &ProgressBar,
+) -> Vec<(&'r ipc_conform_spec::Rule, RuleOutcome, Vec<String>)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, rules.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<RuleOutcome>>> = Mutex::new(rules.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(rule) = rules.get(i) else { break };
+                bar.start_rule(&rule.id);
+                let outcome = registry::check_rule(rule, cfg);
+                bar.finish_rule(&rule.id, outcome.verdict);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    rules
+        .iter()
+        .zip(results)
+        .map(|(rule, outcome)| {
+            let outcome = outcome.unwrap_or_else(|| {
+                RuleOutcome::without_cases(&rule.id, "-", Verdict::Error, "the rule's check did not finish".into())
+            });
+            let properties = registry::for_rule(&rule.id).iter().map(|p| p.name.to_string()).collect();
+            (*rule, outcome, properties)
+        })
+        .collect()
 }
 
 fn replay(path: &Path, cfg: &RunConfig) -> Result<i32, String> {
@@ -279,18 +347,16 @@ struct ProgressBar {
 
 struct BarState {
     total: usize,
-    index: usize,
-    rule: String,
-    cases: u64,
+    /// The rules being checked now, with their cases so far.
+    running: BTreeMap<String, u64>,
     tally: BTreeMap<Verdict, u64>,
 }
 
 impl ProgressBar {
     fn new(total: usize) -> ProgressBar {
         let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let state = on.then(|| {
-            Arc::new(Mutex::new(BarState { total, index: 0, rule: String::new(), cases: 0, tally: BTreeMap::new() }))
-        });
+        let state =
+            on.then(|| Arc::new(Mutex::new(BarState { total, running: BTreeMap::new(), tally: BTreeMap::new() })));
         ProgressBar { state }
     }
 
@@ -299,9 +365,11 @@ impl ProgressBar {
             None => Progress::default(),
             Some(state) => {
                 let state = Arc::clone(state);
-                Progress::new(move |_, cases| {
+                Progress::new(move |rule, cases| {
                     if let Ok(mut s) = state.lock() {
-                        s.cases = cases;
+                        if let Some(n) = s.running.get_mut(rule) {
+                            *n = cases;
+                        }
                         draw(&s);
                     }
                 })
@@ -309,17 +377,16 @@ impl ProgressBar {
         }
     }
 
-    fn start_rule(&self, index: usize, rule: &str) {
+    fn start_rule(&self, rule: &str) {
         if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
-            s.index = index;
-            s.rule = rule.to_string();
-            s.cases = 0;
+            s.running.insert(rule.to_string(), 0);
             draw(&s);
         }
     }
 
-    fn finish_rule(&self, verdict: Verdict) {
+    fn finish_rule(&self, rule: &str, verdict: Verdict) {
         if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
+            s.running.remove(rule);
             *s.tally.entry(verdict).or_insert(0) += 1;
             draw(&s);
         }
@@ -338,14 +405,14 @@ fn draw(s: &BarState) {
     let width = 20;
     let filled = done * width / s.total.max(1);
     let tally: Vec<String> = s.tally.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    let running: Vec<String> = s.running.iter().map(|(rule, cases)| format!("{rule} case {cases}")).collect();
     eprint!(
-        "\r\x1b[2K[{}{}] {}/{} {}  case {}  {}",
+        "\r\x1b[2K[{}{}] {}/{} {}  {}",
         "#".repeat(filled),
         "-".repeat(width - filled),
-        s.index + 1,
+        done,
         s.total,
-        s.rule,
-        s.cases,
+        running.join(", "),
         tally.join(", ")
     );
     let _ = std::io::stderr().flush();

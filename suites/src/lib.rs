@@ -19,5 +19,7 @@ pub use registry::{Property, PROPERTIES};
 /// Call first thing in every `main` that runs properties: if this process
 /// was started as an actor or a fixture program, run that instead.
 pub fn enter_role() {
-    ipc_conform_harness::enter_role(ipc_conform_fixtures::ROLES);
+    let roles: Vec<ipc_conform_harness::Role> =
+        ipc_conform_fixtures::ROLES.iter().copied().chain([ipc_conform_harness::bench::PONG_ROLE]).collect();
+    ipc_conform_harness::enter_role(&roles);
 }

@@ -118,3 +118,74 @@ fn a_run_writes_the_three_report_files_and_merge_builds_the_matrix() {
     assert_eq!(m.status.code(), Some(2));
     assert!(stderr(&m).contains("not an ipc-conform report"), "{}", stderr(&m));
 }
+
+/// The fields `ipc-conform bench --json` prints, as the README documents them.
+const BENCH_FIELDS: &[&str] = &[
+    "tool",
+    "version",
+    "machine",
+    "quick",
+    "samples",
+    "raw_round_trips_per_sec",
+    "raw_round_trip_us",
+    "engine_ops_per_sec",
+    "engine_op_us",
+    "engine_to_raw_ratio",
+    "blocked_p50_us",
+    "blocked_p99_us",
+    "blocked_max_us",
+    "schedules",
+    "run",
+];
+const BENCH_MACHINE_FIELDS: &[&str] = &["os", "kernel", "arch", "cores", "cpu"];
+const BENCH_SAMPLES_FIELDS: &[&str] = &["round_trips", "operations", "blocked", "cases_per_rule"];
+const BENCH_SCHEDULE_FIELDS: &[&str] = &["rules", "cases", "seconds", "per_sec"];
+const BENCH_RUN_FIELDS: &[&str] = &["args", "exit_code", "wall_s", "peak_rss_mib"];
+
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    k.sort();
+    k
+}
+
+fn sorted(fields: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn bench_json_quick_prints_every_documented_figure() {
+    let o = ipc_conform(&["bench", "--json", "--quick"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("bench --json prints one JSON object");
+    assert_eq!(keys(&json), sorted(BENCH_FIELDS), "top-level fields");
+    assert_eq!(keys(&json["machine"]), sorted(BENCH_MACHINE_FIELDS));
+    assert_eq!(keys(&json["samples"]), sorted(BENCH_SAMPLES_FIELDS));
+    assert_eq!(keys(&json["run"]), sorted(BENCH_RUN_FIELDS));
+    assert_eq!(json["quick"], true);
+    let num = |f: &str| json[f].as_f64().unwrap_or_else(|| panic!("{f} is not a number: {}", json[f]));
+    for f in ["raw_round_trips_per_sec", "raw_round_trip_us", "engine_ops_per_sec", "engine_op_us", "blocked_p50_us"] {
+        assert!(num(f) > 0.0, "{f} = {}", num(f));
+    }
+    let ratio = num("engine_op_us") / num("raw_round_trip_us");
+    assert!((num("engine_to_raw_ratio") - ratio).abs() < 1e-6 * ratio.max(1.0), "ratio {ratio}");
+    assert!(num("blocked_p50_us") <= num("blocked_p99_us") && num("blocked_p99_us") <= num("blocked_max_us"));
+    let schedules = json["schedules"].as_object().expect("schedules is an object");
+    assert!(schedules.contains_key("pipe") && schedules.contains_key("socket"), "{schedules:?}");
+    for (mech, rate) in schedules {
+        assert_eq!(keys(rate), sorted(BENCH_SCHEDULE_FIELDS), "{mech}");
+        assert!(rate["cases"].as_u64().unwrap() > 0 && rate["per_sec"].as_f64().unwrap() > 0.0, "{mech}: {rate}");
+    }
+    assert_eq!(json["run"]["exit_code"], 0, "the whole run: {}", json["run"]);
+    assert!(json["run"]["wall_s"].as_f64().unwrap() > 0.0 && json["run"]["peak_rss_mib"].as_f64().unwrap() > 0.0);
+
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let perf = &readme[readme.find("## Performance").expect("README has a Performance section")..];
+    for f in BENCH_FIELDS.iter().chain(BENCH_MACHINE_FIELDS).chain(BENCH_SAMPLES_FIELDS).chain(BENCH_SCHEDULE_FIELDS) {
+        assert!(perf.contains(&format!("`{f}`")), "README's Performance section does not document `{f}`");
+    }
+    for f in BENCH_RUN_FIELDS {
+        assert!(perf.contains(&format!("`run.{f}`")), "README's Performance section does not document `run.{f}`");
+    }
+}

@@ -261,3 +261,48 @@ pub fn drop_privileges(uid: u32, gid: u32) -> io::Result<()> {
     setuid(Uid::from_raw(uid))?;
     Ok(())
 }
+
+/// Waits for `child` to end (`wait4(2)`) and returns its exit status and
+/// its peak resident set size in bytes (`ru_maxrss` of getrusage(2): the
+/// larger of the child's own peak and that of the largest descendant it
+/// reaped; Linux counts it in KiB, macOS in bytes).
+pub fn wait_with_peak_rss(child: std::process::Child) -> io::Result<(std::process::ExitStatus, u64)> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a plain C struct of integers; zero is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `usage` are valid for writes during the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let maxrss = usage.ru_maxrss.max(0) as u64;
+    #[cfg(target_os = "macos")]
+    let bytes = maxrss;
+    #[cfg(not(target_os = "macos"))]
+    let bytes = maxrss * 1024;
+    Ok((std::process::ExitStatus::from_raw(status), bytes))
+}
+
+/// Makes the calling thread's short timed waits (the `poll(2)` timeouts
+/// between wait-state samples) end when asked instead of up to 50 µs later:
+/// Linux `prctl(PR_SET_TIMERSLACK, 1)` (prctl(2), the timer slack); nothing
+/// elsewhere.
+pub fn precise_timers() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        thread_local!(static SET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if !SET.with(|s| s.replace(true)) {
+            // SAFETY: PR_SET_TIMERSLACK takes a plain integer and touches
+            // only the calling thread's timer slack.
+            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
+        }
+    }
+}

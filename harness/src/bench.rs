@@ -1,0 +1,438 @@
+//! `ipc-conform bench`: where a conformance run's time goes, measured in one
+//! run on one machine.
+//!
+//! - the raw cost of a round trip between two processes over two pipes with
+//!   plain `read(2)`/`write(2)` of one byte ([`raw_round_trips`]);
+//! - the engine's cost of one coordinated operation: request to an actor,
+//!   the operation, the reply back ([`engine_operations`]);
+//! - the time from issuing an operation that blocks to the engine's
+//!   confirmed `blocked` verdict ([`blocked_confirmation`]);
+//! - schedules per second per mechanism ([`schedule_rates`]);
+//! - the whole default `ipc-conform run`: wall time and peak memory
+//!   ([`whole_run`]).
+//!
+//! These are figures for a report, never verdicts: nothing here decides
+//! whether the host conforms, and no test asserts on them.
+
+use crate::evidence::BlockSite;
+use crate::os::{self, proc::SyscallKind, process::SpawnSpec};
+use crate::protocol::{Reply, Request};
+use crate::runner::{RuleOutcome, RunConfig};
+use crate::session::{HarnessError, Observed, Session};
+use crate::timing::Timing;
+use crate::Role;
+use ipc_conform_spec::Rule;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::path::Path;
+use std::time::Instant;
+
+/// The role of the raw ping-pong's second process: answers every byte
+/// read on [`PONG_IN_FD`] with a byte written to [`PONG_OUT_FD`].
+pub const PONG_ROLE: Role = ("bench-pong", pong_main);
+
+/// Where the ping-pong process reads its pings.
+pub const PONG_IN_FD: RawFd = 5;
+/// Where the ping-pong process writes its pongs.
+pub const PONG_OUT_FD: RawFd = 6;
+
+/// How many samples each measurement takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Samples {
+    /// Raw round trips timed.
+    pub round_trips: u32,
+    /// Coordinated operations timed.
+    pub operations: u32,
+    /// Blocked confirmations timed.
+    pub blocked: u32,
+    /// Cases per rule when timing schedules.
+    pub cases_per_rule: u32,
+}
+
+impl Samples {
+    /// The published figures: enough samples for stable percentiles.
+    pub const FULL: Samples = Samples { round_trips: 100_000, operations: 20_000, blocked: 2_000, cases_per_rule: 16 };
+    /// A smoke run (tests): every figure, few samples.
+    pub const QUICK: Samples = Samples { round_trips: 2_000, operations: 500, blocked: 50, cases_per_rule: 2 };
+}
+
+/// The machine the figures were measured on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// `linux`, `macos`, ...
+    pub os: String,
+    /// The kernel release (`uname -r`).
+    pub kernel: String,
+    /// The architecture.
+    pub arch: String,
+    /// Cores available to this process (`available_parallelism`).
+    pub cores: usize,
+    /// The processor model, where the host names it (`/proc/cpuinfo`).
+    pub cpu: String,
+}
+
+impl Machine {
+    /// This host.
+    pub fn current() -> Machine {
+        let uname = rustix::system::uname();
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        Machine {
+            os: std::env::consts::OS.to_string(),
+            kernel: uname.release().to_string_lossy().into_owned(),
+            arch: std::env::consts::ARCH.to_string(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+        }
+    }
+}
+
+/// Schedules per second of one mechanism.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRate {
+    /// Rules of the mechanism that ran cases.
+    pub rules: usize,
+    /// Cases (schedules) run.
+    pub cases: u64,
+    /// Wall time of those cases, seconds.
+    pub seconds: f64,
+    /// `cases / seconds`.
+    pub per_sec: f64,
+}
+
+/// The whole `ipc-conform run` as a child process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WholeRun {
+    /// The arguments it ran with.
+    pub args: Vec<String>,
+    /// Its exit code (0: every rule passed).
+    pub exit_code: Option<i32>,
+    /// Wall time, seconds.
+    pub wall_s: f64,
+    /// Peak resident set size of the run's coordinator process, MiB
+    /// (`ru_maxrss` from `wait4(2)`).
+    pub peak_rss_mib: f64,
+}
+
+/// Every figure of one bench run (`ipc-conform bench --json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// `ipc-conform`.
+    pub tool: String,
+    /// Its version.
+    pub version: String,
+    /// The host.
+    pub machine: Machine,
+    /// Whether this was a `--quick` run (few samples, a small whole run).
+    pub quick: bool,
+    /// The sample counts.
+    pub samples: Samples,
+    /// Raw pipe ping-pong: round trips per second.
+    pub raw_round_trips_per_sec: f64,
+    /// Raw pipe ping-pong: microseconds per round trip.
+    pub raw_round_trip_us: f64,
+    /// Coordinated operations per second (`Session::call`).
+    pub engine_ops_per_sec: f64,
+    /// Microseconds per coordinated operation.
+    pub engine_op_us: f64,
+    /// `engine_op_us / raw_round_trip_us`.
+    pub engine_to_raw_ratio: f64,
+    /// From issuing a read of an empty pipe to the confirmed `blocked`
+    /// verdict: median, microseconds.
+    pub blocked_p50_us: f64,
+    /// The same, 99th percentile.
+    pub blocked_p99_us: f64,
+    /// The same, the largest sample.
+    pub blocked_max_us: f64,
+    /// Schedules (cases) per second, by mechanism.
+    pub schedules: BTreeMap<String, ScheduleRate>,
+    /// The whole default run.
+    pub run: WholeRun,
+}
+
+/// The ping-pong's second process: reads one byte, writes it back, until
+/// end of file.
+fn pong_main() -> i32 {
+    // SAFETY: the coordinator placed both ends at these numbers.
+    let (input, output) = unsafe { (BorrowedFd::borrow_raw(PONG_IN_FD), BorrowedFd::borrow_raw(PONG_OUT_FD)) };
+    let mut byte = [0u8; 1];
+    loop {
+        match rustix::io::read(input, &mut byte) {
+            Ok(0) => return 0,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return 1,
+        }
+        loop {
+            match rustix::io::write(output, &byte) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return 1,
+            }
+        }
+    }
+}
+
+fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
+    move |e| HarnessError::io(what, e)
+}
+
+/// Times `n` one-byte round trips between this process and a second one
+/// (this executable in [`PONG_ROLE`]) over two pipes, plain `read`/`write`.
+/// Returns microseconds per round trip.
+pub fn raw_round_trips(n: u32) -> Result<f64, HarnessError> {
+    let (mut child, to_pong, from_pong) = {
+        let _quiet = os::process::quiet_forks();
+        let (ping_r, ping_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+        let (pong_r, pong_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+        let fds = [(ping_r.as_fd(), PONG_IN_FD), (pong_w.as_fd(), PONG_OUT_FD)];
+        let child = os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
+            .map_err(io_err("spawning the ping-pong process"))?;
+        (child, ping_w, pong_r)
+    };
+    let result = (|| {
+        let mut byte = [7u8; 1];
+        let exchange = |byte: &mut [u8; 1]| -> Result<(), HarnessError> {
+            rustix::io::write(&to_pong, byte).map_err(|e| HarnessError::io("ping", e.into()))?;
+            match rustix::io::read(&from_pong, byte) {
+                Ok(1) => Ok(()),
+                Ok(_) => Err(HarnessError("the ping-pong process ended early".into())),
+                Err(e) => Err(HarnessError::io("pong", e.into())),
+            }
+        };
+        for _ in 0..(n / 10).max(1) {
+            exchange(&mut byte)?;
+        }
+        let start = Instant::now();
+        for _ in 0..n {
+            exchange(&mut byte)?;
+        }
+        Ok(start.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1)))
+    })();
+    drop(to_pong);
+    drop(from_pong);
+    if result.is_err() {
+        let _ = os::process::kill_group(child.id() as i32, nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = child.wait();
+    result
+}
+
+/// Times `n` coordinated operations: `Session::call` of a
+/// `SetNonblock` on a pipe end an actor holds (request, the `fcntl`, the
+/// reply). Returns microseconds per operation.
+pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, HarnessError> {
+    let mut session = Session::new(timing);
+    let id = session.spawn()?;
+    {
+        let _quiet = os::process::quiet_forks();
+        let (r, _w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+        session.hand(id, &[r.as_fd()])?;
+    }
+    let mut op = |on: bool| -> Result<(), HarnessError> {
+        match session.call(id, &Request::SetNonblock { slot: 0, on })? {
+            Observed::Returned(Reply::Done) => Ok(()),
+            other => Err(HarnessError(format!("SetNonblock: {other:?}"))),
+        }
+    };
+    for i in 0..(n / 10).max(1) {
+        op(i % 2 == 0)?;
+    }
+    let start = Instant::now();
+    for i in 0..n {
+        op(i % 2 == 0)?;
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1)))
+}
+
+/// Times `n` blocked confirmations: `Session::invoke` of a read of an
+/// empty pipe, from the request to the `Blocked` return (with `/proc`
+/// evidence where the kernel shows it); each read is then satisfied by a
+/// second actor's write and completed. Returns the samples in
+/// microseconds, sorted.
+pub fn blocked_confirmation(n: u32, timing: Timing) -> Result<Vec<f64>, HarnessError> {
+    let mut session = Session::new(timing);
+    let reader = session.spawn()?;
+    let writer = session.spawn()?;
+    let read_fd = {
+        let _quiet = os::process::quiet_forks();
+        let (r, w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+        let fd = session.hand(reader, &[r.as_fd()])?[0];
+        session.hand(writer, &[w.as_fd()])?;
+        fd
+    };
+    let site = BlockSite { kind: SyscallKind::Read, fd: Some(read_fd) };
+    let mut samples = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let start = Instant::now();
+        let observed = session.invoke(reader, &Request::Read { slot: 0, max: 1 }, site)?;
+        let took = start.elapsed();
+        if !matches!(observed, Observed::Blocked(_)) {
+            return Err(HarnessError(format!("a read of an empty pipe did not block: {observed:?}")));
+        }
+        samples.push(took.as_secs_f64() * 1e6);
+        let write = Request::Write { slot: 0, len: 1, tag: 1, start: u64::from(i) };
+        match session.call(writer, &write)? {
+            Observed::Returned(Reply::Count(1)) => {}
+            other => return Err(HarnessError(format!("unblocking write: {other:?}"))),
+        }
+        match session.complete(reader)? {
+            Observed::Returned(Reply::Data(d)) if d.len() == 1 => {}
+            other => return Err(HarnessError(format!("the unblocked read: {other:?}"))),
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples)
+}
+
+/// The `q`-quantile (0..=1) of sorted samples (nearest rank).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs every rule with `cases` cases through `check` (the suite's own
+/// rule runner) and returns schedules per second per mechanism. Rules that
+/// ran no case (not applicable here) are left out.
+pub fn schedule_rates(
+    rules: &[&Rule],
+    cases: u32,
+    cfg: &RunConfig,
+    check: &dyn Fn(&Rule, &RunConfig) -> RuleOutcome,
+) -> BTreeMap<String, ScheduleRate> {
+    let mut cfg = cfg.clone();
+    cfg.cases = Some(cases);
+    let mut rates: BTreeMap<String, ScheduleRate> = BTreeMap::new();
+    for rule in rules {
+        let start = Instant::now();
+        let outcome = check(rule, &cfg);
+        let seconds = start.elapsed().as_secs_f64();
+        if outcome.cases == 0 {
+            continue;
+        }
+        let rate = rates.entry(rule.mechanism.as_str().to_string()).or_insert(ScheduleRate {
+            rules: 0,
+            cases: 0,
+            seconds: 0.0,
+            per_sec: 0.0,
+        });
+        rate.rules += 1;
+        rate.cases += outcome.cases;
+        rate.seconds += seconds;
+    }
+    for rate in rates.values_mut() {
+        rate.per_sec = if rate.seconds > 0.0 { rate.cases as f64 / rate.seconds } else { 0.0 };
+    }
+    rates
+}
+
+/// Runs this executable with `args` (an `ipc-conform run ...`) as a child,
+/// its output discarded, and measures its wall time and peak memory.
+pub fn whole_run(args: &[String]) -> Result<WholeRun, HarnessError> {
+    let exe = std::env::current_exe().map_err(io_err("finding this executable"))?;
+    let start = Instant::now();
+    let child = std::process::Command::new(exe)
+        .args(args)
+        .env_remove(os::process::ROLE_ENV)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(io_err("starting the whole run"))?;
+    let (status, peak) = os::process::wait_with_peak_rss(child).map_err(io_err("waiting for the whole run"))?;
+    Ok(WholeRun {
+        args: args.to_vec(),
+        exit_code: status.code(),
+        wall_s: start.elapsed().as_secs_f64(),
+        peak_rss_mib: peak as f64 / (1024.0 * 1024.0),
+    })
+}
+
+/// Runs every measurement. `rules` and `check` are the catalogue's rules
+/// and how the suite checks one; `run_args` the whole run's arguments;
+/// `out` a scratch folder for the schedule runs' saved failures.
+pub fn measure(
+    quick: bool,
+    rules: &[&Rule],
+    check: &dyn Fn(&Rule, &RunConfig) -> RuleOutcome,
+    run_args: &[String],
+    cfg: &RunConfig,
+    out: &Path,
+) -> Result<Figures, HarnessError> {
+    let samples = if quick { Samples::QUICK } else { Samples::FULL };
+    let raw_us = raw_round_trips(samples.round_trips)?;
+    let op_us = engine_operations(samples.operations, cfg.timing)?;
+    let blocked = blocked_confirmation(samples.blocked, cfg.timing)?;
+    let mut cfg = cfg.clone();
+    cfg.out_dir = out.to_path_buf();
+    let schedules = schedule_rates(rules, samples.cases_per_rule, &cfg, check);
+    let run = whole_run(run_args)?;
+    Ok(Figures {
+        tool: "ipc-conform".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        machine: Machine::current(),
+        quick,
+        samples,
+        raw_round_trips_per_sec: 1e6 / raw_us.max(f64::MIN_POSITIVE),
+        raw_round_trip_us: raw_us,
+        engine_ops_per_sec: 1e6 / op_us.max(f64::MIN_POSITIVE),
+        engine_op_us: op_us,
+        engine_to_raw_ratio: op_us / raw_us.max(f64::MIN_POSITIVE),
+        blocked_p50_us: quantile(&blocked, 0.50),
+        blocked_p99_us: quantile(&blocked, 0.99),
+        blocked_max_us: blocked.last().copied().unwrap_or(0.0),
+        schedules,
+        run,
+    })
+}
+
+/// The figures as a person reads them.
+pub fn render(f: &Figures) -> String {
+    let mut out = format!(
+        "ipc-conform {} bench{} on {} {} {}, {} core(s), {}\n",
+        f.version,
+        if f.quick { " (quick)" } else { "" },
+        f.machine.os,
+        f.machine.kernel,
+        f.machine.arch,
+        f.machine.cores,
+        f.machine.cpu
+    );
+    out.push_str(&format!(
+        "raw pipe ping-pong        {:>10.0} round trips/s  ({:.1} us each, {} samples)\n",
+        f.raw_round_trips_per_sec, f.raw_round_trip_us, f.samples.round_trips
+    ));
+    out.push_str(&format!(
+        "coordinated operation     {:>10.0} ops/s          ({:.1} us each, {:.2}x raw, {} samples)\n",
+        f.engine_ops_per_sec, f.engine_op_us, f.engine_to_raw_ratio, f.samples.operations
+    ));
+    out.push_str(&format!(
+        "blocked confirmed         p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
+        f.blocked_p50_us, f.blocked_p99_us, f.blocked_max_us, f.samples.blocked
+    ));
+    for (mech, r) in &f.schedules {
+        out.push_str(&format!(
+            "schedules {:<15} {:>10.1} /s           ({} cases of {} rules in {:.2} s)\n",
+            mech, r.per_sec, r.cases, r.rules, r.seconds
+        ));
+    }
+    out.push_str(&format!(
+        "whole run                 {:.1} s wall, {:.1} MiB peak (exit {}; ipc-conform {})\n",
+        f.run.wall_s,
+        f.run.peak_rss_mib,
+        f.run.exit_code.map_or("-".to_string(), |c| c.to_string()),
+        f.run.args.join(" ")
+    ));
+    out
+}
