@@ -161,6 +161,11 @@ fn the_catalogue_declares_the_known_macos_differences() {
         ("socket.write.full-blocks", "ENOBUFS"),
         ("socket.eof.peer-closed", "end of file"),
         ("file.lock.ofd", "14"),
+        ("file.lock.flock-exclusive", "one lock list"),
+        ("shm.shared.visible", "ftruncate"),
+        ("shm.name.lifetime", "31 characters"),
+        ("shm.private.copy-on-write", "EINVAL"),
+        ("shm.sync.wait-wake", "sem_init"),
     ] {
         let n = note(id);
         assert!(n.contains(words), "{id}: the macOS note does not mention {words:?}: {n}");

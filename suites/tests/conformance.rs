@@ -26,7 +26,8 @@ fn main() {
                 let outcome = registry::check_rule(rule, cfg);
                 let text = runner::render(&outcome);
                 if outcome.verdict.is_ok() {
-                    println!("{}", text.lines().next().unwrap_or_default());
+                    // The verdict line, then what was measured (observations).
+                    println!("{text}");
                     Ok(())
                 } else {
                     Err(Failed::from(text))
