@@ -8,9 +8,21 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 static GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Creations (of scratch directories, shared-memory objects, actors) hold
+/// this shared while they create and register; the emergency clean-up
+/// takes it exclusively and never lets go, so nothing is created behind
+/// its back while the process exits.
+static TEARDOWN: RwLock<()> = RwLock::new(());
+
+/// Held while creating something that must be cleaned up (blocks for good
+/// once an emergency clean-up has begun: the process is about to exit).
+pub fn creating() -> RwLockReadGuard<'static, ()> {
+    TEARDOWN.read().unwrap_or_else(|e| e.into_inner())
+}
 static DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 fn lock<T>(m: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
@@ -40,6 +52,9 @@ pub fn unregister_dir(path: &Path) {
 /// Kills every registered process group and removes every registered
 /// directory and shared-memory name, now.
 pub fn emergency() {
+    // No creation from here on: wait for those in flight, then keep the
+    // lock until the process is gone.
+    std::mem::forget(TEARDOWN.write().unwrap_or_else(|e| e.into_inner()));
     for pgid in lock(&GROUPS).iter() {
         let _ = crate::os::process::kill_group(*pgid, nix::sys::signal::Signal::SIGKILL);
     }

@@ -16,6 +16,7 @@ pub const PREFIX: &str = "ipc-conform-";
 impl Scratch {
     /// Creates a fresh, private (0700) scratch directory.
     pub fn new() -> io::Result<Scratch> {
+        let _creating = crate::cleanup::creating();
         let dir = tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir()?;
         crate::cleanup::register_dir(dir.path());
         Ok(Scratch { dir })

@@ -138,11 +138,13 @@ impl Session {
             return Err(HarnessError("spawn_with: descriptor numbers up to 4 are the engine's".into()));
         }
         fds.extend(extra.iter().map(|(fd, n)| (*fd, *n)));
+        let creating = crate::cleanup::creating();
         let child = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
             .map_err(|e| HarnessError::io("spawning an actor", e))?;
         drop(theirs);
         let pid = child.id() as i32;
         crate::cleanup::register_group(pid);
+        drop(creating);
         let id = ActorId(self.actors.len());
         self.actors.push(ActorHandle {
             child,

@@ -200,8 +200,9 @@ fn barrier(m: &Mapping, processes: u32) -> Result<(), Reply> {
     let b = word(m, hammer::BARRIER)?;
     b.fetch_add(1, Ordering::SeqCst);
     let start = Instant::now();
+    let mut backoff = oshm::Backoff::default();
     while b.load(Ordering::SeqCst) < u64::from(processes) && start.elapsed() < Duration::from_secs(5) {
-        oshm::pause_point(1);
+        backoff.wait();
     }
     Ok(())
 }
@@ -216,8 +217,9 @@ fn hammer_counters(m: &Mapping, plan: &HammerPlan) -> Result<Reply, Reply> {
         let pause = pauses.binary_search(&i).is_ok();
         let inside = pause && plan.pause_inside;
         atomic.fetch_add(1, Ordering::SeqCst);
+        let mut backoff = oshm::Backoff::default();
         while lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            oshm::pause_point(1);
+            backoff.wait();
         }
         let v = locked.load(Ordering::Relaxed);
         if inside {
@@ -257,12 +259,14 @@ fn observe(m: &Mapping, plan: &PublishPlan) -> Result<Reply, Reply> {
     let data = m.words(64, plan.words as usize).ok_or_else(|| refused("the mapping is too small"))?;
     let mut seen = Vec::new();
     let mut last = 0;
+    let mut backoff = oshm::Backoff::default();
     while last < u64::from(plan.rounds) {
         let f = flag.load(Ordering::Acquire);
         if f == last {
-            oshm::pause_point(1);
+            backoff.wait();
             continue;
         }
+        backoff = oshm::Backoff::default();
         let min = data.iter().map(|w| w.load(Ordering::Relaxed)).min().unwrap_or(u64::MAX);
         seen.push(f as i64);
         seen.push(min as i64);

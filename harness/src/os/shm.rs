@@ -52,6 +52,7 @@ pub fn shm_open(name: &str, create: bool, write: bool, mode: u32) -> io::Result<
     if create {
         flags |= libc::O_CREAT | libc::O_EXCL;
     }
+    let _creating = create.then(crate::cleanup::creating);
     let _guard = super::process::quiet_forks();
     // SAFETY: a valid C string; the mode is passed as the variadic argument
     // shm_open expects (an unsigned int after promotion).
@@ -548,6 +549,29 @@ pub fn adopt_number(number: RawFd) -> io::Result<OwnedFd> {
     let fd = unsafe { OwnedFd::from_raw_fd(number) };
     super::fd::set_cloexec(std::os::fd::AsFd::as_fd(&fd), true)?;
     Ok(fd)
+}
+
+/// Waiting for another process to move in shared memory, without hogging a
+/// core: yields first, then sleeps for growing spells (up to 1 ms), so that
+/// a loaded machine still lets the other process run. Progress, not an
+/// oracle: no verdict depends on how long a wait takes.
+#[derive(Default)]
+pub struct Backoff {
+    rounds: u32,
+}
+
+impl Backoff {
+    /// One more round of waiting.
+    pub fn wait(&mut self) {
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= 64 {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        } else {
+            let micros = 1u64 << (self.rounds - 64).min(10);
+            std::thread::sleep(std::time::Duration::from_micros(micros));
+        }
+    }
 }
 
 /// Gives a short pause at a schedule's pause point: `sched_yield(2)` a few

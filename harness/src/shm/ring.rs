@@ -36,8 +36,9 @@ pub fn send(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
         if pauses.contains(&(seq as u32)) {
             pause_point(8);
         }
+        let mut backoff = crate::os::shm::Backoff::default();
         while seq - ring[TAIL].load(Ordering::Acquire) >= slots {
-            pause_point(1);
+            backoff.wait();
         }
         let base = SLOTS + (seq % slots) as usize * words;
         for j in 0..words {
@@ -62,8 +63,9 @@ pub fn recv(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
         if pauses.contains(&(seq as u32)) {
             pause_point(8);
         }
+        let mut backoff = crate::os::shm::Backoff::default();
         while ring[HEAD].load(Ordering::Acquire) <= seq {
-            pause_point(1);
+            backoff.wait();
         }
         let base = SLOTS + (seq % slots) as usize * words;
         let first = ring[base].load(Ordering::Relaxed);
