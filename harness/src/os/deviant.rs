@@ -7,7 +7,7 @@
 //! Without the variable nothing here changes any call.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Mutex, OnceLock};
 
 /// The environment variable that carries the deviation to child processes.
@@ -165,11 +165,4 @@ pub fn hang() -> ! {
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
-}
-
-#[doc(hidden)]
-pub fn _unused(_: OwnedFd) -> OwnedFd {
-    // SAFETY: never called; keeps FromRawFd in scope for platforms where
-    // the imports above would otherwise be unused.
-    unsafe { OwnedFd::from_raw_fd(-1) }
 }

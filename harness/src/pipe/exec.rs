@@ -62,7 +62,7 @@ fn drive(
         // actors hold ends, so EOF and EPIPE depend on them alone.
     }
     for (index, step) in schedule.steps.iter().enumerate() {
-        if let Some(outcome) = collect_completions(session, model, events)? {
+        if let Some(outcome) = crate::checker::collect(session, model, events)? {
             return Ok(outcome);
         }
         let a = schedule.actor_of(step);
@@ -110,77 +110,12 @@ fn drive(
                 message: v.message,
             });
         }
-        if let Some(outcome) = settle(session, model, events)? {
+        if let Some(outcome) = crate::checker::settle(session, model, events)? {
             return Ok(outcome);
         }
     }
-    if let Some(outcome) = collect_completions(session, model, events)? {
+    if let Some(outcome) = crate::checker::collect(session, model, events)? {
         return Ok(outcome);
     }
     Ok(CaseOutcome::Pass)
-}
-
-/// Feeds the model every completion that has arrived, without waiting.
-fn collect_completions(
-    session: &mut Session,
-    model: &mut PipeModel,
-    events: &mut Vec<Event>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    for a in 0..session.pids().len() {
-        let id = ActorId(a);
-        if session.alive(id) && session.busy(id) {
-            if let Some(observed) = session.poll(id)? {
-                if let Some(outcome) = completed(model, events, a as u8, observed) {
-                    return Ok(Some(outcome));
-                }
-            }
-        }
-    }
-    settle(session, model, events)
-}
-
-/// Waits for every pending operation the model says must complete, until
-/// none is left; a missing return is `hung`.
-fn settle(
-    session: &mut Session,
-    model: &mut PipeModel,
-    events: &mut Vec<Event>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    loop {
-        let obligations = model.obligations();
-        let Some(ob) = obligations.first() else { return Ok(None) };
-        let id = ActorId(ob.actor as usize);
-        if !session.busy(id) {
-            return Err(HarnessError(format!(
-                "model and session disagree: actor {} is not busy but {}",
-                ob.actor, ob.why
-            )));
-        }
-        match session.complete(id)? {
-            Observed::NoReturn(ws) => {
-                let state = ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into());
-                return Ok(Some(CaseOutcome::Hung {
-                    rule: Some(ob.rule.to_string()),
-                    message: format!(
-                        "actor {}: {}, but it did not return within the deadline ({state})",
-                        ob.actor, ob.why
-                    ),
-                }));
-            }
-            observed => {
-                if let Some(outcome) = completed(model, events, ob.actor, observed) {
-                    return Ok(Some(outcome));
-                }
-            }
-        }
-    }
-}
-
-fn completed(model: &mut PipeModel, events: &mut Vec<Event>, actor: u8, observed: Observed) -> Option<CaseOutcome> {
-    let event = Event::Completion { actor, observed };
-    events.push(event.clone());
-    model
-        .apply(&event)
-        .err()
-        .map(|v| CaseOutcome::Fail { rules: v.rules.iter().map(|r| r.to_string()).collect(), message: v.message })
 }

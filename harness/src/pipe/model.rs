@@ -27,86 +27,11 @@ use crate::os::{errno_name, signal_name};
 use crate::pattern;
 use crate::protocol::Reply;
 use crate::session::{Death, Observed};
-use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// An observed outcome that the rules do not allow.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// The rule ids the outcome breaks (the first is the main one).
-    pub rules: Vec<&'static str>,
-    /// What happened and what was allowed.
-    pub message: String,
-}
+pub use crate::checker::{describe, violation, Obligation, Violation};
 
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.rules.join(", "), self.message)
-    }
-}
-
-fn violation(rules: &[&'static str], message: impl Into<String>) -> Violation {
-    Violation { rules: rules.to_vec(), message: message.into() }
-}
-
-/// One thing that happened in a case, in the order the coordinator saw it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Event {
-    /// Step `index` was issued to `actor` and this was observed.
-    Step { index: usize, actor: u8, op: Op, observed: Observed },
-    /// A pending operation of `actor` completed.
-    Completion { actor: u8, observed: Observed },
-    /// Step `index` was not issued (its actor was busy, dead, or no longer
-    /// held its end).
-    Skipped { index: usize, actor: u8, op: Op, why: String },
-}
-
-impl fmt::Display for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Event::Step { index, actor, op, observed } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> {}", index + 1, describe(observed))
-            }
-            Event::Completion { actor, observed } => {
-                write!(f, "     actor {actor}: pending operation completes -> {}", describe(observed))
-            }
-            Event::Skipped { index, actor, op, why } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> skipped ({why})", index + 1)
-            }
-        }
-    }
-}
-
-/// A short description of an observed outcome.
-pub fn describe(observed: &Observed) -> String {
-    match observed {
-        Observed::Returned(reply) => match reply {
-            Reply::Count(n) => format!("returned {n}"),
-            Reply::Data(d) if d.is_empty() => "returned 0 bytes".to_string(),
-            Reply::Data(d) => format!("returned {} bytes", d.len()),
-            Reply::Errno(e) => format!("failed with {}", errno_name(*e)),
-            Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),
-            Reply::Filled { total, errno: Some(e) } => format!("took {total} bytes, then {}", errno_name(*e)),
-            Reply::Done => "done".to_string(),
-            other => format!("{other:?}"),
-        },
-        Observed::Blocked(evidence) => format!("pending (blocked; {evidence})"),
-        Observed::Died(death) => death.to_string(),
-        Observed::NoReturn(Some(ws)) => format!("no return within the deadline ({ws})"),
-        Observed::NoReturn(None) => "no return within the deadline".to_string(),
-    }
-}
-
-/// A pending operation that the rules say must now complete.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Obligation {
-    /// Whose operation.
-    pub actor: u8,
-    /// The rule that demands it.
-    pub rule: &'static str,
-    /// Why, for the `hung` verdict.
-    pub why: String,
-}
+/// One thing that happened in a pipe case.
+pub type Event = crate::checker::Event<Op>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pending {
@@ -256,6 +181,10 @@ impl PipeModel {
 
     /// Applies one event, or names the rule it breaks.
     pub fn apply(&mut self, event: &Event) -> Result<(), Violation> {
+        <Self as crate::checker::Checker>::apply(self, event)
+    }
+
+    fn apply_event(&mut self, event: &Event) -> Result<(), Violation> {
         match event {
             Event::Skipped { .. } => Ok(()),
             Event::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
@@ -753,6 +682,10 @@ impl PipeModel {
 
     /// The pending operations the rules say must complete now.
     pub fn obligations(&self) -> Vec<Obligation> {
+        <Self as crate::checker::Checker>::obligations(self)
+    }
+
+    fn pending_obligations(&self) -> Vec<Obligation> {
         let mut out = Vec::new();
         let writers = self.write_open();
         let readers = self.read_open();
@@ -833,5 +766,17 @@ pub fn death_name(d: &Death) -> String {
     match d.signal {
         Some(sig) => signal_name(sig),
         None => format!("exit {}", d.code.unwrap_or(-1)),
+    }
+}
+
+impl crate::checker::Checker for PipeModel {
+    type Op = Op;
+
+    fn apply(&mut self, event: &Event) -> Result<(), Violation> {
+        self.apply_event(event)
+    }
+
+    fn obligations(&self) -> Vec<Obligation> {
+        self.pending_obligations()
     }
 }

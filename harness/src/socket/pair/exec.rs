@@ -35,10 +35,6 @@ pub fn run(schedule: &PairSchedule, k: &Constants, timing: Timing) -> CaseReport
     report
 }
 
-fn fail(v: crate::pipe::Violation) -> CaseOutcome {
-    CaseOutcome::Fail { rules: v.rules.iter().map(|r| r.to_string()).collect(), message: v.message }
-}
-
 fn drive(
     schedule: &PairSchedule,
     session: &mut Session,
@@ -64,7 +60,7 @@ fn drive(
     }
     let messages = setup.kind.keeps_boundaries();
     for (index, step) in schedule.steps.iter().enumerate() {
-        if let Some(outcome) = collect(session, model, events)? {
+        if let Some(outcome) = crate::checker::collect(session, model, events)? {
             return Ok(outcome);
         }
         let a = schedule.actor_of(step);
@@ -122,68 +118,11 @@ fn drive(
             });
         }
         if let Err(v) = model.apply(&event) {
-            return Ok(fail(v));
+            return Ok(v.into());
         }
-        if let Some(outcome) = settle(session, model, events)? {
+        if let Some(outcome) = crate::checker::settle(session, model, events)? {
             return Ok(outcome);
         }
     }
-    Ok(collect(session, model, events)?.unwrap_or(CaseOutcome::Pass))
-}
-
-fn collect(
-    session: &mut Session,
-    model: &mut PairModel,
-    events: &mut Vec<PairEvent>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    for a in 0..session.pids().len() {
-        let id = ActorId(a);
-        if session.alive(id) && session.busy(id) {
-            if let Some(observed) = session.poll(id)? {
-                let event = PairEvent::Completion { actor: a as u8, observed };
-                events.push(event.clone());
-                if let Err(v) = model.apply(&event) {
-                    return Ok(Some(fail(v)));
-                }
-            }
-        }
-    }
-    settle(session, model, events)
-}
-
-fn settle(
-    session: &mut Session,
-    model: &mut PairModel,
-    events: &mut Vec<PairEvent>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    loop {
-        let Some(ob) = model.obligations().into_iter().next() else { return Ok(None) };
-        let id = ActorId(ob.actor as usize);
-        if !session.busy(id) {
-            return Err(HarnessError(format!(
-                "model and session disagree: actor {} is not busy but {}",
-                ob.actor, ob.why
-            )));
-        }
-        match session.complete(id)? {
-            Observed::NoReturn(ws) => {
-                return Ok(Some(CaseOutcome::Hung {
-                    rule: Some(ob.rule.to_string()),
-                    message: format!(
-                        "actor {}: {}, but it did not return within the deadline ({})",
-                        ob.actor,
-                        ob.why,
-                        ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
-                    ),
-                }))
-            }
-            observed => {
-                let event = PairEvent::Completion { actor: ob.actor, observed };
-                events.push(event.clone());
-                if let Err(v) = model.apply(&event) {
-                    return Ok(Some(fail(v)));
-                }
-            }
-        }
-    }
+    Ok(crate::checker::collect(session, model, events)?.unwrap_or(CaseOutcome::Pass))
 }

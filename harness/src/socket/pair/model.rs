@@ -16,49 +16,12 @@ use crate::pipe::{Obligation, Violation};
 use crate::protocol::Reply;
 use crate::session::Observed;
 use crate::socket::rules;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// One thing that happened in a pair case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PairEvent {
-    /// Step `index` was issued to `actor` and this was observed.
-    Step { index: usize, actor: u8, op: PairOp, observed: Observed },
-    /// A pending operation of `actor` completed.
-    Completion { actor: u8, observed: Observed },
-    /// Step `index` was not issued, and why.
-    Skipped { index: usize, actor: u8, op: PairOp, why: String },
-}
+pub use crate::checker::describe;
+use crate::checker::violation;
 
-impl fmt::Display for PairEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PairEvent::Step { index, actor, op, observed } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> {}", index + 1, describe(observed))
-            }
-            PairEvent::Completion { actor, observed } => {
-                write!(f, "     actor {actor}: pending operation completes -> {}", describe(observed))
-            }
-            PairEvent::Skipped { index, actor, op, why } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> skipped ({why})", index + 1)
-            }
-        }
-    }
-}
-
-/// A short description of an observed outcome.
-pub fn describe(observed: &Observed) -> String {
-    match observed {
-        Observed::Returned(Reply::Received { data, truncated }) => {
-            format!("received {} bytes{}", data.len(), if *truncated { " (MSG_TRUNC)" } else { "" })
-        }
-        other => crate::pipe::model::describe(other),
-    }
-}
-
-fn violation(rules: &[&'static str], message: impl Into<String>) -> Violation {
-    Violation { rules: rules.to_vec(), message: message.into() }
-}
+/// One thing that happened in a socket-pair case.
+pub type PairEvent = crate::checker::Event<PairOp>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pending {
@@ -220,6 +183,10 @@ impl PairModel {
 
     /// Applies one event, or names the rule it breaks.
     pub fn apply(&mut self, event: &PairEvent) -> Result<(), Violation> {
+        <Self as crate::checker::Checker>::apply(self, event)
+    }
+
+    fn apply_event(&mut self, event: &PairEvent) -> Result<(), Violation> {
         match event {
             PairEvent::Skipped { .. } => Ok(()),
             PairEvent::Step { observed: Observed::NoReturn(_), .. } => Ok(()),
@@ -717,6 +684,10 @@ impl PairModel {
 
     /// The pending operations the rules say must complete now.
     pub fn obligations(&self) -> Vec<Obligation> {
+        <Self as crate::checker::Checker>::obligations(self)
+    }
+
+    fn pending_obligations(&self) -> Vec<Obligation> {
         let mut out = Vec::new();
         for (a, st) in self.actors.iter().enumerate() {
             if !st.alive {
@@ -794,5 +765,17 @@ pub fn died_of(observed: &Observed) -> Option<String> {
     match observed {
         Observed::Died(d) => d.signal.map(signal_name),
         _ => None,
+    }
+}
+
+impl crate::checker::Checker for PairModel {
+    type Op = PairOp;
+
+    fn apply(&mut self, event: &PairEvent) -> Result<(), Violation> {
+        self.apply_event(event)
+    }
+
+    fn obligations(&self) -> Vec<Obligation> {
+        self.pending_obligations()
     }
 }
