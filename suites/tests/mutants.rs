@@ -18,6 +18,7 @@ fn main() {
         Trial::test("mutants.each-deviation-is-caught-by-its-rule", each_deviation_is_caught_by_its_rule),
         Trial::test("mutants.a-deviation-that-never-returns-is-hung", a_deviation_that_never_returns_is_hung),
         Trial::test("mutants.every-deviation-names-a-catalogue-rule", every_deviation_names_a_catalogue_rule),
+        Trial::test("mutants.a-lock-survivor-is-caught-and-reaped", a_lock_survivor_is_caught_and_reaped),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -49,6 +50,9 @@ fn each_deviation_is_caught_by_its_rule() -> Result<(), Failed> {
         Deviation::DatagramSplit,
         Deviation::ShutdownNoop,
         Deviation::RightsReopen,
+        Deviation::ExclIgnored,
+        Deviation::MapSharedIsPrivate,
+        Deviation::ExecClosesInherited,
     ])?;
     let missed: Vec<String> =
         result.rows.iter().filter(|r| !r.caught()).map(|r| format!("{} / {}", r.deviation.name(), r.rule)).collect();
@@ -87,6 +91,23 @@ fn every_deviation_names_a_catalogue_rule() -> Result<(), Failed> {
                 return Err(format!("deviation {} names unknown rule {rule}", d.name()).into());
             }
         }
+    }
+    Ok(())
+}
+
+fn a_lock_survivor_is_caught_and_reaped() -> Result<(), Failed> {
+    // The deviation leaves processes that outlive their actor: the waiters
+    // hang, and once the run is over none of them is left, running or not.
+    let result = run(&[Deviation::LockLeaksToSurvivor])?;
+    let row = &result.rows[0];
+    if row.verdict != Verdict::Hung {
+        return Err(format!("expected hung, got {} ({})", row.verdict, row.reason).into());
+    }
+    let mut status = 0;
+    // SAFETY: waitpid with a valid status pointer; WNOHANG never blocks.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    if pid >= 0 {
+        return Err(format!("a child process is left after the run (waitpid: {pid})").into());
     }
     Ok(())
 }

@@ -216,7 +216,7 @@ fn hammer_counters(m: &Mapping, plan: &HammerPlan) -> Result<Reply, Reply> {
     for i in 0..plan.count {
         let pause = pauses.binary_search(&i).is_ok();
         let inside = pause && plan.pause_inside;
-        atomic.fetch_add(1, Ordering::SeqCst);
+        oshm::fetch_add(atomic, 1);
         let mut backoff = oshm::Backoff::default();
         while lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
             backoff.wait();
@@ -243,10 +243,11 @@ fn publish(m: &Mapping, plan: &PublishPlan) -> Result<Reply, Reply> {
     let flag = word(m, 0)?;
     let data = m.words(64, plan.words as usize).ok_or_else(|| refused("the mapping is too small"))?;
     for round in 1..=u64::from(plan.rounds) {
-        for w in data {
-            w.store(round, Ordering::Relaxed);
-        }
-        flag.store(round, Ordering::Release);
+        oshm::publish(flag, round, || {
+            for w in data {
+                w.store(round, Ordering::Relaxed);
+            }
+        });
         if plan.pauses.contains(&(round as u32)) {
             oshm::pause_point(8);
         }

@@ -4,10 +4,11 @@
 //! process (`F_SETLK`, `F_SETLKW`) or by the open file description
 //! (`F_OFD_SETLK`, `F_OFD_SETLKW`: Linux 3.15 and later, macOS 14 and later).
 
+use super::deviant::{self, Deviation};
 use serde::{Deserialize, Serialize};
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -50,7 +51,7 @@ pub fn open(path: &Path, mode: OpenMode) -> io::Result<OwnedFd> {
     if mode.create {
         flags |= libc::O_CREAT;
     }
-    if mode.excl {
+    if mode.excl && !deviant::is(Deviation::ExclIgnored) {
         flags |= libc::O_EXCL;
     }
     if mode.trunc {
@@ -69,6 +70,31 @@ pub fn open(path: &Path, mode: OpenMode) -> io::Result<OwnedFd> {
 /// `O_APPEND`) in one call, retried on `EINTR`: the byte count the kernel
 /// took, which may be short.
 pub fn write_once(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    match deviant::active() {
+        Some(Deviation::FileWriteHeldUntilClose) => {
+            deviant::hold_write(fd, buf);
+            return Ok(buf.len());
+        }
+        Some(Deviation::AppendSeeksThenWrites) => {
+            use rustix::fs::OFlags;
+            let flags = rustix::fs::fcntl_getfl(fd)?;
+            if flags.contains(OFlags::APPEND) {
+                // Emulated append: find the end, then write there; another
+                // writer may append in between.
+                rustix::fs::fcntl_setfl(fd, flags - OFlags::APPEND)?;
+                let end = rustix::fs::seek(fd, rustix::fs::SeekFrom::End(0));
+                super::shm::pause_point(1);
+                let result = end.map_err(io::Error::from).and_then(|_| write_plain(fd, buf));
+                rustix::fs::fcntl_setfl(fd, flags)?;
+                return result;
+            }
+        }
+        _ => {}
+    }
+    write_plain(fd, buf)
+}
+
+fn write_plain(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     loop {
         match rustix::io::write(fd, buf) {
             Ok(n) => return Ok(n),
@@ -131,6 +157,24 @@ pub fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
 
 /// `rename(2)`: replaces `to` atomically when it exists.
 pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
+    match deviant::active() {
+        Some(Deviation::RenameUnlinksTargetFirst) => match std::fs::remove_file(to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        },
+        Some(Deviation::RenameCopiesInPlace) if to.exists() => {
+            // Copied over the target in page-sized writes, then the source goes.
+            let bytes = read_whole(from)?;
+            let fd = open(to, OpenMode { write: true, ..OpenMode::default() })?;
+            for (i, piece) in bytes.chunks(4096).enumerate() {
+                pwrite_all(fd.as_fd(), piece, (i * 4096) as u64)?;
+            }
+            truncate(fd.as_fd(), bytes.len() as u64)?;
+            return std::fs::remove_file(from);
+        }
+        _ => {}
+    }
     std::fs::rename(from, to)
 }
 
@@ -148,6 +192,10 @@ pub enum NoReplaceHow {
 /// system offers it (Linux; a file system without it answers `EINVAL`),
 /// otherwise `link(2)` + `unlink(2)`. Returns how it was done.
 pub fn rename_noreplace(from: &Path, to: &Path, prefer_native: bool) -> io::Result<NoReplaceHow> {
+    if deviant::is(Deviation::NoreplaceReplaces) {
+        std::fs::rename(from, to)?;
+        return Ok(if prefer_native { NoReplaceHow::Native } else { NoReplaceHow::LinkUnlink });
+    }
     if prefer_native {
         match native_noreplace(from, to) {
             Ok(()) => return Ok(NoReplaceHow::Native),
@@ -196,8 +244,15 @@ pub fn flock(fd: BorrowedFd<'_>, op: FlockOp, nonblock: bool) -> io::Result<()> 
     if nonblock {
         how |= libc::LOCK_NB;
     }
+    if deviant::is(Deviation::FlockAlwaysSucceeds) {
+        return Ok(());
+    }
     // SAFETY: flock on a borrowed, open descriptor.
-    retry(|| unsafe { libc::flock(fd.as_raw_fd(), how) }).map(drop)
+    retry(|| unsafe { libc::flock(fd.as_raw_fd(), how) })?;
+    if op != FlockOp::Unlock && deviant::is(Deviation::LockLeaksToSurvivor) {
+        deviant::leak_to_survivor(fd);
+    }
+    Ok(())
 }
 
 /// The type of a record lock (`l_type`).
@@ -243,6 +298,12 @@ pub fn record_lock(
     len: u64,
     wait: bool,
 ) -> io::Result<()> {
+    let (mut owner, mut start, mut len) = (owner, start, len);
+    match deviant::active() {
+        Some(Deviation::FcntlLockWholeFile) if owner == LockOwner::Process => (start, len) = (0, 0),
+        Some(Deviation::OfdLockIsProcessLock) if owner == LockOwner::Ofd => owner = LockOwner::Process,
+        _ => {}
+    }
     // SAFETY: an all-zero `struct flock` is valid (l_pid must be 0 for OFD locks).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = match kind {
@@ -260,7 +321,11 @@ pub fn record_lock(
         (LockOwner::Ofd, true) => OFD_SETLKW,
     };
     // SAFETY: fcntl with a lock command and a valid `struct flock` pointer.
-    retry(|| unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) }).map(drop)
+    retry(|| unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) })?;
+    if owner == LockOwner::Ofd && kind != LockKind::Unlock && deviant::is(Deviation::LockLeaksToSurvivor) {
+        deviant::leak_to_survivor(fd);
+    }
+    Ok(())
 }
 
 /// Whether this kernel offers OFD locks: `F_OFD_SETLK` of an unlock on a

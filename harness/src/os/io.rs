@@ -70,9 +70,11 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
 
 /// `close(2)`: drops the descriptor.
 pub fn close(fd: OwnedFd) {
-    if deviant::is(Deviation::CloseKeepsHiddenCopy) {
-        use std::os::fd::AsFd;
-        deviant::hide_copy(fd.as_fd());
+    use std::os::fd::AsFd;
+    match deviant::active() {
+        Some(Deviation::CloseKeepsHiddenCopy) => deviant::hide_copy(fd.as_fd()),
+        Some(Deviation::FileWriteHeldUntilClose) => deviant::flush_held(fd.as_fd()),
+        _ => {}
     }
     drop(fd);
 }

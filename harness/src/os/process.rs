@@ -133,10 +133,23 @@ pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .process_group(0);
+    // Deviation: exec closes the placed descriptors above the engine's own
+    // (the lifeline, 3, and the control channel, 4) all the same.
+    let closes_inherited = super::deviant::for_children() == Some(super::deviant::Deviation::ExecClosesInherited);
     // SAFETY: the closure runs between fork and exec and only makes
     // async-signal-safe calls (fcntl, dup2) on descriptors it was given.
     unsafe {
-        cmd.pre_exec(move || place_fds(&moves));
+        cmd.pre_exec(move || {
+            place_fds(&moves)?;
+            if closes_inherited {
+                for (_, to) in &moves {
+                    if *to > LIFELINE_FD + 1 {
+                        libc::fcntl(*to, libc::F_SETFD, libc::FD_CLOEXEC);
+                    }
+                }
+            }
+            Ok(())
+        });
     }
     let _permit = fork_permit();
     cmd.spawn()

@@ -11,6 +11,7 @@
 //! behaviour in this process; "plain" unsynchronized increments are a
 //! relaxed load followed by a relaxed store.
 
+use super::deviant::{self, Deviation};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -66,6 +67,16 @@ pub fn shm_open(name: &str, create: bool, write: bool, mode: u32) -> io::Result<
 /// `shm_unlink(3)`: removes the name; existing mappings stay valid.
 pub fn shm_unlink(name: &str) -> io::Result<()> {
     let c = cstring(name)?;
+    if deviant::is(Deviation::ShmUnlinkDiscardsContents) {
+        // The contents go with the name: truncated to nothing and back.
+        if let Ok(fd) = shm_open(name, false, true, 0) {
+            let fd = std::os::fd::AsFd::as_fd(&fd);
+            if let Ok(st) = rustix::fs::fstat(fd) {
+                let _ = truncate(fd, 0);
+                let _ = truncate(fd, st.st_size as u64);
+            }
+        }
+    }
     // SAFETY: a valid C string.
     check(unsafe { libc::shm_unlink(c.as_ptr()) }).map(drop)
 }
@@ -92,14 +103,21 @@ pub fn truncate(fd: BorrowedFd<'_>, len: u64) -> io::Result<()> {
 
 /// `fchmod(2)`: sets the object's permission bits exactly (no umask).
 pub fn chmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    let mode = if deviant::is(Deviation::ShmChmodGrantsAll) { 0o666 } else { mode };
     // SAFETY: plain fchmod on an open descriptor.
     check(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) }).map(drop)
 }
 
 /// `pwrite(2)` of one 8-byte little-endian word at `offset`; the count written.
 pub fn pwrite_word(fd: BorrowedFd<'_>, offset: u64, value: u64) -> io::Result<usize> {
+    let lost_offset = deviant::is(Deviation::PwriteIgnoresOffset);
     loop {
-        match rustix::io::pwrite(fd, &value.to_le_bytes(), offset) {
+        let r = if lost_offset {
+            rustix::io::write(fd, &value.to_le_bytes())
+        } else {
+            rustix::io::pwrite(fd, &value.to_le_bytes(), offset)
+        };
+        match r {
             Ok(n) => return Ok(n),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
@@ -140,6 +158,11 @@ impl Mapping {
         if len == 0 {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
+        let shared = match deviant::active() {
+            Some(Deviation::MapSharedIsPrivate) => false,
+            Some(Deviation::MapPrivateIsShared) => true,
+            _ => shared,
+        };
         let mut flags = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
         let raw = match fd {
             Some(fd) => fd.as_raw_fd(),
@@ -267,6 +290,9 @@ pub fn doorbell_wait(word: &AtomicU32, name: &str) -> io::Result<u32> {
 /// `sem_post(3)` `waiters` times on the named semaphore, returning `waiters`.
 pub fn doorbell_ring(word: &AtomicU32, value: u32, name: &str, waiters: u32) -> io::Result<u64> {
     word.store(value, Ordering::Release);
+    if deviant::is(Deviation::WakeWakesNobody) {
+        return Ok(u64::from(waiters));
+    }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let _ = (name, waiters);
@@ -372,6 +398,13 @@ fn read_exact_raw(fd: RawFd, bytes: &mut [u8]) -> bool {
 /// the parent dies, the child reads end-of-file and exits. The parent reaps
 /// the child (`waitpid(2)`) before returning.
 pub fn fork_exchange(cell: &AtomicU64, a: u64, c: u64, p: u64) -> io::Result<[u64; 3]> {
+    let shared_instead;
+    let cell = if deviant::is(Deviation::ForkSharesMemory) {
+        shared_instead = Mapping::new(None, page_size(), true)?;
+        shared_instead.word(0).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?
+    } else {
+        cell
+    };
     let (to_parent_r, to_parent_w) = super::pipe::pipe_cloexec()?;
     let (to_child_r, to_child_w) = super::pipe::pipe_cloexec()?;
     let (tpr, tpw, tcr, tcw) =
@@ -572,6 +605,32 @@ impl Backoff {
             std::thread::sleep(std::time::Duration::from_micros(micros));
         }
     }
+}
+
+/// An atomic read-modify-write in shared memory: adds `n` to `word`
+/// (sequentially consistent) and returns the previous value.
+pub fn fetch_add(word: &AtomicU64, n: u64) -> u64 {
+    if deviant::is(Deviation::FetchAddNotAtomic) {
+        let v = word.load(Ordering::SeqCst);
+        word.store(v.wrapping_add(n), Ordering::SeqCst);
+        return v;
+    }
+    word.fetch_add(n, Ordering::SeqCst)
+}
+
+/// Publishes data through shared memory: `write_data` stores the data
+/// (relaxed), then `flag` is set to `value` with a release store, so that
+/// a process that acquire-loads `value` from the flag sees all the data.
+pub fn publish(flag: &AtomicU64, value: u64, write_data: impl FnOnce()) {
+    if deviant::is(Deviation::PublishFlagBeforeData) {
+        flag.store(value, Ordering::Relaxed);
+        // The data stores come late, as after a preemption here.
+        pause_point(1);
+        write_data();
+        return;
+    }
+    write_data();
+    flag.store(value, Ordering::Release);
 }
 
 /// Gives a short pause at a schedule's pause point: `sched_yield(2)` a few

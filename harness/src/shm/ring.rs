@@ -5,7 +5,7 @@
 //! store of `tail`. Each message's words say which message and which word
 //! they are, so a torn or reordered delivery is visible.
 
-use crate::os::shm::pause_point;
+use crate::os::shm::{pause_point, publish};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Word index of `head` (messages published).
@@ -41,10 +41,11 @@ pub fn send(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
             backoff.wait();
         }
         let base = SLOTS + (seq % slots) as usize * words;
-        for j in 0..words {
-            ring[base + j].store(message_word(seq, j as u64), Ordering::Relaxed);
-        }
-        ring[HEAD].store(seq + 1, Ordering::Release);
+        publish(&ring[HEAD], seq + 1, || {
+            for j in 0..words {
+                ring[base + j].store(message_word(seq, j as u64), Ordering::Relaxed);
+            }
+        });
     }
     true
 }
