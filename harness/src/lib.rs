@@ -19,6 +19,7 @@ pub mod cleanup;
 pub mod constants;
 pub mod evidence;
 pub mod file;
+pub mod leaks;
 pub mod os;
 pub mod pattern;
 pub mod pipe;

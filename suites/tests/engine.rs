@@ -5,6 +5,7 @@
 
 use ipc_conform::registry;
 use ipc_conform_harness::case::{CaseOutcome, CaseReport};
+use ipc_conform_harness::leaks::{children, open_fds, scratch_dirs};
 use ipc_conform_harness::protocol::Request;
 use ipc_conform_harness::runner::{self, RunConfig};
 use ipc_conform_harness::session::{Observed, Session};
@@ -150,30 +151,6 @@ fn alive(pid: i32) -> bool {
                     .is_err()
         }
     }
-}
-
-fn children() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| {
-                let rest = s[s.rfind(')')? + 1..].split_whitespace().nth(1)?.parse::<i32>().ok()?;
-                Some(rest == me)
-            }) == Some(true)
-        })
-        .collect()
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
-}
-
-fn scratch_dirs() -> Vec<String> {
-    let prefix = format!("{}{}-", ipc_conform_harness::scratch::PREFIX, std::process::id());
-    std::fs::read_dir(std::env::temp_dir())
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with(&prefix)).collect())
-        .unwrap_or_default()
 }
 
 #[serial_test::serial]
