@@ -176,7 +176,7 @@ fn mutants(args: MutantsArgs) -> Result<i32, String> {
     check_writable(&cfg.out_dir)?;
     println!("ipc-conform mutants: {} deviation(s), {} cases per rule, seed {:#x}", chosen.len(), args.cases, cfg.seed);
     let result = crate::mutants::run(&chosen, &cfg, |row| {
-        eprintln!("  {:<28} {:<32} {}", row.deviation.name(), row.rule, row.verdict);
+        eprintln!("  {:<28} {:<32} {:<8} {}", row.deviation.name(), row.rule, row.verdict, row.reason);
     })?;
     println!("\n{}", result.table());
     Ok(if result.ok() { EXIT_OK } else { EXIT_DEVIATION })
