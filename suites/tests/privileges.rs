@@ -21,7 +21,12 @@ fn an_unprivileged_run_reports_second_user_rules_unsupported_and_passes_the_rest
     }
     let mut rules: Vec<&str> = SECOND_USER_RULES.to_vec();
     rules.extend(["pipe.read.empty-blocks", "socket.server.accept", "shm.shared.visible", "file.lock.flock-exclusive"]);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipc-conform"));
+    // A copy of the command the unprivileged user can surely execute
+    // (the build folder may sit under a directory closed to other users).
+    let exe = dir.path().join("ipc-conform");
+    std::fs::copy(env!("CARGO_BIN_EXE_ipc-conform"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = Command::new(&exe);
     cmd.args(["run", "--cases", "4", "--rules", &rules.join(","), "--out"]).arg(&out).env("TMPDIR", &tmp);
     let as_root = nix::unistd::geteuid().is_root();
     if as_root {
