@@ -291,6 +291,36 @@ impl Session {
         self.await_reply(id, self.timing.deadline)
     }
 
+    /// Waits for the first reply among several actors' operations in flight
+    /// (any one of them may be the one that must complete), up to the
+    /// liveness deadline; `None` if none replied by then.
+    pub fn complete_any(&mut self, ids: &[ActorId]) -> Result<Option<(ActorId, Observed)>, HarnessError> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let start = Instant::now();
+        loop {
+            let left = self.timing.deadline.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let step = left.min(Duration::from_millis(100));
+            let ts = Timespec { tv_sec: step.as_secs() as i64, tv_nsec: step.subsec_nanos() as i64 };
+            let ready: Vec<ActorId> = {
+                let mut fds: Vec<PollFd<'_>> =
+                    ids.iter().map(|id| PollFd::new(&self.actors[id.0].ctrl, PollFlags::IN)).collect();
+                match poll(&mut fds, Some(&ts)) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(HarnessError::io("polling actors", e.into())),
+                }
+                ids.iter().zip(&fds).filter(|(_, fd)| !fd.revents().is_empty()).map(|(id, _)| *id).collect()
+            };
+            for id in ready {
+                if let Some(observed) = self.take_frame(id)? {
+                    return Ok(Some((id, observed)));
+                }
+            }
+        }
+    }
+
     /// The reply of an operation in flight if it has arrived, without waiting.
     pub fn poll(&mut self, id: ActorId) -> Result<Option<Observed>, HarnessError> {
         if !self.actors[id.0].busy {

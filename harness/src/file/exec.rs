@@ -19,7 +19,6 @@ use crate::scratch::Scratch;
 use crate::session::{ActorId, HarnessError, Observed, Session};
 use crate::timing::Timing;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 fn fail(v: Violation) -> CaseOutcome {
     CaseOutcome::Fail { rules: v.rules.iter().map(|r| r.to_string()).collect(), message: v.message }
@@ -203,32 +202,28 @@ fn settle(
 ) -> Result<Option<CaseOutcome>, HarnessError> {
     loop {
         let Some(ob) = model.obligations().into_iter().next() else { return Ok(None) };
-        let start = Instant::now();
-        'wait: loop {
-            for &a in &ob.actors {
-                let id = ActorId(a as usize);
-                if !session.busy(id) {
-                    return Err(HarnessError(format!(
-                        "model and session disagree: actor {a} is not busy but {}",
-                        ob.why
-                    )));
-                }
-                if let Some(observed) = session.poll(id)? {
-                    let event = LockEvent::Completion { actor: a, observed };
-                    events.push(event.clone());
-                    if let Err(v) = model.apply(&event) {
-                        return Ok(Some(fail(v)));
-                    }
-                    break 'wait;
+        let ids: Vec<ActorId> = ob.actors.iter().map(|a| ActorId(*a as usize)).collect();
+        if let Some(id) = ids.iter().find(|id| !session.busy(**id)) {
+            return Err(HarnessError(format!("model and session disagree: actor {} is not busy but {}", id.0, ob.why)));
+        }
+        match session.complete_any(&ids)? {
+            Some((id, observed)) => {
+                let event = LockEvent::Completion { actor: id.0 as u8, observed };
+                events.push(event.clone());
+                if let Err(v) = model.apply(&event) {
+                    return Ok(Some(fail(v)));
                 }
             }
-            if start.elapsed() >= session.timing().deadline {
-                let states: Vec<String> = ob
-                    .actors
+            None => {
+                let states: Vec<String> = ids
                     .iter()
-                    .map(|a| {
-                        let ws = session.wait_state(ActorId(*a as usize));
-                        format!("actor {a}: {}", ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into()))
+                    .map(|id| {
+                        let ws = session.wait_state(*id);
+                        format!(
+                            "actor {}: {}",
+                            id.0,
+                            ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
+                        )
                     })
                     .collect();
                 return Ok(Some(CaseOutcome::Hung {
@@ -236,8 +231,6 @@ fn settle(
                     message: format!("{}, but none returned within the deadline ({})", ob.why, states.join("; ")),
                 }));
             }
-            // A polling interval, not an oracle: the deadline above decides.
-            std::thread::sleep(Duration::from_micros(200));
         }
     }
 }
