@@ -585,7 +585,7 @@ pub fn adopt_number(number: RawFd) -> io::Result<OwnedFd> {
 }
 
 /// Waiting for another process to move in shared memory, without hogging a
-/// core: yields first, then sleeps for growing spells (up to 1 ms), so that
+/// core: yields a few times, then sleeps for growing spells (16 µs to 1 ms), so that
 /// a loaded machine still lets the other process run. Progress, not an
 /// oracle: no verdict depends on how long a wait takes.
 #[derive(Default)]
@@ -596,12 +596,14 @@ pub struct Backoff {
 impl Backoff {
     /// One more round of waiting.
     pub fn wait(&mut self) {
+        // A few yields only: under load a yield can cost a whole time slice
+        // behind busy processes, while a sleeper is woken with priority.
         self.rounds = self.rounds.saturating_add(1);
-        if self.rounds <= 64 {
+        if self.rounds <= 8 {
             // SAFETY: sched_yield has no preconditions.
             unsafe { libc::sched_yield() };
         } else {
-            let micros = 1u64 << (self.rounds - 64).min(10);
+            let micros = 8u64 << (self.rounds - 8).min(7);
             std::thread::sleep(std::time::Duration::from_micros(micros));
         }
     }
