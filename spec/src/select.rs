@@ -11,6 +11,11 @@ pub(crate) fn select<'c>(catalogue: &'c Catalogue, patterns: &[String]) -> Resul
     }
     let mut chosen = vec![false; catalogue.rules.len()];
     for pattern in patterns {
+        if pattern.trim().is_empty() {
+            return Err(SpecError::msg(
+                "an empty rule pattern (give an id, a prefix such as `pipe.`, a glob or a mechanism)".to_string(),
+            ));
+        }
         let matcher = Matcher::new(pattern);
         let mut any = false;
         for (rule, chosen) in catalogue.rules.iter().zip(chosen.iter_mut()) {

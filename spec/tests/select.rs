@@ -93,3 +93,9 @@ fn one_bad_pattern_among_good_ones_is_an_error() {
     let patterns = vec!["pipe.eof.".to_string(), "pipe.nope".to_string()];
     assert!(pipes().select(&patterns).is_err());
 }
+
+#[test]
+fn an_empty_pattern_is_an_error_not_a_guess() {
+    let e = pipes().select(&[" ".to_string()]).unwrap_err().to_string();
+    assert!(e.contains("an empty rule pattern"), "{e}");
+}
