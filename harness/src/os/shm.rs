@@ -617,6 +617,8 @@ impl Backoff {
 pub fn fetch_add(word: &AtomicU64, n: u64) -> u64 {
     if deviant::is(Deviation::FetchAddNotAtomic) {
         let v = word.load(Ordering::SeqCst);
+        // The store comes late, as after a preemption between the two.
+        pause_point(1);
         word.store(v.wrapping_add(n), Ordering::SeqCst);
         return v;
     }
