@@ -116,12 +116,24 @@ pub struct SpawnSpec<'a> {
     pub fds: &'a [(BorrowedFd<'a>, RawFd)],
 }
 
+/// This process's executable, for starting it again. On Linux
+/// `/proc/self/exe`, which names the very image that runs even when the
+/// file was replaced or deleted since (a rebuild during a run would
+/// otherwise start actors from another binary, or from nothing).
+fn own_executable() -> io::Result<std::path::PathBuf> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if std::path::Path::new("/proc/self/exe").exists() {
+        return Ok(std::path::PathBuf::from("/proc/self/exe"));
+    }
+    std::env::current_exe()
+}
+
 /// Starts this executable again as `spec.role`, in a process group of its
 /// own, with the lifeline at [`LIFELINE_FD`] and `spec.fds` in place.
 /// Standard input and output are `/dev/null`; standard error is inherited so
 /// that a crashing actor is visible.
 pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
-    let exe = std::env::current_exe()?;
+    let exe = own_executable()?;
     let lifeline = lifeline()?;
     let mut moves: Vec<(RawFd, RawFd)> = vec![(lifeline.as_raw_fd(), LIFELINE_FD)];
     moves.extend(spec.fds.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)));
