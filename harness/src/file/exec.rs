@@ -21,7 +21,7 @@ use crate::timing::Timing;
 use std::path::Path;
 
 fn fail(v: Violation) -> CaseOutcome {
-    CaseOutcome::Fail { rules: v.rules.iter().map(|r| r.to_string()).collect(), message: v.message }
+    v.into()
 }
 
 fn path_str(p: &Path) -> String {

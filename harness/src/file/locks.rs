@@ -138,47 +138,10 @@ impl fmt::Display for LockSchedule {
 }
 
 /// One thing that happened in a lock case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LockEvent {
-    /// Step `index` was issued to `actor` and this was observed.
-    Step { index: usize, actor: u8, op: LockOp, observed: Observed },
-    /// A pending request of `actor` completed.
-    Completion { actor: u8, observed: Observed },
-    /// Step `index` was not issued, and why.
-    Skipped { index: usize, actor: u8, op: LockOp, why: String },
-}
+pub type LockEvent = crate::checker::Event<LockOp>;
 
-impl fmt::Display for LockEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::pipe::model::describe;
-        match self {
-            LockEvent::Step { index, actor, op, observed } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> {}", index + 1, describe(observed))
-            }
-            LockEvent::Completion { actor, observed } => {
-                write!(f, "     actor {actor}: pending request completes -> {}", describe(observed))
-            }
-            LockEvent::Skipped { index, actor, op, why } => {
-                write!(f, "{:>3}. actor {actor}: {op} -> skipped ({why})", index + 1)
-            }
-        }
-    }
-}
-
-/// An observed outcome the rules do not allow.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// The rules broken (the first is the main one).
-    pub rules: Vec<&'static str>,
-    /// What happened and what was allowed.
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.rules.join(", "), self.message)
-    }
-}
+use crate::checker::violation;
+pub use crate::checker::Violation;
 
 /// A set of pending requests of which at least one must now be granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,10 +201,6 @@ pub struct LockModel {
     ghosts_records: Vec<Range>,
     /// Whether the last release was by a death (for naming obligations).
     released_by_death: bool,
-}
-
-fn violation(rules: &[&'static str], message: impl Into<String>) -> Violation {
-    Violation { rules: rules.to_vec(), message: message.into() }
 }
 
 fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
