@@ -14,11 +14,13 @@
 //! These are figures for a report, never verdicts: nothing here decides
 //! whether the host conforms, and no test asserts on them.
 
+use crate::case::Stop;
 use crate::evidence::BlockSite;
+use crate::observed::Observed;
 use crate::os::{self, proc::SyscallKind, process::SpawnSpec};
 use crate::protocol::{Reply, Request};
 use crate::runner::{RuleOutcome, RunConfig};
-use crate::session::{HarnessError, Observed, Session};
+use crate::session::Session;
 use crate::timing::Timing;
 use crate::Role;
 use ipc_conform_spec::Rule;
@@ -181,14 +183,14 @@ fn pong_main() -> i32 {
     }
 }
 
-fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
-    move |e| HarnessError::io(what, e)
+fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> Stop + '_ {
+    move |e| Stop::io(what, e)
 }
 
 /// Times `n` one-byte round trips between this process and a second one
 /// (this executable in [`PONG_ROLE`]) over two pipes, plain `read`/`write`.
 /// Returns microseconds per round trip.
-pub fn raw_round_trips(n: u32) -> Result<f64, HarnessError> {
+pub fn raw_round_trips(n: u32) -> Result<f64, Stop> {
     let (mut child, to_pong, from_pong) = {
         let _quiet = os::process::quiet_forks();
         let (ping_r, ping_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
@@ -200,12 +202,12 @@ pub fn raw_round_trips(n: u32) -> Result<f64, HarnessError> {
     };
     let result = (|| {
         let mut byte = [7u8; 1];
-        let exchange = |byte: &mut [u8; 1]| -> Result<(), HarnessError> {
-            rustix::io::write(&to_pong, byte).map_err(|e| HarnessError::io("ping", e.into()))?;
+        let exchange = |byte: &mut [u8; 1]| -> Result<(), Stop> {
+            rustix::io::write(&to_pong, byte).map_err(|e| Stop::io("ping", e.into()))?;
             match rustix::io::read(&from_pong, byte) {
                 Ok(1) => Ok(()),
-                Ok(_) => Err(HarnessError("the ping-pong process ended early".into())),
-                Err(e) => Err(HarnessError::io("pong", e.into())),
+                Ok(_) => Err(Stop::harness("the ping-pong process ended early")),
+                Err(e) => Err(Stop::io("pong", e.into())),
             }
         };
         for _ in 0..(n / 10).max(1) {
@@ -229,7 +231,7 @@ pub fn raw_round_trips(n: u32) -> Result<f64, HarnessError> {
 /// Times `n` coordinated operations: `Session::call` of a
 /// `SetNonblock` on a pipe end an actor holds (request, the `fcntl`, the
 /// reply). Returns microseconds per operation.
-pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, HarnessError> {
+pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, Stop> {
     let mut session = Session::new(timing);
     let id = session.spawn()?;
     {
@@ -237,10 +239,10 @@ pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, HarnessError> {
         let (r, _w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
         session.hand(id, &[r.as_fd()])?;
     }
-    let mut op = |on: bool| -> Result<(), HarnessError> {
+    let mut op = |on: bool| -> Result<(), Stop> {
         match session.call(id, &Request::SetNonblock { slot: 0, on })? {
             Observed::Returned(Reply::Done) => Ok(()),
-            other => Err(HarnessError(format!("SetNonblock: {other:?}"))),
+            other => Err(Stop::harness(format!("SetNonblock: {other:?}"))),
         }
     };
     for i in 0..(n / 10).max(1) {
@@ -258,7 +260,7 @@ pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, HarnessError> {
 /// evidence where the kernel shows it); each read is then satisfied by a
 /// second actor's write and completed. Returns the samples in
 /// microseconds, sorted.
-pub fn blocked_confirmation(n: u32, timing: Timing) -> Result<Vec<f64>, HarnessError> {
+pub fn blocked_confirmation(n: u32, timing: Timing) -> Result<Vec<f64>, Stop> {
     let mut session = Session::new(timing);
     let reader = session.spawn()?;
     let writer = session.spawn()?;
@@ -276,17 +278,17 @@ pub fn blocked_confirmation(n: u32, timing: Timing) -> Result<Vec<f64>, HarnessE
         let observed = session.invoke(reader, &Request::Read { slot: 0, max: 1 }, site)?;
         let took = start.elapsed();
         if !matches!(observed, Observed::Blocked(_)) {
-            return Err(HarnessError(format!("a read of an empty pipe did not block: {observed:?}")));
+            return Err(Stop::harness(format!("a read of an empty pipe did not block: {observed:?}")));
         }
         samples.push(took.as_secs_f64() * 1e6);
         let write = Request::Write { slot: 0, len: 1, tag: 1, start: u64::from(i) };
         match session.call(writer, &write)? {
             Observed::Returned(Reply::Count(1)) => {}
-            other => return Err(HarnessError(format!("unblocking write: {other:?}"))),
+            other => return Err(Stop::harness(format!("unblocking write: {other:?}"))),
         }
         match session.complete(reader)? {
             Observed::Returned(Reply::Data(d)) if d.len() == 1 => {}
-            other => return Err(HarnessError(format!("the unblocked read: {other:?}"))),
+            other => return Err(Stop::harness(format!("the unblocked read: {other:?}"))),
         }
     }
     samples.sort_by(f64::total_cmp);
@@ -339,7 +341,7 @@ pub fn schedule_rates(
 
 /// Runs this executable with `args` (an `ipc-conform run ...`) as a child,
 /// its output discarded, and measures its wall time and peak memory.
-pub fn whole_run(args: &[String]) -> Result<WholeRun, HarnessError> {
+pub fn whole_run(args: &[String]) -> Result<WholeRun, Stop> {
     let exe = std::env::current_exe().map_err(io_err("finding this executable"))?;
     let start = Instant::now();
     let child = std::process::Command::new(exe)
@@ -369,7 +371,7 @@ pub fn measure(
     run_args: &[String],
     cfg: &RunConfig,
     out: &Path,
-) -> Result<Figures, HarnessError> {
+) -> Result<Figures, Stop> {
     let samples = if quick { Samples::QUICK } else { Samples::FULL };
     let raw_us = raw_round_trips(samples.round_trips)?;
     let op_us = engine_operations(samples.operations, cfg.timing)?;

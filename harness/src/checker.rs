@@ -1,13 +1,12 @@
 //! The checker's vocabulary, shared by every mechanism's reference model:
 //! the events of a case, the violations that name a rule, the obligations
-//! (pending operations that must now complete), and the two loops every
-//! executor runs between steps: collect what has completed, and wait for
-//! what must complete.
+//! (pending operations that must now complete), and the [`Checker`] trait
+//! the one step loop ([`crate::engine`]) drives.
 
 use crate::case::CaseOutcome;
+use crate::observed::Observed;
 use crate::os::errno_name;
 use crate::protocol::Reply;
-use crate::session::{ActorId, HarnessError, Observed, Session};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -37,15 +36,24 @@ pub fn violation(rules: &[&'static str], message: impl Into<String>) -> Violatio
     Violation { rules: rules.to_vec(), message: message.into() }
 }
 
-/// A pending operation that the rules say must now complete.
+/// A set of pending operations of which at least one must now complete
+/// (one actor for a pipe or socket; for locks, every waiter that could be
+/// granted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Obligation {
-    /// Whose operation.
-    pub actor: u8,
+    /// The actors whose pending operation may be the one that completes.
+    pub actors: Vec<u8>,
     /// The rule that demands it.
     pub rule: &'static str,
     /// Why, for the `hung` verdict.
     pub why: String,
+}
+
+impl Obligation {
+    /// An obligation of one actor.
+    pub fn of(actor: u8, rule: &'static str, why: impl Into<String>) -> Obligation {
+        Obligation { actors: vec![actor], rule, why: why.into() }
+    }
 }
 
 /// One thing that happened in a case, in the order the coordinator saw it;
@@ -95,95 +103,21 @@ pub fn describe(observed: &Observed) -> String {
         },
         Observed::Blocked(evidence) => format!("pending (blocked; {evidence})"),
         Observed::Died(death) => death.to_string(),
-        Observed::NoReturn(Some(ws)) => format!("no return within the deadline ({ws})"),
-        Observed::NoReturn(None) => "no return within the deadline".to_string(),
     }
 }
 
-/// A reference model as the executors drive it.
+/// A reference model as the engine drives it ([`crate::engine::drive`]).
 pub trait Checker {
     /// The mechanism's operation type.
     type Op;
+    /// Whether a step can be issued now; the reason to skip it if not.
+    fn can_issue(&self, actor: u8, op: &Self::Op) -> Result<(), &'static str>;
     /// Applies one event, or names the rule it breaks.
     fn apply(&mut self, event: &Event<Self::Op>) -> Result<(), Violation>;
     /// The pending operations the rules say must complete now.
     fn obligations(&self) -> Vec<Obligation>;
-}
-
-fn completed<C: Checker>(
-    checker: &mut C,
-    events: &mut Vec<Event<C::Op>>,
-    actor: u8,
-    observed: Observed,
-) -> Option<CaseOutcome>
-where
-    C::Op: Clone,
-{
-    let event = Event::Completion { actor, observed };
-    let result = checker.apply(&event);
-    events.push(event);
-    result.err().map(CaseOutcome::from)
-}
-
-/// Feeds the checker every completion that has arrived, without waiting,
-/// then [`settle`]s.
-pub fn collect<C: Checker>(
-    session: &mut Session,
-    checker: &mut C,
-    events: &mut Vec<Event<C::Op>>,
-) -> Result<Option<CaseOutcome>, HarnessError>
-where
-    C::Op: Clone,
-{
-    for a in 0..session.pids().len() {
-        let id = ActorId(a);
-        if session.alive(id) && session.busy(id) {
-            if let Some(observed) = session.poll(id)? {
-                if let Some(outcome) = completed(checker, events, a as u8, observed) {
-                    return Ok(Some(outcome));
-                }
-            }
-        }
-    }
-    settle(session, checker, events)
-}
-
-/// Waits for every pending operation the checker says must complete, until
-/// none is left; one that does not return within the deadline is `hung`,
-/// with the rule that demanded it and the actor's wait state.
-pub fn settle<C: Checker>(
-    session: &mut Session,
-    checker: &mut C,
-    events: &mut Vec<Event<C::Op>>,
-) -> Result<Option<CaseOutcome>, HarnessError>
-where
-    C::Op: Clone,
-{
-    loop {
-        let Some(ob) = checker.obligations().into_iter().next() else { return Ok(None) };
-        let id = ActorId(ob.actor as usize);
-        if !session.busy(id) {
-            return Err(HarnessError(format!(
-                "model and session disagree: actor {} is not busy but {}",
-                ob.actor, ob.why
-            )));
-        }
-        match session.complete(id)? {
-            Observed::NoReturn(ws) => {
-                let state = ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into());
-                return Ok(Some(CaseOutcome::Hung {
-                    rule: Some(ob.rule.to_string()),
-                    message: format!(
-                        "actor {}: {}, but it did not return within the deadline ({state})",
-                        ob.actor, ob.why
-                    ),
-                }));
-            }
-            observed => {
-                if let Some(outcome) = completed(checker, events, ob.actor, observed) {
-                    return Ok(Some(outcome));
-                }
-            }
-        }
+    /// Quantities measured along the way, for the report (name, value).
+    fn observations(&self) -> Vec<(String, u64)> {
+        Vec::new()
     }
 }

@@ -17,9 +17,11 @@ pub mod case;
 pub mod checker;
 pub mod cleanup;
 pub mod constants;
+pub mod engine;
 pub mod evidence;
 pub mod file;
 pub mod leaks;
+pub mod observed;
 pub mod os;
 pub mod pattern;
 pub mod pipe;
@@ -33,9 +35,10 @@ pub mod socket;
 pub mod timing;
 pub mod verdict;
 
-pub use case::{CaseOutcome, CaseReport};
+pub use case::{CaseOutcome, CaseReport, Stop};
 pub use constants::Constants;
-pub use session::{ActorId, HarnessError, Observed, Session};
+pub use observed::{Death, Observed};
+pub use session::{ActorId, Session};
 pub use timing::Timing;
 pub use verdict::Verdict;
 

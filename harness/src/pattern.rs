@@ -1,15 +1,25 @@
 //! Traceable data. Every byte a writer puts into an object under test says
 //! who wrote it and where it stands in that writer's stream: the top two bits
-//! are the writer's tag (0-3), the low six bits the stream position modulo
-//! 64. A reader's bytes can then be checked for order, loss, duplication and
-//! interleaving without any timing assumption.
+//! are the writer's tag (0-3), the low six bits a code of the stream
+//! position ([`code`]). The code is a hash of the whole position, not the
+//! position modulo 64, so a stretch lost or repeated (a whole page, 64
+//! bytes, any length) shows at once: the bytes after it carry the codes of
+//! other positions. A reader's bytes can then be checked for order, loss,
+//! duplication and interleaving without any timing assumption.
 
 /// Writers that can be told apart.
 pub const TAGS: u8 = 4;
 
+/// The six-bit code of stream position `pos`: the top bits of a
+/// multiplicative hash of the whole position, so that the codes of
+/// positions any distance apart agree only by chance (1 in 64 per byte).
+pub fn code(pos: u64) -> u8 {
+    (pos.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as u8
+}
+
 /// The byte at stream position `pos` of writer `tag`.
 pub fn byte(tag: u8, pos: u64) -> u8 {
-    ((tag & 3) << 6) | (pos & 63) as u8
+    ((tag & 3) << 6) | code(pos)
 }
 
 /// The writer tag of a byte.
@@ -17,8 +27,8 @@ pub fn tag_of(b: u8) -> u8 {
     b >> 6
 }
 
-/// The stream position modulo 64 of a byte.
-pub fn pos_of(b: u8) -> u8 {
+/// The position code of a byte (see [`code`]).
+pub fn code_of(b: u8) -> u8 {
     b & 63
 }
 
@@ -72,12 +82,24 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_round_trips_tag_and_position() {
+    fn a_byte_round_trips_tag_and_position_code() {
         for tag in 0..TAGS {
             for pos in [0u64, 1, 63, 64, 65, 4096, 65537] {
                 let b = byte(tag, pos);
                 assert_eq!(tag_of(b), tag);
-                assert_eq!(u64::from(pos_of(b)), pos % 64);
+                assert_eq!(code_of(b), code(pos));
+            }
+        }
+    }
+
+    #[test]
+    fn a_stretch_shifted_by_any_length_differs_at_once() {
+        // A reader that lost or repeated `shift` bytes reads the codes of
+        // positions `shift` away: within a few bytes one differs.
+        for shift in [1u64, 63, 64, 512, 4096, 65536, 1 << 20] {
+            for at in [0u64, 100, 4096, 1 << 16] {
+                let first = (0..8).find(|i| code(at + i) != code(at + shift + i));
+                assert!(first.is_some(), "a shift by {shift} at {at} looks the same for 8 bytes");
             }
         }
     }

@@ -5,6 +5,17 @@
 //! the rule without shrinking (they are not the host's deviation to
 //! minimise). `cargo test` and `ipc-conform run` both come through here, so
 //! a verdict cannot differ between them.
+//!
+//! What a verdict means is decided here, once:
+//! - a panic anywhere in a case (executor, model, a `Display`) is `error`
+//!   with the message and the case, never a pass;
+//! - a deviation counts against the rule it names: one that names another
+//!   rule is that rule's [`Finding`] (shrunk and confirmed the same way),
+//!   and the checked rule goes on with fresh cases;
+//! - a `fail` is confirmed: the minimal case is replayed
+//!   ([`RunConfig::confirm`] times) and the report says how often it
+//!   reproduced; one that never reproduces is `unresolved`, with both
+//!   traces.
 
 use crate::case::{CaseOutcome, CaseReport};
 use crate::constants::Constants;
@@ -43,7 +54,17 @@ pub struct RunConfig {
     /// `PROPTEST_MAX_SHRINK_ITERS`, else 512. (0 for runs that only need
     /// to know whether a rule fails, such as `ipc-conform mutants`.)
     pub max_shrink_iters: Option<u32>,
+    /// How many times a minimal failing case is replayed before its
+    /// verdict is given (`IPC_CONFORM_CONFIRM`, default 3; at least 1).
+    pub confirm: u32,
 }
+
+/// Replays of a minimal failing case when `IPC_CONFORM_CONFIRM` is unset.
+pub const DEFAULT_CONFIRM: u32 = 3;
+
+/// At most this many findings against other rules are recorded while one
+/// rule is checked; the rule's own verdict is then `unresolved`.
+pub const MAX_FINDINGS: usize = 3;
 
 /// A callback told of each case run (for a progress display).
 #[derive(Clone, Default)]
@@ -84,6 +105,13 @@ impl RunConfig {
         };
         let out_dir = std::env::var_os("IPC_CONFORM_OUT").map(PathBuf::from).unwrap_or_else(default_out_dir);
         let constants = Constants::host()?.clone();
+        let confirm = match std::env::var("IPC_CONFORM_CONFIRM") {
+            Ok(s) => match s.trim().parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => return Err(format!("IPC_CONFORM_CONFIRM={s:?}: expected a number of replays from 1 to 100")),
+            },
+            Err(_) => DEFAULT_CONFIRM,
+        };
         Ok(RunConfig {
             cases: None,
             seed,
@@ -92,6 +120,7 @@ impl RunConfig {
             constants,
             progress: Progress::default(),
             max_shrink_iters: None,
+            confirm,
         })
     }
 }
@@ -135,6 +164,44 @@ pub struct Counterexample {
     pub replay_file: Option<String>,
     /// The one-line command that replays it.
     pub replay_command: String,
+    /// How often the minimal case reproduced when replayed.
+    #[serde(default)]
+    pub reproduced: Option<Reproduced>,
+    /// What a replay that did not reproduce observed (for a failure seen
+    /// only once: both traces side by side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replay_trace: Vec<String>,
+}
+
+/// How often a minimal failing case reproduced: `times` of `of` replays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reproduced {
+    /// Replays that deviated the same way (same rule).
+    pub times: u32,
+    /// Replays made.
+    pub of: u32,
+}
+
+impl std::fmt::Display for Reproduced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.times, self.of)
+    }
+}
+
+/// A deviation found while checking one rule that counts against another:
+/// recorded under the rule it breaks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule the deviation breaks.
+    pub rule: String,
+    /// The property that found it (it checks another rule).
+    pub property: String,
+    /// `fail` (confirmed), `unresolved` (not reproduced) or `hung`.
+    pub verdict: Verdict,
+    /// What was observed.
+    pub reason: String,
+    /// The minimal case, for a failure.
+    pub counterexample: Option<Counterexample>,
 }
 
 /// Min, max and count of one measured quantity over a rule's cases.
@@ -171,6 +238,9 @@ pub struct RuleOutcome {
     pub measured: BTreeMap<String, Measured>,
     /// Wall time.
     pub duration_ms: u64,
+    /// Deviations of other rules found on the way (see [`Finding`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 impl RuleOutcome {
@@ -186,6 +256,7 @@ impl RuleOutcome {
             counterexample: None,
             measured: BTreeMap::new(),
             duration_ms: 0,
+            findings: Vec::new(),
         }
     }
 }
@@ -201,19 +272,50 @@ pub struct ReplayFile {
     pub case: serde_json::Value,
 }
 
-#[derive(Default)]
-struct Tally {
+/// What the cases of one search (one proptest runner) gave.
+struct Search<C> {
     cases: u64,
+    /// Cases that ran to their end and held before the first failure.
+    passed: u64,
     evidence: EvidenceTally,
     measured: BTreeMap<String, Measured>,
-    /// The first hung, error, unresolved or unsupported case: ends the rule.
+    /// The first hung, error, unresolved or unsupported case of the rule
+    /// itself: ends the rule.
     stop: Option<(Verdict, String, Vec<String>)>,
+    /// A panic in a case: the message and the case.
+    panic: Option<(String, Vec<String>)>,
+    /// Hung cases that name another rule.
+    foreign_hung: Vec<Finding>,
+    /// The rule the first deviation named; shrinking keeps to it.
+    target: Option<String>,
     /// The latest failing case (the smallest, once shrinking is over).
-    failing: Option<(String, serde_json::Value, Vec<String>, Vec<String>)>,
+    failing: Option<Failing<C>>,
 }
 
-impl Tally {
-    fn absorb<E: Display>(&mut self, report: &CaseReport<E>) {
+struct Failing<C> {
+    case: C,
+    reason: String,
+    json: serde_json::Value,
+    schedule: Vec<String>,
+    trace: Vec<String>,
+}
+
+impl<C> Search<C> {
+    fn new() -> Search<C> {
+        Search {
+            cases: 0,
+            passed: 0,
+            evidence: EvidenceTally::default(),
+            measured: BTreeMap::new(),
+            stop: None,
+            panic: None,
+            foreign_hung: Vec::new(),
+            target: None,
+            failing: None,
+        }
+    }
+
+    fn absorb<E>(&mut self, report: &CaseReport<E>) {
         self.cases += 1;
         self.evidence.merge(&report.evidence);
         for (name, value) in &report.observations {
@@ -231,6 +333,20 @@ fn lines(text: &impl Display) -> Vec<String> {
     text.to_string().lines().map(str::to_string).collect()
 }
 
+fn trace_of<E: Display>(report: &CaseReport<E>) -> Vec<String> {
+    report.events.iter().map(|e| e.to_string()).collect()
+}
+
+/// The rule a deviation counts against, given the rule being checked:
+/// that rule if the violation names it, else the first rule it names.
+fn named_rule<'a>(rules: &'a [String], checked: &'a str) -> &'a str {
+    if rules.iter().any(|r| r == checked) {
+        checked
+    } else {
+        rules.first().map(String::as_str).unwrap_or(checked)
+    }
+}
+
 fn non_pass(outcome: &CaseOutcome) -> Option<(Verdict, String)> {
     match outcome {
         CaseOutcome::Pass => None,
@@ -239,17 +355,44 @@ fn non_pass(outcome: &CaseOutcome) -> Option<(Verdict, String)> {
         CaseOutcome::Hung { rule: None, message } => Some((Verdict::Hung, message.clone())),
         CaseOutcome::Unresolved(m) => Some((Verdict::Unresolved, m.clone())),
         CaseOutcome::Unsupported(m) => Some((Verdict::Unsupported, m.clone())),
-        CaseOutcome::Error(m) => Some((Verdict::Error, format!("harness error: {m}"))),
+        CaseOutcome::Error(m) => Some((Verdict::Error, m.clone())),
     }
 }
 
-fn rule_seed(seed: u64, rule: &str) -> [u8; 32] {
+/// Runs a case, turning a panic anywhere in it (or in printing it) into
+/// `Err(message)`.
+fn guarded<C: Display, E: Display>(
+    case: &C,
+    run_case: &impl Fn(&C) -> CaseReport<E>,
+) -> Result<(CaseReport<E>, Vec<String>), String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let report = run_case(case);
+        let trace = trace_of(&report);
+        (report, trace)
+    }))
+    .map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
+fn printed<C: Display>(case: &C) -> Vec<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lines(case)))
+        .unwrap_or_else(|_| vec!["(the case panicked while being printed)".into()])
+}
+
+fn rule_seed(seed: u64, rule: &str, attempt: u32) -> [u8; 32] {
     // FNV-1a over the rule id, mixed with the run seed: each rule gets its
-    // own stream, unchanged by which other rules run.
+    // own stream, unchanged by which other rules run. A later attempt (after
+    // a finding against another rule) gets a stream of its own.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in rule.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
+    h ^= u64::from(attempt).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mut out = [0u8; 32];
     for (i, chunk) in out.chunks_mut(8).enumerate() {
         let v = (seed ^ h).rotate_left(i as u32 * 17).wrapping_mul(0x9e37_79b9_7f4a_7c15 ^ i as u64);
@@ -258,27 +401,156 @@ fn rule_seed(seed: u64, rule: &str) -> [u8; 32] {
     out
 }
 
-fn proptest_config(cfg: &RunConfig, rule: &str) -> Config {
-    let mut config = Config::default();
-    if let Some(cases) = cfg.cases {
-        config.cases = cases;
-    } else if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = DEFAULT_CASES;
-    }
+fn cases_wanted(cfg: &RunConfig) -> u32 {
+    cfg.cases.unwrap_or_else(|| match std::env::var_os("PROPTEST_CASES") {
+        Some(_) => Config::default().cases,
+        None => DEFAULT_CASES,
+    })
+}
+
+fn proptest_config(cfg: &RunConfig, rule: &str, cases: u32, persist: bool) -> Config {
+    let mut config = Config { cases, ..Config::default() };
     if let Some(n) = cfg.max_shrink_iters {
         config.max_shrink_iters = n;
     } else if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_none() {
         config.max_shrink_iters = 512;
     }
-    let path = cfg.out_dir.join("regressions").join(format!("{rule}.txt"));
-    let _ = std::fs::create_dir_all(cfg.out_dir.join("regressions"));
-    let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
-    config.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(path)));
+    config.failure_persistence = None;
+    if persist {
+        let path = cfg.out_dir.join("regressions").join(format!("{rule}.txt"));
+        let _ = std::fs::create_dir_all(cfg.out_dir.join("regressions"));
+        let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
+        config.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(path)));
+    }
     config
 }
 
+/// One proptest search: cases until the first deviation (shrunk, keeping
+/// to the rule it named), the first stop, or the end.
+fn search<C, E, S>(
+    rule: &str,
+    strategy: &S,
+    run_case: &impl Fn(&C) -> CaseReport<E>,
+    cfg: &RunConfig,
+    attempt: u32,
+    cases: u32,
+) -> Search<C>
+where
+    S: Strategy<Value = C>,
+    C: Clone + Debug + Display + Serialize,
+    E: Display,
+{
+    let found = RefCell::new(Search::new());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &rule_seed(cfg.seed, rule, attempt));
+    let mut runner = TestRunner::new_with_rng(proptest_config(cfg, rule, cases, attempt == 0), rng);
+    let result = runner.run(strategy, |case| {
+        if found.borrow().stop.is_some() || found.borrow().panic.is_some() {
+            return Ok(());
+        }
+        let (report, trace) = match guarded(&case, run_case) {
+            Ok(done) => done,
+            Err(message) => {
+                found.borrow_mut().panic = Some((message, printed(&case)));
+                return Ok(());
+            }
+        };
+        let mut t = found.borrow_mut();
+        t.absorb(&report);
+        cfg.progress.tell(rule, t.cases);
+        let shrinking = t.failing.is_some();
+        match (&report.outcome, non_pass(&report.outcome)) {
+            (_, None) => {
+                if !shrinking {
+                    t.passed += 1;
+                }
+                Ok(())
+            }
+            (CaseOutcome::Fail { rules, .. }, Some((_, reason))) => {
+                let named = named_rule(rules, rule).to_string();
+                if t.target.get_or_insert_with(|| named.clone()) != &named {
+                    // While shrinking, a smaller case that breaks another
+                    // rule does not reproduce this deviation.
+                    return Ok(());
+                }
+                let json = serde_json::to_value(&case).unwrap_or(serde_json::Value::Null);
+                let schedule = printed(&case);
+                t.failing = Some(Failing { case: case.clone(), reason: reason.clone(), json, schedule, trace });
+                Err(TestCaseError::fail(reason))
+            }
+            (CaseOutcome::Hung { rule: Some(r), .. }, Some((verdict, reason))) if r != rule => {
+                if !shrinking && !t.foreign_hung.iter().any(|f| &f.rule == r) {
+                    let counterexample = Some(Counterexample {
+                        schedule: printed(&case),
+                        trace,
+                        replay_file: None,
+                        replay_command: String::new(),
+                        reproduced: None,
+                        replay_trace: Vec::new(),
+                    });
+                    t.foreign_hung.push(Finding {
+                        rule: r.clone(),
+                        property: String::new(),
+                        verdict,
+                        reason,
+                        counterexample,
+                    });
+                }
+                Ok(())
+            }
+            (_, Some((verdict, reason))) => {
+                // While shrinking a failure, a smaller case that hangs or
+                // breaks the harness simply does not reproduce it.
+                if !shrinking {
+                    t.stop = Some((verdict, reason, trace));
+                }
+                Ok(())
+            }
+        }
+    });
+    let mut found = found.into_inner();
+    if let Err(proptest::test_runner::TestError::Abort(why)) = result {
+        found.stop.get_or_insert((Verdict::Error, format!("harness error: proptest gave up: {why}"), Vec::new()));
+    }
+    found
+}
+
+/// Replays a minimal failing case `times` times: how often it deviated the
+/// same way (naming `target`), and the trace of a replay that did not.
+fn confirm<C, E>(
+    case: &C,
+    checked: &str,
+    target: &str,
+    run_case: &impl Fn(&C) -> CaseReport<E>,
+    times: u32,
+) -> (Reproduced, Vec<String>, u64)
+where
+    C: Display,
+    E: Display,
+{
+    let mut reproduced = Reproduced { times: 0, of: 0 };
+    let mut other_trace = Vec::new();
+    for _ in 0..times.max(1) {
+        reproduced.of += 1;
+        match guarded(case, run_case) {
+            Ok((report, trace)) => match &report.outcome {
+                CaseOutcome::Fail { rules, .. } if named_rule(rules, checked) == target => reproduced.times += 1,
+                other => {
+                    other_trace = trace;
+                    other_trace.push(format!(
+                        "  -> {}",
+                        non_pass(other).map_or("pass".to_string(), |(v, r)| format!("{v}: {r}"))
+                    ));
+                }
+            },
+            Err(panic) => other_trace = vec![format!("the replay panicked: {panic}")],
+        }
+    }
+    (reproduced, other_trace, u64::from(reproduced.of))
+}
+
 /// Checks `rule` with `property`: runs generated cases until one deviates
-/// (then shrinks it) or all pass.
+/// (then shrinks and confirms it) or all pass. A deviation of another rule
+/// is recorded as a [`Finding`] and the rule goes on with fresh cases.
 pub fn check<C, E, S>(
     rule: &str,
     property: &str,
@@ -291,59 +563,121 @@ where
     C: Clone + Debug + Display + Serialize,
     E: Display,
 {
+    check_with(rule, property, strategy, run_case, cfg, true)
+}
+
+/// [`check`]; `go_on`: whether fresh cases follow a finding against
+/// another rule (not when replaying one saved case).
+fn check_with<C, E, S>(
+    rule: &str,
+    property: &str,
+    strategy: S,
+    run_case: impl Fn(&C) -> CaseReport<E>,
+    cfg: &RunConfig,
+    go_on: bool,
+) -> RuleOutcome
+where
+    S: Strategy<Value = C>,
+    C: Clone + Debug + Display + Serialize,
+    E: Display,
+{
     let start = Instant::now();
-    let tally = RefCell::new(Tally::default());
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &rule_seed(cfg.seed, rule));
-    let mut runner = TestRunner::new_with_rng(proptest_config(cfg, rule), rng);
-    let _ = runner.run(&strategy, |case| {
-        if tally.borrow().stop.is_some() {
-            return Ok(());
-        }
-        let report = run_case(&case);
-        let mut t = tally.borrow_mut();
-        t.absorb(&report);
-        cfg.progress.tell(rule, t.cases);
-        match non_pass(&report.outcome) {
-            None => Ok(()),
-            Some((Verdict::Fail, reason)) => {
-                let json = serde_json::to_value(&case).unwrap_or(serde_json::Value::Null);
-                let trace = report.events.iter().map(|e| e.to_string()).collect();
-                t.failing = Some((reason.clone(), json, lines(&case), trace));
-                Err(TestCaseError::fail(reason))
-            }
-            Some((verdict, reason)) => {
-                // While shrinking a failure, a smaller case that hangs or
-                // breaks the harness simply does not reproduce it.
-                if t.failing.is_none() {
-                    let trace = report.events.iter().map(|e| e.to_string()).collect();
-                    t.stop = Some((verdict, reason, trace));
-                }
-                Ok(())
-            }
-        }
-    });
-    let t = tally.into_inner();
     let mut outcome = RuleOutcome {
         rule: rule.to_string(),
         property: property.to_string(),
         verdict: Verdict::Pass,
         reason: None,
-        cases: t.cases,
-        evidence: t.evidence,
+        cases: 0,
+        evidence: EvidenceTally::default(),
         counterexample: None,
-        measured: t.measured,
+        measured: BTreeMap::new(),
         duration_ms: 0,
+        findings: Vec::new(),
     };
-    if let Some((reason, json, schedule, trace)) = t.failing {
-        outcome.verdict = Verdict::Fail;
-        outcome.reason = Some(reason);
-        outcome.counterexample = Some(save_counterexample(cfg, rule, property, json, schedule, trace));
-    } else if let Some((verdict, reason, trace)) = t.stop {
-        outcome.verdict = verdict;
-        outcome.reason = Some(match trace.is_empty() {
-            true => reason,
-            false => format!("{reason}\n  trace:\n    {}", trace.join("\n    ")),
-        });
+    let wanted = cases_wanted(cfg);
+    let mut held = 0u32;
+    let mut attempt = 0u32;
+    loop {
+        let found = search(rule, &strategy, &run_case, cfg, attempt, wanted.saturating_sub(held).max(1));
+        outcome.cases += found.cases;
+        outcome.evidence.merge(&found.evidence);
+        for (name, m) in found.measured {
+            let into = outcome.measured.entry(name).or_insert(Measured { min: m.min, max: m.max, count: 0, sum: 0 });
+            into.min = into.min.min(m.min);
+            into.max = into.max.max(m.max);
+            into.count += m.count;
+            into.sum += m.sum;
+        }
+        for mut f in found.foreign_hung {
+            f.property = property.to_string();
+            outcome.findings.push(f);
+        }
+        held = held.saturating_add(found.passed as u32);
+        if let Some((message, case)) = found.panic {
+            outcome.verdict = Verdict::Error;
+            let mut reason =
+                format!("harness error: a panic in a case: {message}\n  the case:\n    {}", case.join("\n    "));
+            if let Some(f) = &found.failing {
+                reason.push_str(&format!("\n  (a deviation was also seen: {})", f.reason));
+            }
+            outcome.reason = Some(reason);
+            break;
+        }
+        if let Some(failing) = found.failing {
+            let target = found.target.clone().unwrap_or_else(|| rule.to_string());
+            let (reproduced, replay_trace, replays) = confirm(&failing.case, rule, &target, &run_case, cfg.confirm);
+            outcome.cases += replays;
+            let mut cx = save_counterexample(cfg, &target, property, failing.json, failing.schedule, failing.trace);
+            cx.reproduced = Some(reproduced);
+            if reproduced.times == 0 {
+                cx.replay_trace = replay_trace;
+            }
+            let (verdict, reason) = if reproduced.times > 0 {
+                (Verdict::Fail, format!("{} (reproduced {reproduced})", failing.reason))
+            } else {
+                (
+                    Verdict::Unresolved,
+                    format!(
+                        "a deviation was seen once but did not reproduce in {reproduced} replays of the minimal case: {}",
+                        failing.reason
+                    ),
+                )
+            };
+            if target == rule {
+                outcome.verdict = verdict;
+                outcome.reason = Some(reason);
+                outcome.counterexample = Some(cx);
+                break;
+            }
+            outcome.findings.push(Finding {
+                rule: target,
+                property: property.to_string(),
+                verdict,
+                reason,
+                counterexample: Some(cx),
+            });
+            if !go_on {
+                break;
+            }
+            if outcome.findings.len() >= MAX_FINDINGS {
+                outcome.verdict = Verdict::Unresolved;
+                outcome.reason = Some(format!(
+                    "{} deviations of other rules cut cases short; {held} of {wanted} cases ran to their end",
+                    outcome.findings.len()
+                ));
+                break;
+            }
+            attempt += 1;
+            continue;
+        }
+        if let Some((verdict, reason, trace)) = found.stop {
+            outcome.verdict = verdict;
+            outcome.reason = Some(match trace.is_empty() {
+                true => reason,
+                false => format!("{reason}\n  trace:\n    {}", trace.join("\n    ")),
+            });
+        }
+        break;
     }
     outcome.duration_ms = start.elapsed().as_millis() as u64;
     outcome
@@ -369,6 +703,8 @@ fn save_counterexample(
         trace,
         replay_file: saved.is_ok().then(|| shown.clone()),
         replay_command: format!("cargo run --release -- run --replay {shown}"),
+        reproduced: None,
+        replay_trace: Vec::new(),
     }
 }
 
@@ -398,7 +734,7 @@ where
     let strategy = proptest::strategy::Just(case);
     let mut cfg = cfg.clone();
     cfg.cases = Some(1);
-    check(rule, property, strategy, run_case, &cfg)
+    check_with(rule, property, strategy, run_case, &cfg, false)
 }
 
 /// Renders an outcome as the lines a person reads in a test's output.
@@ -417,15 +753,39 @@ pub fn render(outcome: &RuleOutcome) -> String {
         out.push_str(&format!("\n  {reason}"));
     }
     if let Some(cx) = &outcome.counterexample {
-        out.push_str("\n  minimal case:\n");
-        for line in &cx.schedule {
-            out.push_str(&format!("    {line}\n"));
+        render_counterexample(&mut out, cx, "  ");
+    }
+    for f in &outcome.findings {
+        out.push_str(&format!(
+            "\n  finding against {} (counts against that rule, not this one): {}: {}",
+            f.rule, f.verdict, f.reason
+        ));
+        if let Some(cx) = &f.counterexample {
+            render_counterexample(&mut out, cx, "    ");
         }
-        out.push_str("  observed:\n");
-        for line in &cx.trace {
-            out.push_str(&format!("    {line}\n"));
-        }
-        out.push_str(&format!("  replay: {}", cx.replay_command));
     }
     out
+}
+
+fn render_counterexample(out: &mut String, cx: &Counterexample, indent: &str) {
+    out.push_str(&format!("\n{indent}minimal case:\n"));
+    for line in &cx.schedule {
+        out.push_str(&format!("{indent}  {line}\n"));
+    }
+    out.push_str(&format!("{indent}observed:\n"));
+    for line in &cx.trace {
+        out.push_str(&format!("{indent}  {line}\n"));
+    }
+    if let Some(r) = &cx.reproduced {
+        out.push_str(&format!("{indent}reproduced: {r}\n"));
+    }
+    if !cx.replay_trace.is_empty() {
+        out.push_str(&format!("{indent}a replay that did not reproduce it observed:\n"));
+        for line in &cx.replay_trace {
+            out.push_str(&format!("{indent}  {line}\n"));
+        }
+    }
+    if !cx.replay_command.is_empty() {
+        out.push_str(&format!("{indent}replay: {}", cx.replay_command));
+    }
 }

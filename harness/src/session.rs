@@ -1,10 +1,20 @@
 //! The coordinator's side of a test case: it starts actors, hands them the
 //! descriptors under test, invokes one operation at a time and observes
-//! whether it returned, blocked (with evidence), killed its actor, or never
-//! came back within the liveness deadline. Dropping a session kills every
-//! actor's process group and reaps it.
+//! whether it returned, blocked (with evidence), or killed its actor.
+//!
+//! What is not an observation of the host never comes back as one: an
+//! operation without a return within the liveness deadline is
+//! [`Stop::Hung`], and a death the schedule did not ask for (a signal the
+//! engine did not send and the operation could not raise, or the actor's
+//! own exit) is [`Stop::Death`]. The session knows which deaths it asked
+//! for: the exits and kills of the schedule, and the signals the operation
+//! in flight may raise ([`Request::may_raise`]). [`Session::audit`] finds
+//! deaths of actors that were between operations. Dropping a session
+//! kills every actor's process group and reaps it.
 
+use crate::case::Stop;
 use crate::evidence::{BlockSite, Evidence, EvidenceTally};
+use crate::observed::{Death, Observed};
 use crate::os::proc::{wait_state, ThreadView, WaitState};
 use crate::os::{self, process::SpawnSpec};
 use crate::protocol::{self, Reply, Request};
@@ -25,55 +35,10 @@ impl fmt::Display for ActorId {
     }
 }
 
-/// How an actor's process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Death {
-    /// The exit code, when it exited.
-    pub code: Option<i32>,
-    /// The signal that ended it, when one did.
-    pub signal: Option<i32>,
-}
-
-impl fmt::Display for Death {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code, self.signal) {
-            (_, Some(sig)) => write!(f, "killed by {}", os::signal_name(sig)),
-            (Some(code), None) => write!(f, "exited with {code}"),
-            (None, None) => f.write_str("ended"),
-        }
-    }
-}
-
-/// What the coordinator saw of one invoked operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Observed {
-    /// It returned this reply.
-    Returned(Reply),
-    /// It is blocked; the evidence says how we know.
-    Blocked(Evidence),
-    /// Its actor died during it (a signal, or `_exit`).
-    Died(Death),
-    /// Nothing within the liveness deadline: the actor's wait state then.
-    NoReturn(Option<WaitState>),
-}
-
-/// A failure of the engine itself (never the host's deviation).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HarnessError(pub String);
-
-impl fmt::Display for HarnessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for HarnessError {}
-
-impl HarnessError {
-    /// Wraps an I/O error with what the engine was doing.
-    pub fn io(what: impl fmt::Display, err: std::io::Error) -> HarnessError {
-        HarnessError(format!("{what}: {err}"))
-    }
+/// The operation an actor was sent and has not answered yet.
+struct InFlight {
+    what: String,
+    may_raise: &'static [i32],
 }
 
 struct ActorHandle {
@@ -81,8 +46,9 @@ struct ActorHandle {
     pid: i32,
     tid: i64,
     ctrl: OwnedFd,
-    /// An operation was sent and its reply has not been read.
-    busy: bool,
+    in_flight: Option<InFlight>,
+    /// The schedule asked this actor to end (an exit or a kill).
+    ending: bool,
     death: Option<Death>,
     /// Its thread's `/proc` files, opened at the first invoke.
     view: Option<ThreadView>,
@@ -122,7 +88,7 @@ impl Session {
     }
 
     /// Starts an actor and waits for its hello.
-    pub fn spawn(&mut self) -> Result<ActorId, HarnessError> {
+    pub fn spawn(&mut self) -> Result<ActorId, Stop> {
         self.spawn_with(&[])
     }
 
@@ -131,16 +97,16 @@ impl Session {
     /// without close-on-exec (placed by `dup2` before exec: inheritance
     /// across exec, for rules about it). The numbers must differ from the
     /// lifeline's and the control channel's (3 and 4).
-    pub fn spawn_with(&mut self, extra: &[(BorrowedFd<'_>, i32)]) -> Result<ActorId, HarnessError> {
-        let (ours, theirs) = os::fd::control_pair().map_err(|e| HarnessError::io("socketpair for control", e))?;
+    pub fn spawn_with(&mut self, extra: &[(BorrowedFd<'_>, i32)]) -> Result<ActorId, Stop> {
+        let (ours, theirs) = os::fd::control_pair().map_err(|e| Stop::io("socketpair for control", e))?;
         let mut fds = vec![(theirs.as_fd(), crate::actor::CONTROL_FD)];
         if extra.iter().any(|(_, n)| *n <= crate::actor::CONTROL_FD) {
-            return Err(HarnessError("spawn_with: descriptor numbers up to 4 are the engine's".into()));
+            return Err(Stop::harness("spawn_with: descriptor numbers up to 4 are the engine's"));
         }
         fds.extend(extra.iter().map(|(fd, n)| (*fd, *n)));
         let creating = crate::cleanup::creating();
         let child = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
-            .map_err(|e| HarnessError::io("spawning an actor", e))?;
+            .map_err(|e| Stop::io("spawning an actor", e))?;
         drop(theirs);
         let pid = child.id() as i32;
         crate::cleanup::register_group(pid);
@@ -151,7 +117,8 @@ impl Session {
             pid,
             tid: i64::from(pid),
             ctrl: ours,
-            busy: true,
+            in_flight: Some(InFlight { what: "starting (before its hello)".into(), may_raise: &[] }),
+            ending: false,
             death: None,
             view: None,
         });
@@ -161,12 +128,12 @@ impl Session {
                 if self.ack {
                     match self.call(id, &Request::AckOps(true))? {
                         Observed::Returned(Reply::Done) => {}
-                        other => return Err(HarnessError(format!("{id} refused acknowledgements: {other:?}"))),
+                        other => return Err(Stop::harness(format!("{id} refused acknowledgements: {other:?}"))),
                     }
                 }
                 Ok(id)
             }
-            other => Err(HarnessError(format!("{id} did not start: {other:?}"))),
+            other => Err(Stop::harness(format!("{id} did not start: {other:?}"))),
         }
     }
 
@@ -180,6 +147,16 @@ impl Session {
         self.actors.iter().map(|a| a.pid).collect()
     }
 
+    /// How many actors this session started.
+    pub fn len(&self) -> usize {
+        self.actors.len()
+    }
+
+    /// Whether no actor was started yet.
+    pub fn is_empty(&self) -> bool {
+        self.actors.is_empty()
+    }
+
     /// Whether an actor is still alive (as far as the coordinator knows).
     pub fn alive(&self, id: ActorId) -> bool {
         self.actors[id.0].death.is_none()
@@ -187,22 +164,23 @@ impl Session {
 
     /// Whether an actor has an operation in flight.
     pub fn busy(&self, id: ActorId) -> bool {
-        self.actors[id.0].busy
+        self.actors[id.0].in_flight.is_some()
     }
 
     /// Hands descriptors to an actor (`SCM_RIGHTS`); returns the numbers
     /// they got there. The caller then closes its own copies.
-    pub fn hand(&mut self, id: ActorId, fds: &[BorrowedFd<'_>]) -> Result<Vec<i32>, HarnessError> {
+    pub fn hand(&mut self, id: ActorId, fds: &[BorrowedFd<'_>]) -> Result<Vec<i32>, Stop> {
         self.send(id, &Request::Adopt, fds)?;
         match self.await_reply(id, self.timing.deadline)? {
             Observed::Returned(Reply::Adopted { fds }) => Ok(fds),
-            other => Err(HarnessError(format!("{id} did not adopt descriptors: {other:?}"))),
+            other => Err(Stop::harness(format!("{id} did not adopt descriptors: {other:?}"))),
         }
     }
 
     /// Runs an operation that must complete (it may not block): its reply,
-    /// its actor's death, or `NoReturn` after the liveness deadline.
-    pub fn call(&mut self, id: ActorId, request: &Request) -> Result<Observed, HarnessError> {
+    /// or its actor's death as the case allows; [`Stop::Hung`] after the
+    /// liveness deadline.
+    pub fn call(&mut self, id: ActorId, request: &Request) -> Result<Observed, Stop> {
         self.send(id, request, &[])?;
         self.await_reply(id, self.timing.deadline)
     }
@@ -210,9 +188,10 @@ impl Session {
     /// Invokes an operation that may block at `site`, and waits until it
     /// returns or is proved blocked there. Where the kernel shows no wait
     /// state, an operation still without reply after the bounded wait is
-    /// taken as blocked with `Timeout` evidence. `NoReturn` when neither
-    /// happens within the liveness deadline (blocked somewhere else).
-    pub fn invoke(&mut self, id: ActorId, request: &Request, site: BlockSite) -> Result<Observed, HarnessError> {
+    /// taken as blocked with `Timeout` evidence (which never grounds a
+    /// `fail` on its own). [`Stop::Hung`] when neither happens within the
+    /// liveness deadline (the actor is asleep somewhere else, or running).
+    pub fn invoke(&mut self, id: ActorId, request: &Request, site: BlockSite) -> Result<Observed, Stop> {
         self.send(id, request, &[])?;
         let (pid, tid) = (self.actors[id.0].pid, self.actors[id.0].tid);
         let start = Instant::now();
@@ -270,7 +249,15 @@ impl Session {
                 return Ok(Observed::Blocked(evidence));
             }
             if start.elapsed() >= self.timing.deadline {
-                return Ok(Observed::NoReturn(wait_state(pid, tid).ok()));
+                let ws = self.describe_wait(id);
+                return Err(Stop::hung(
+                    None,
+                    format!(
+                        "{id}: {} neither returned nor was seen blocked in {} within the deadline ({ws})",
+                        request.summary(),
+                        site.kind.name()
+                    ),
+                ));
             }
             if start.elapsed() >= PAUSE_DENSE {
                 pause = (pause * 2).min(Duration::from_millis(1));
@@ -281,20 +268,20 @@ impl Session {
     /// Sends an operation and returns at once, so that several actors can
     /// work at the same time; its reply is awaited later with
     /// [`Session::complete`] (or looked for with [`Session::poll`]).
-    pub fn start(&mut self, id: ActorId, request: &Request) -> Result<(), HarnessError> {
+    pub fn start(&mut self, id: ActorId, request: &Request) -> Result<(), Stop> {
         self.send(id, request, &[])
     }
 
     /// Waits for the reply of an operation in flight (one that must now
     /// complete), up to the liveness deadline.
-    pub fn complete(&mut self, id: ActorId) -> Result<Observed, HarnessError> {
+    pub fn complete(&mut self, id: ActorId) -> Result<Observed, Stop> {
         self.await_reply(id, self.timing.deadline)
     }
 
     /// Waits for the first reply among several actors' operations in flight
     /// (any one of them may be the one that must complete), up to the
     /// liveness deadline; `None` if none replied by then.
-    pub fn complete_any(&mut self, ids: &[ActorId]) -> Result<Option<(ActorId, Observed)>, HarnessError> {
+    pub fn complete_any(&mut self, ids: &[ActorId]) -> Result<Option<(ActorId, Observed)>, Stop> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         let start = Instant::now();
         loop {
@@ -309,7 +296,7 @@ impl Session {
                     ids.iter().map(|id| PollFd::new(&self.actors[id.0].ctrl, PollFlags::IN)).collect();
                 match poll(&mut fds, Some(&ts)) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => return Err(HarnessError::io("polling actors", e.into())),
+                    Err(e) => return Err(Stop::io("polling actors", e.into())),
                 }
                 ids.iter().zip(&fds).filter(|(_, fd)| !fd.revents().is_empty()).map(|(id, _)| *id).collect()
             };
@@ -322,8 +309,8 @@ impl Session {
     }
 
     /// The reply of an operation in flight if it has arrived, without waiting.
-    pub fn poll(&mut self, id: ActorId) -> Result<Option<Observed>, HarnessError> {
-        if !self.actors[id.0].busy {
+    pub fn poll(&mut self, id: ActorId) -> Result<Option<Observed>, Stop> {
+        if !self.busy(id) {
             return Ok(None);
         }
         while self.readable(id, Duration::ZERO)? {
@@ -334,22 +321,36 @@ impl Session {
         Ok(None)
     }
 
-    /// Asks an actor to `_exit(code)` and reaps it.
-    pub fn exit(&mut self, id: ActorId, code: i32) -> Result<Death, HarnessError> {
+    /// Asks an actor to `_exit(code)` and reaps it. An actor that was
+    /// already dead, or that ends otherwise, is [`Stop::Death`].
+    pub fn exit(&mut self, id: ActorId, code: i32) -> Result<Death, Stop> {
+        self.check_alive(id)?;
+        self.actors[id.0].ending = true;
         self.send(id, &Request::Exit { code }, &[])?;
-        self.reap(id)
+        let death = self.reap(id)?;
+        if death != Death::exited(code) {
+            self.actors[id.0].ending = false;
+            return Err(self
+                .judge_death(id, death)
+                .err()
+                .unwrap_or_else(|| Stop::harness(format!("{id} was asked to exit with {code} and {death}"))));
+        }
+        self.actors[id.0].in_flight = None;
+        Ok(death)
     }
 
     /// Kills an actor with `SIGKILL` and reaps it: once this returns, the
-    /// kernel has closed every descriptor it held.
-    pub fn kill(&mut self, id: ActorId) -> Result<Death, HarnessError> {
-        let actor = &self.actors[id.0];
-        if let Some(death) = actor.death {
-            return Ok(death);
-        }
+    /// kernel has closed every descriptor it held. An actor that was
+    /// already dead is [`Stop::Death`].
+    pub fn kill(&mut self, id: ActorId) -> Result<Death, Stop> {
+        self.check_alive(id)?;
+        let actor = &mut self.actors[id.0];
+        actor.ending = true;
         os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL)
-            .map_err(|e| HarnessError::io(format!("killing {id}"), e))?;
-        self.reap(id)
+            .map_err(|e| Stop::io(format!("killing {id}"), e))?;
+        let death = self.reap(id)?;
+        self.actors[id.0].in_flight = None;
+        Ok(death)
     }
 
     /// The kernel's view of an actor's thread now, where there is one.
@@ -357,25 +358,73 @@ impl Session {
         wait_state(self.actors[id.0].pid, self.actors[id.0].tid).ok()
     }
 
+    fn describe_wait(&self, id: ActorId) -> String {
+        self.wait_state(id).map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into())
+    }
+
+    /// Looks for actors that died without the schedule asking, also those
+    /// that were between operations (their end of the control channel shows
+    /// a hang-up). An actor's exit closes its descriptors in ascending
+    /// order, the control channel (4) before any object under test, so a
+    /// death that another actor's observation could reflect shows here
+    /// before that observation arrives. A death the operation in flight
+    /// allows (a `SIGPIPE` during a write) is kept for its completion.
+    pub fn audit(&mut self) -> Result<(), Stop> {
+        for a in 0..self.actors.len() {
+            self.check_alive(ActorId(a))?;
+        }
+        Ok(())
+    }
+
+    /// [`Session::audit`] for one actor: if it has died and nobody has
+    /// heard of it yet, reaps it and judges the death.
+    fn check_alive(&mut self, id: ActorId) -> Result<(), Stop> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let actor = &mut self.actors[id.0];
+        if actor.death.is_some() {
+            return Ok(());
+        }
+        let hung_up = {
+            let mut fds = [PollFd::new(&actor.ctrl, PollFlags::empty())];
+            let zero = Timespec { tv_sec: 0, tv_nsec: 0 };
+            matches!(poll(&mut fds, Some(&zero)), Ok(1)) && fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR)
+        };
+        if hung_up || matches!(actor.child.try_wait(), Ok(Some(_))) {
+            let death = self.reap(id)?;
+            self.judge_death(id, death)?;
+        }
+        Ok(())
+    }
+
     fn alive_now(&self, id: ActorId) -> bool {
         std::path::Path::new(&format!("/proc/{}", self.actors[id.0].pid)).exists()
     }
 
-    fn send(&mut self, id: ActorId, request: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), HarnessError> {
+    fn send(&mut self, id: ActorId, request: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), Stop> {
         let actor = &mut self.actors[id.0];
-        if actor.death.is_some() {
-            return Err(HarnessError(format!("{id} is dead; cannot send {request:?}")));
+        if let Some(death) = actor.death {
+            return Err(Stop::harness(format!("{id} has ended ({death}); cannot send {}", request.summary())));
         }
-        if actor.busy {
-            return Err(HarnessError(format!("{id} is busy; cannot send {request:?}")));
+        if actor.in_flight.is_some() {
+            return Err(Stop::harness(format!("{id} is busy; cannot send {}", request.summary())));
         }
-        protocol::send(actor.ctrl.as_fd(), request, fds)
-            .map_err(|e| HarnessError::io(format!("sending to {id}"), e))?;
-        actor.busy = true;
+        actor.in_flight = Some(InFlight { what: request.summary(), may_raise: request.may_raise() });
+        if let Err(e) = protocol::send(actor.ctrl.as_fd(), request, fds) {
+            // The channel is gone: the actor died (or is dying) before
+            // taking the operation; its death says more than the error.
+            if !self.actors[id.0].ending {
+                let death = self.reap(id)?;
+                self.actors[id.0].in_flight = None;
+                return Err(self
+                    .judge_death(id, death)
+                    .err()
+                    .unwrap_or_else(|| Stop::io(format!("sending to {id}"), e)));
+            }
+        }
         Ok(())
     }
 
-    fn readable(&self, id: ActorId, timeout: Duration) -> Result<bool, HarnessError> {
+    fn readable(&self, id: ActorId, timeout: Duration) -> Result<bool, Stop> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         let actor = &self.actors[id.0];
         let mut fds = [PollFd::new(&actor.ctrl, PollFlags::IN)];
@@ -384,24 +433,22 @@ impl Session {
             match poll(&mut fds, Some(&ts)) {
                 Ok(n) => return Ok(n > 0),
                 Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(HarnessError::io(format!("polling {id}"), e.into())),
+                Err(e) => return Err(Stop::io(format!("polling {id}"), e.into())),
             }
         }
     }
 
-    fn await_reply(&mut self, id: ActorId, deadline: Duration) -> Result<Observed, HarnessError> {
-        Ok(self.await_frame(id, deadline, false)?.unwrap_or_else(|| Observed::NoReturn(self.wait_state(id))))
+    fn await_reply(&mut self, id: ActorId, deadline: Duration) -> Result<Observed, Stop> {
+        match self.await_frame(id, deadline, false)? {
+            Some(observed) => Ok(observed),
+            None => Err(Stop::harness(format!("{id}: an acknowledgement where a reply was due"))),
+        }
     }
 
     /// Waits for the reply (or the actor's death), or with `until_started`
     /// also returns `None` as soon as the actor acknowledges the operation.
-    /// `NoReturn` after the deadline.
-    fn await_frame(
-        &mut self,
-        id: ActorId,
-        deadline: Duration,
-        until_started: bool,
-    ) -> Result<Option<Observed>, HarnessError> {
+    /// [`Stop::Hung`] after the deadline.
+    fn await_frame(&mut self, id: ActorId, deadline: Duration, until_started: bool) -> Result<Option<Observed>, Stop> {
         let start = Instant::now();
         loop {
             let left = deadline.saturating_sub(start.elapsed());
@@ -413,41 +460,71 @@ impl Session {
                 }
             }
             if start.elapsed() >= deadline {
-                return Ok(Some(Observed::NoReturn(self.wait_state(id))));
+                let what = self.actors[id.0].in_flight.as_ref().map_or_else(String::new, |f| f.what.clone());
+                return Err(Stop::hung(
+                    None,
+                    format!("{id}: {what} did not return within the deadline ({})", self.describe_wait(id)),
+                ));
             }
         }
     }
 
     /// Reads one frame: the reply (or the actor's death), or `None` for an
     /// acknowledgement that the operation is starting.
-    fn take_frame(&mut self, id: ActorId) -> Result<Option<Observed>, HarnessError> {
+    fn take_frame(&mut self, id: ActorId) -> Result<Option<Observed>, Stop> {
         let actor = &mut self.actors[id.0];
         let mut fds = Vec::new();
         match protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds) {
             Ok(Some(Reply::Started)) => Ok(None),
             Ok(Some(Reply::Refused(why))) => {
-                actor.busy = false;
-                Err(HarnessError(format!("{id} refused the operation: {why}")))
+                actor.in_flight = None;
+                Err(Stop::harness(format!("{id} refused the operation: {why}")))
             }
             Ok(Some(reply)) => {
-                actor.busy = false;
+                actor.in_flight = None;
                 Ok(Some(Observed::Returned(reply)))
             }
-            Ok(None) | Err(_) => self.reap(id).map(|d| Some(Observed::Died(d))),
+            Ok(None) | Err(_) => {
+                let death = self.reap(id)?;
+                let allowed = self.judge_death(id, death);
+                self.actors[id.0].in_flight = None;
+                allowed.map(|()| Some(Observed::Died(death)))
+            }
         }
     }
 
-    fn reap(&mut self, id: ActorId) -> Result<Death, HarnessError> {
+    /// Whether a death is one the case allows: asked for by the schedule,
+    /// or a signal the operation in flight may raise. Otherwise the
+    /// [`Stop::Death`] that names it.
+    fn judge_death(&self, id: ActorId, death: Death) -> Result<(), Stop> {
+        let actor = &self.actors[id.0];
+        if actor.ending {
+            return Ok(());
+        }
+        let allowed = match (&actor.in_flight, death.signal) {
+            (Some(op), Some(sig)) => op.may_raise.contains(&sig),
+            _ => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        let during = match &actor.in_flight {
+            Some(op) => format!("during {}", op.what),
+            None => "between operations".to_string(),
+        };
+        Err(Stop::Death { actor: id.0, death, during })
+    }
+
+    fn reap(&mut self, id: ActorId) -> Result<Death, Stop> {
         use std::os::unix::process::ExitStatusExt;
         let actor = &mut self.actors[id.0];
         if let Some(death) = actor.death {
             return Ok(death);
         }
-        let status = actor.child.wait().map_err(|e| HarnessError::io(format!("waiting for {id}"), e))?;
+        let status = actor.child.wait().map_err(|e| Stop::io(format!("waiting for {id}"), e))?;
         crate::cleanup::unregister_group(actor.pid);
         let death = Death { code: status.code(), signal: status.signal() };
         actor.death = Some(death);
-        actor.busy = false;
         Ok(death)
     }
 }

@@ -10,10 +10,10 @@ use ipc_conform_harness::file::race::{
 };
 use ipc_conform_harness::file::rules;
 use ipc_conform_harness::file::version::{self, Seen};
+use ipc_conform_harness::observed::{Death, Observed};
 use ipc_conform_harness::os::file::{FlockOp, LockKind, LockOwner};
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::session::{Death, Observed};
 
 fn schedule(actors: u8) -> LockSchedule {
     LockSchedule { actors, steps: Vec::new() }

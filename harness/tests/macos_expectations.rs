@@ -4,11 +4,11 @@
 //! (and the other way round where Linux allows more).
 
 use ipc_conform_harness::case::CaseOutcome;
+use ipc_conform_harness::observed::Observed;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::pattern;
 use ipc_conform_harness::pipe::{self, Event, Op, PipeModel, PipeSchedule, Setup};
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::session::Observed;
 use ipc_conform_harness::socket::pair::model::{PairEvent, PairModel};
 use ipc_conform_harness::socket::pair::{exec, PairOp, PairSchedule, PairSetup, PairStep};
 use ipc_conform_harness::{Constants, Timing};

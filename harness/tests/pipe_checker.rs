@@ -5,6 +5,7 @@
 
 use ipc_conform_harness::case::CaseOutcome;
 use ipc_conform_harness::evidence::Evidence;
+use ipc_conform_harness::observed::{Death, Observed};
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::pattern;
@@ -12,7 +13,6 @@ use ipc_conform_harness::pipe::fifo;
 use ipc_conform_harness::pipe::rules;
 use ipc_conform_harness::pipe::{Event, Op, PipeModel, PipeSchedule, Setup};
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::session::{Death, Observed};
 use ipc_conform_harness::Constants;
 
 fn k() -> Constants {
@@ -296,7 +296,7 @@ fn closing_the_last_writer_obliges_every_blocked_reader_to_wake() {
         ],
     );
     let obligations = model.obligations();
-    assert_eq!(obligations.iter().map(|o| o.actor).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(obligations.iter().map(|o| o.actors.clone()).collect::<Vec<_>>(), vec![vec![1], vec![2], vec![3]]);
     assert!(obligations.iter().all(|o| o.rule == rules::WAKE_ALL));
     // A woken reader that gets anything but end of file breaks the rule.
     let err = model.apply(&done(2, ret(Reply::Errno(libc::EAGAIN)))).unwrap_err();
@@ -368,4 +368,28 @@ fn a_nonblocking_fifo_writer_alone_that_opens_breaks_rendezvous() {
     let named = failed_rules(fifo::judge_nonblocking_writer_alone(&ret(Reply::Opened { slot: 0, fd: 5 })));
     assert_eq!(named, vec![rules::FIFO.to_string()]);
     assert_eq!(fifo::judge_nonblocking_writer_alone(&ret(Reply::Errno(libc::ENXIO))), None);
+}
+
+#[test]
+fn a_page_read_twice_breaks_stream_order() {
+    // The reader gets bytes 0..4096, then 0..4096 again where 4096..8192
+    // were due: a whole page repeated, every position equal modulo 64.
+    let mut data = bytes(0, 0, 4096);
+    data.extend(bytes(0, 0, 4096));
+    let events = [
+        step(W, Op::Write { len: 8192 }, ret(Reply::Count(8192))),
+        step(R, Op::Read { max: 8192 }, ret(Reply::Data(data))),
+    ];
+    rejects(setup(1, 0, 1), &events, rules::ORDER);
+}
+
+#[test]
+fn a_page_lost_breaks_stream_order() {
+    let mut data = bytes(0, 0, 100);
+    data.extend(bytes(0, 4196, 100));
+    let events = [
+        step(W, Op::Write { len: 8192 }, ret(Reply::Count(8192))),
+        step(R, Op::Read { max: 200 }, ret(Reply::Data(data))),
+    ];
+    rejects(setup(1, 0, 1), &events, rules::ORDER);
 }

@@ -21,6 +21,7 @@ fn outcome(rule: &str, verdict: Verdict, reason: Option<&str>) -> RuleOutcome {
         counterexample: None,
         measured: BTreeMap::new(),
         duration_ms: 1234,
+        findings: Vec::new(),
     }
 }
 
@@ -43,6 +44,8 @@ fn fixed_report() -> Report {
         replay_file: Some("target/ipc-conform/failures/pipe.read.empty-blocks.json".into()),
         replay_command: "cargo run --release -- run --replay target/ipc-conform/failures/pipe.read.empty-blocks.json"
             .into(),
+        reproduced: Some(ipc_conform_harness::runner::Reproduced { times: 3, of: 3 }),
+        replay_trace: Vec::new(),
     });
     let mut capacity = outcome("pipe.write.capacity-finite", Verdict::Pass, None);
     capacity.measured.insert(

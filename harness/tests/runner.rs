@@ -39,6 +39,7 @@ fn config(dir: &std::path::Path) -> RunConfig {
         constants: Constants::linux_example(),
         progress: Default::default(),
         max_shrink_iters: None,
+        confirm: 3,
     }
 }
 
@@ -51,6 +52,8 @@ fn a_deviation_shrinks_to_a_minimal_case_that_is_saved_and_replays() {
     assert_eq!(outcome.verdict, Verdict::Fail);
     let cx = outcome.counterexample.clone().expect("a counterexample");
     assert_eq!(cx.schedule, vec!["  1. write 50 bytes".to_string()], "not minimal: {:?}", cx.schedule);
+    assert_eq!(cx.reproduced, Some(runner::Reproduced { times: 3, of: 3 }));
+    assert!(outcome.reason.as_deref().unwrap_or("").contains("reproduced 3/3"));
     assert!(outcome.reason.as_deref().unwrap_or("").starts_with("demo.rule: size 50"));
     let file = cx.replay_file.clone().expect("saved");
     assert!(cx.replay_command.ends_with(&format!("--replay {file}")));
@@ -61,7 +64,8 @@ fn a_deviation_shrinks_to_a_minimal_case_that_is_saved_and_replays() {
     assert_eq!(saved.rule, "demo.rule");
     let again = runner::replay("demo.rule", "demo", &saved.case, judge, &cfg);
     assert_eq!(again.verdict, Verdict::Fail);
-    assert_eq!(again.cases, 1);
+    // The case itself, then the replays that confirm it.
+    assert_eq!(again.cases, 1 + u64::from(cfg.confirm));
     // The proptest seed is persisted too, so the failure runs first next time.
     assert!(dir.path().join("regressions").join("demo.rule.txt").exists());
 }
@@ -94,4 +98,88 @@ impl<S: proptest::strategy::Strategy<Value = Vec<u32>>> IntoSizes for S {
     fn prop_map_into_sizes(self) -> proptest::strategy::Map<Self, fn(Vec<u32>) -> Sizes> {
         proptest::strategy::Strategy::prop_map(self, Sizes as fn(Vec<u32>) -> Sizes)
     }
+}
+
+/// A synthetic case whose executor panics (a harness bug): never a pass.
+fn panicking(case: &Sizes) -> CaseReport<String> {
+    if case.0.iter().any(|n| *n >= 50) {
+        panic!("executor bug on size {:?}", case.0);
+    }
+    CaseReport::new()
+}
+
+#[test]
+fn a_panic_inside_a_case_is_an_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = vec(0u32..100, 1..20).prop_map_into_sizes();
+    let outcome = runner::check("demo.rule", "demo", strategy, panicking, &config(dir.path()));
+    assert_eq!(outcome.verdict, Verdict::Error, "{}", runner::render(&outcome));
+    let reason = outcome.reason.unwrap_or_default();
+    assert!(reason.contains("panic") && reason.contains("executor bug"), "{reason}");
+}
+
+/// A synthetic case that breaks another rule than the one being checked.
+fn breaks_another_rule(case: &Sizes) -> CaseReport<String> {
+    let mut report = CaseReport::new();
+    if let Some(n) = case.0.iter().find(|n| **n >= 50) {
+        report.outcome = CaseOutcome::Fail { rules: vec!["other.rule".into()], message: format!("size {n} deviates") };
+    }
+    report
+}
+
+#[test]
+fn a_deviation_of_another_rule_is_not_the_checked_rules_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let strategy = vec(0u32..100, 1..20).prop_map_into_sizes();
+    let outcome = runner::check("demo.rule", "demo", strategy, breaks_another_rule, &config(dir.path()));
+    assert_ne!(outcome.verdict, Verdict::Fail, "{}", runner::render(&outcome));
+    // It is recorded against the rule it breaks, shrunk and confirmed, and
+    // the checked rule goes on with fresh cases (up to a few findings).
+    let finding = outcome.findings.first().expect("a finding against other.rule");
+    assert_eq!(finding.rule, "other.rule");
+    assert_eq!(finding.verdict, Verdict::Fail);
+    let cx = finding.counterexample.as_ref().expect("its minimal case");
+    assert_eq!(cx.schedule, vec!["  1. write 50 bytes".to_string()]);
+    assert_eq!(cx.reproduced, Some(runner::Reproduced { times: 3, of: 3 }));
+    assert!(cx.replay_file.as_deref().unwrap_or("").ends_with("other.rule.json"), "{cx:?}");
+}
+
+#[test]
+fn a_deviation_of_another_rule_leaves_the_checked_rule_its_own_verdict() {
+    // Only a few cases break the other rule: the checked rule still runs
+    // all its cases and passes.
+    let dir = tempfile::tempdir().unwrap();
+    let rare = |case: &Sizes| {
+        let mut report = CaseReport::<String>::new();
+        if case.0.first() == Some(&99) {
+            report.outcome = CaseOutcome::Fail { rules: vec!["other.rule".into()], message: "99 deviates".into() };
+        }
+        report
+    };
+    let strategy = vec(0u32..100, 1..3).prop_map_into_sizes();
+    let outcome = runner::check("demo.rule", "demo", strategy, rare, &config(dir.path()));
+    assert_eq!(outcome.verdict, Verdict::Pass, "{}", runner::render(&outcome));
+    assert!(!outcome.findings.is_empty(), "{}", runner::render(&outcome));
+}
+
+#[test]
+fn a_deviation_that_never_reproduces_is_not_a_clean_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let once = |case: &Sizes| {
+        let mut report = CaseReport::<String>::new();
+        report.events = vec![format!("call {}", calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst))];
+        if report.events[0] == "call 0" {
+            report.outcome = CaseOutcome::Fail { rules: vec!["demo.rule".into()], message: format!("{case:?} once") };
+        }
+        report
+    };
+    let strategy = vec(0u32..100, 1..5).prop_map_into_sizes();
+    let outcome = runner::check("demo.rule", "demo", strategy, once, &config(dir.path()));
+    assert_eq!(outcome.verdict, Verdict::Unresolved, "{}", runner::render(&outcome));
+    let cx = outcome.counterexample.expect("both traces are kept");
+    assert_eq!(cx.reproduced, Some(runner::Reproduced { times: 0, of: 3 }));
+    assert_eq!(cx.trace, vec!["call 0".to_string()]);
+    assert!(!cx.replay_trace.is_empty() && cx.replay_trace[0] != "call 0", "{:?}", cx.replay_trace);
+    assert!(outcome.reason.unwrap_or_default().contains("did not reproduce"));
 }

@@ -4,11 +4,11 @@
 //! accepted, so the checker does not simply reject everything.
 
 use ipc_conform_harness::evidence::Evidence;
+use ipc_conform_harness::observed::Observed;
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::os::shm::ForeignAccess;
 use ipc_conform_harness::protocol::shm::ForkRegion;
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::session::Observed;
 use ipc_conform_harness::shm::access::{judge_foreign, judge_permissions, AccessEvent, AccessOp};
 use ipc_conform_harness::shm::inherit::{file_byte, InheritEvent, InheritJudge, InheritOp};
 use ipc_conform_harness::shm::memory::{Backing, MemEvent, MemModel, MemOp, View};
@@ -338,7 +338,7 @@ fn every_rule_has_a_checker_test_here() {
 
 #[test]
 fn malformed_observations_are_rejected_without_panicking() {
-    use ipc_conform_harness::session::Death;
+    use ipc_conform_harness::observed::Death;
     let died = Observed::Died(Death { code: None, signal: Some(9) });
     let views = [View::Shared, View::Shared];
     for observed in [values(&[]), values(&[5, 0, 1]), died.clone(), done(), errno(libc::EIO)] {
@@ -357,4 +357,16 @@ fn malformed_observations_are_rejected_without_panicking() {
     let mut model = MemModel::new(Backing::Shm);
     model.apply(&mem(0, MemOp::Map { view: View::Shared }, values(&[0]))).unwrap();
     assert!(model.apply(&mem(0, MemOp::Load { word: 200 }, values(&[0]))).is_err());
+}
+
+#[test]
+fn no_foreign_access_takes_only_a_denial_for_a_denial() {
+    let probe =
+        |how, write, observed| AccessEvent { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
+    // A call that does not exist, or an address fault after the permission
+    // check, is no proof that another user's memory is out of reach.
+    for e in [libc::ENOSYS, libc::EFAULT, libc::EINVAL, libc::EIO] {
+        assert!(judge_foreign(&probe(ForeignAccess::VmCall, None, errno(e))).is_err(), "errno {e} taken as a denial");
+    }
+    assert_eq!(judge_foreign(&probe(ForeignAccess::VmCall, None, errno(libc::EPERM))), Ok(()));
 }

@@ -4,12 +4,12 @@
 
 use ipc_conform_harness::case::CaseOutcome;
 use ipc_conform_harness::evidence::Evidence;
+use ipc_conform_harness::observed::{Death, Observed};
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::pattern;
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::session::{Death, Observed};
 use ipc_conform_harness::socket::pair::model::{PairEvent, PairModel};
 use ipc_conform_harness::socket::pair::{PairOp, PairSetup};
 use ipc_conform_harness::socket::rules;
@@ -262,4 +262,10 @@ fn separate_offsets_break_fd_passing() {
 fn a_connect_without_permission_that_succeeds_breaks_path_permissions() {
     fails_naming(scenarios::judge_denied_connect(&ret(Reply::Opened { slot: 1, fd: 6 })).unwrap(), rules::PERMISSIONS);
     assert_eq!(scenarios::judge_denied_connect(&ret(Reply::Errno(libc::EACCES))), None);
+}
+
+#[test]
+fn a_udp_case_that_lost_every_datagram_is_not_a_pass() {
+    let case = UdpCase { senders: vec![vec![20, 30]] };
+    assert_ne!(scenarios::judge_datagrams(&[], &case), CaseOutcome::Pass);
 }

@@ -248,7 +248,8 @@ fn run(args: RunArgs) -> Result<i32, String> {
     cfg.progress = bar.hook();
     let started = SystemTime::now();
     let clock = Instant::now();
-    let checked = check_in_parallel(&rules, &cfg, &bar);
+    let mut checked = check_in_parallel(&rules, &cfg, &bar);
+    registry::attribute_findings(&mut checked);
     bar.clear();
     let report =
         Report::build(&checked, PlatformInfo::current(k), started, clock.elapsed().as_millis() as u64, cfg.seed);

@@ -59,6 +59,39 @@ pub fn check_rule(rule: &Rule, cfg: &RunConfig) -> RuleOutcome {
     outcomes.swap_remove(0)
 }
 
+/// Records every finding against another rule under the rule it breaks:
+/// that rule's verdict becomes the finding's where it is worse, with the
+/// finding's reason and minimal case. A rule that was not selected for the
+/// run gets a row of its own (no cases of its own ran). `checked` is in
+/// catalogue order and stays so.
+pub fn attribute_findings(checked: &mut Vec<(&Rule, RuleOutcome, Vec<String>)>) {
+    let findings: Vec<(String, ipc_conform_harness::runner::Finding)> = checked
+        .iter()
+        .flat_map(|(rule, outcome, _)| outcome.findings.iter().map(|f| (rule.id.clone(), f.clone())))
+        .collect();
+    for (found_by, f) in findings {
+        let reason = format!("found while checking {found_by} (property {}): {}", f.property, f.reason);
+        match checked.iter_mut().find(|(rule, _, _)| rule.id == f.rule) {
+            Some((_, outcome, _)) => {
+                if severity(f.verdict) > severity(outcome.verdict) {
+                    outcome.verdict = f.verdict;
+                    outcome.reason = Some(reason);
+                    outcome.counterexample = f.counterexample.clone();
+                }
+            }
+            None => {
+                let Some(rule) = catalogue().get(&f.rule) else { continue };
+                let mut outcome = RuleOutcome::without_cases(&f.rule, &f.property, f.verdict, reason);
+                outcome.counterexample = f.counterexample.clone();
+                let properties = for_rule(&f.rule).iter().map(|p| p.name.to_string()).collect();
+                checked.push((rule, outcome, properties));
+            }
+        }
+    }
+    let order: Vec<&str> = catalogue().rules.iter().map(|r| r.id.as_str()).collect();
+    checked.sort_by_key(|(rule, _, _)| order.iter().position(|id| *id == rule.id).unwrap_or(usize::MAX));
+}
+
 /// Orders verdicts from best to worst for combining.
 pub fn severity(v: Verdict) -> u8 {
     match v {
@@ -84,8 +117,10 @@ pub fn read_replay(text: &str) -> Result<ipc_conform_harness::runner::ReplayFile
 
 /// Replays a saved case for its rule.
 pub fn replay(file: &ipc_conform_harness::runner::ReplayFile, cfg: &RunConfig) -> Result<RuleOutcome, String> {
+    // The property that found the case (it may check another rule than the
+    // one the case breaks), else any property of the rule.
     let prop = all()
-        .find(|p| p.rule == file.rule && p.name == file.property)
+        .find(|p| p.name == file.property)
         .or_else(|| all().find(|p| p.rule == file.rule))
         .ok_or_else(|| format!("no property checks rule `{}`", file.rule))?;
     Ok((prop.replay)(cfg, &file.case))

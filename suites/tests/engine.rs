@@ -4,11 +4,12 @@
 //! time: each counts processes, descriptors and files of the whole process.
 
 use ipc_conform::registry;
-use ipc_conform_harness::case::{CaseOutcome, CaseReport};
+use ipc_conform_harness::case::{CaseReport, Stop};
 use ipc_conform_harness::leaks::{children, open_fds, scratch_dirs};
+use ipc_conform_harness::observed::Observed;
 use ipc_conform_harness::protocol::Request;
 use ipc_conform_harness::runner::{self, RunConfig};
-use ipc_conform_harness::session::{Observed, Session};
+use ipc_conform_harness::session::Session;
 use ipc_conform_harness::{Timing, Verdict};
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::fmt;
@@ -58,20 +59,11 @@ impl fmt::Display for PausingActor {
 }
 
 fn run_pausing_actor(timing: Timing) -> CaseReport<String> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match session.spawn().and_then(|a| session.call(a, &Request::Pause)) {
-        Ok(Observed::NoReturn(ws)) => CaseOutcome::Hung {
-            rule: Some("engine.liveness".into()),
-            message: format!(
-                "pause did not return within the deadline ({})",
-                ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
-            ),
-        },
-        Ok(other) => CaseOutcome::Error(format!("pause returned: {other:?}")),
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    ipc_conform_harness::case::run_in_session(timing, |session, _| {
+        let a = session.spawn()?;
+        let observed = session.call(a, &Request::Pause)?;
+        Err(Stop::harness(format!("pause returned: {observed:?}")))
+    })
 }
 
 #[serial_test::serial]

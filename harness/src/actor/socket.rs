@@ -35,6 +35,12 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
                 Err(e) => errno(e),
             }
         }
+        SocketOp::Fill { slot, chunk, tag, start } => {
+            match sock::fill_dontwait(actor.fd(slot)?, chunk as usize, start, |pos| pattern::byte(tag, pos)) {
+                Ok(total) => Reply::Filled { total, errno: None },
+                Err((total, errno)) => Reply::Filled { total, errno: Some(errno) },
+            }
+        }
         SocketOp::Recv { slot, max, dontwait } => match sock::recv(actor.fd(slot)?, max as usize, dontwait) {
             Ok((data, truncated)) => Reply::Received { data, truncated },
             Err(e) => errno(e),

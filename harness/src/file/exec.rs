@@ -8,15 +8,18 @@ use super::race::{
     self, AppendCase, AppendReport, CreateCase, NoReplaceCase, ReplaceCase, VisibleCase, WriterReport, INITIAL,
 };
 use super::version::{self, Seen};
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::engine::{Invocation, Mechanism};
 use crate::evidence::BlockSite;
+use crate::observed::Observed;
 use crate::os::file::{LockOwner, OpenMode};
 use crate::os::proc::SyscallKind;
 use crate::pipe::model::describe;
 use crate::protocol::file::FileOp;
 use crate::protocol::{Reply, Request};
 use crate::scratch::Scratch;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use std::path::Path;
 
@@ -36,220 +39,127 @@ fn rw() -> OpenMode {
     OpenMode { write: true, ..OpenMode::default() }
 }
 
-fn hung(rule: Option<&str>, what: String, observed: &Observed) -> CaseOutcome {
-    CaseOutcome::Hung { rule: rule.map(str::to_string), message: format!("{what}: {}", describe(observed)) }
-}
-
 /// Opens `path` in an actor: the slot and descriptor number.
-fn open_in(session: &mut Session, id: ActorId, path: &str, mode: OpenMode) -> Result<(u32, i32), HarnessError> {
+fn open_in(session: &mut Session, id: ActorId, path: &str, mode: OpenMode) -> Result<(u32, i32), Stop> {
     match session.call(id, &file(FileOp::Open { path: path.to_string(), mode }))? {
         Observed::Returned(Reply::Opened { slot, fd }) => Ok((slot, fd)),
-        other => Err(HarnessError(format!("{id}: opening {path}: {}", describe(&other)))),
+        other => Err(Stop::harness(format!("{id}: opening {path}: {}", describe(&other)))),
     }
 }
 
 // ---- locks -----------------------------------------------------------------
 
-/// Runs one lock schedule.
+/// Runs one lock schedule through the one case engine.
 pub fn run_locks(schedule: &LockSchedule, timing: Timing) -> CaseReport<LockEvent> {
-    let mut report = CaseReport::new();
-    let scratch = Scratch::new();
-    let outcome = match scratch {
-        Err(e) => CaseOutcome::Error(format!("scratch directory: {e}")),
-        Ok(ref scratch) => {
-            let mut session = Session::new(timing);
-            let mut model = LockModel::new(schedule);
-            let outcome = match drive_locks(schedule, scratch.path(), &mut session, &mut model, &mut report.events) {
-                Ok(o) => o,
-                Err(e) => CaseOutcome::Error(e.0),
-            };
-            report.evidence = session.evidence.clone();
-            outcome
+    if let Err(why) = schedule.validate() {
+        return crate::case::refused(why);
+    }
+    let scratch = match Scratch::new() {
+        Ok(s) => s,
+        Err(e) => {
+            let mut report = CaseReport::new();
+            report.outcome = Stop::io("scratch directory", e).outcome();
+            return report;
         }
     };
-    report.outcome = outcome;
+    let locks = Locks { schedule, path: path_str(&scratch.path().join("locked")), slots: Vec::new() };
+    // The session (every actor) ends inside `run`, before the directory goes.
+    let report = crate::engine::run(locks, LockModel::new(schedule), timing);
+    drop(scratch);
     report
 }
 
-fn drive_locks(
-    schedule: &LockSchedule,
-    dir: &Path,
-    session: &mut Session,
-    model: &mut LockModel,
-    events: &mut Vec<LockEvent>,
-) -> Result<CaseOutcome, HarnessError> {
-    let path = dir.join("locked");
-    let probe = crate::os::file::open(&path, OpenMode { write: true, create: true, ..OpenMode::default() })
-        .map_err(|e| HarnessError::io("creating the lock file", e))?;
-    let uses_ofd = schedule.steps.iter().any(|s| matches!(s.op, LockOp::Record { owner: LockOwner::Ofd, .. }));
-    if uses_ofd
-        && !crate::os::file::ofd_locks_offered(std::os::fd::AsFd::as_fd(&probe))
-            .map_err(|e| HarnessError::io("probing OFD locks", e))?
-    {
-        return Ok(CaseOutcome::Unsupported(
-            "F_OFD_SETLK answered EINVAL: this kernel has no open-file-description locks".into(),
-        ));
+/// One lock case: the file, and per actor its descriptors as
+/// `slots[actor][fd] = (slot in the actor, descriptor number there)`.
+struct Locks<'a> {
+    schedule: &'a LockSchedule,
+    path: String,
+    slots: Vec<[Option<(u32, i32)>; FDS as usize]>,
+}
+
+impl Locks<'_> {
+    fn slot(&self, a: u8, fd: u8) -> Result<(u32, i32), Stop> {
+        self.slots[a as usize][fd as usize].ok_or_else(|| Stop::harness(format!("actor {a}: fd{fd} has no slot")))
     }
-    drop(probe);
-    let path = path_str(&path);
-    // slots[actor][fd] = (slot in the actor, descriptor number there).
-    let mut slots: Vec<[Option<(u32, i32)>; FDS as usize]> = Vec::new();
-    for _ in 0..schedule.cast() {
-        let id = session.spawn()?;
-        let a = open_in(session, id, &path, rw())?;
-        let b = open_in(session, id, &path, rw())?;
-        slots.push([Some(a), Some(b)]);
+}
+
+impl Mechanism for Locks<'_> {
+    type Op = LockOp;
+    type Model = LockModel;
+
+    fn steps(&self) -> Vec<(u8, LockOp)> {
+        self.schedule.steps.iter().map(|s| (self.schedule.actor_of(s), s.op)).collect()
     }
-    for (index, step) in schedule.steps.iter().enumerate() {
-        if let Some(o) = collect(session, model, events)? {
-            return Ok(o);
+
+    fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
+        let probe =
+            crate::os::file::open(Path::new(&self.path), OpenMode { write: true, create: true, ..OpenMode::default() })
+                .map_err(|e| Stop::io("creating the lock file", e))?;
+        let uses_ofd = self.schedule.steps.iter().any(|s| matches!(s.op, LockOp::Record { owner: LockOwner::Ofd, .. }));
+        if uses_ofd
+            && !crate::os::file::ofd_locks_offered(std::os::fd::AsFd::as_fd(&probe))
+                .map_err(|e| Stop::io("probing OFD locks", e))?
+        {
+            return Err(Stop::Unsupported(
+                "F_OFD_SETLK answered EINVAL: this kernel has no open-file-description locks".into(),
+            ));
         }
-        let a = schedule.actor_of(step);
-        let id = ActorId(a as usize);
-        if let Err(why) = model.can_issue(a, &step.op) {
-            events.push(LockEvent::Skipped { index, actor: a, op: step.op, why: why.to_string() });
-            continue;
+        drop(probe);
+        for _ in 0..self.schedule.cast() {
+            let id = session.spawn()?;
+            let a = open_in(session, id, &self.path, rw())?;
+            let b = open_in(session, id, &self.path, rw())?;
+            self.slots.push([Some(a), Some(b)]);
         }
-        let fd = step.op.fd().unwrap_or(0) as usize;
-        let slot = slots[a as usize][fd];
-        let need = |s: Option<(u32, i32)>| s.ok_or_else(|| HarnessError(format!("actor {a}: fd{fd} has no slot")));
-        let observed = match step.op {
+        Ok(())
+    }
+
+    fn invocation(&self, _model: &LockModel, a: u8, op: &LockOp) -> Result<Invocation, Stop> {
+        let fd = op.fd().unwrap_or(0);
+        Ok(match *op {
             LockOp::Flock { op, nonblock, .. } => {
-                let (slot, num) = need(slot)?;
+                let (slot, num) = self.slot(a, fd)?;
                 let req = file(FileOp::Flock { slot, op, nonblock });
-                if nonblock {
-                    session.call(id, &req)?
-                } else {
-                    session.invoke(id, &req, BlockSite { kind: SyscallKind::Flock, fd: Some(num) })?
+                match nonblock {
+                    true => Invocation::Call(req),
+                    false => Invocation::MayBlock(req, BlockSite { kind: SyscallKind::Flock, fd: Some(num) }),
                 }
             }
             LockOp::Record { owner, kind, start, len, wait, .. } => {
-                let (slot, num) = need(slot)?;
+                let (slot, num) = self.slot(a, fd)?;
                 let req = file(FileOp::Lock { slot, owner, kind, start, len, wait });
-                let observed = if wait {
-                    session.invoke(id, &req, BlockSite { kind: SyscallKind::Fcntl, fd: Some(num) })?
-                } else {
-                    session.call(id, &req)?
-                };
-                if owner == LockOwner::Ofd && observed == Observed::Returned(Reply::Errno(libc::EINVAL)) {
-                    return Ok(CaseOutcome::Unsupported(
-                        "F_OFD_SETLK answered EINVAL: this kernel has no open-file-description locks".into(),
-                    ));
+                match wait {
+                    true => Invocation::MayBlock(req, BlockSite { kind: SyscallKind::Fcntl, fd: Some(num) }),
+                    false => Invocation::Call(req),
                 }
-                observed
             }
-            LockOp::Close { .. } => {
-                let (s, _) = need(slot)?;
-                slots[a as usize][fd] = None;
-                session.call(id, &Request::Close { slot: s })?
-            }
-            LockOp::Reopen { .. } => {
-                let observed = session.call(id, &file(FileOp::Open { path: path.clone(), mode: rw() }))?;
-                if let Observed::Returned(Reply::Opened { slot, fd: num }) = observed {
-                    slots[a as usize][fd] = Some((slot, num));
-                }
-                observed
-            }
-            LockOp::Exit => Observed::Died(session.exit(id, 0)?),
-            LockOp::Kill => Observed::Died(session.kill(id)?),
-        };
-        let event = LockEvent::Step { index, actor: a, op: step.op, observed: observed.clone() };
-        events.push(event.clone());
-        if let Observed::NoReturn(_) = observed {
-            return Ok(hung(
-                None,
-                format!("actor {a}: {}: neither returned nor blocked where expected", step.op),
-                &observed,
-            ));
-        }
-        if let Err(v) = model.apply(&event) {
-            return Ok(fail(v));
-        }
-        if let Some(o) = settle(session, model, events)? {
-            return Ok(o);
-        }
+            LockOp::Close { .. } => Invocation::Call(Request::Close { slot: self.slot(a, fd)?.0 }),
+            LockOp::Reopen { .. } => Invocation::Call(file(FileOp::Open { path: self.path.clone(), mode: rw() })),
+            LockOp::Exit => Invocation::Exit(0),
+            LockOp::Kill => Invocation::Kill,
+        })
     }
-    Ok(collect(session, model, events)?.unwrap_or(CaseOutcome::Pass))
-}
 
-/// Feeds the model every completion that has arrived, without waiting.
-fn collect(
-    session: &mut Session,
-    model: &mut LockModel,
-    events: &mut Vec<LockEvent>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    for a in 0..session.pids().len() {
-        let id = ActorId(a);
-        if session.alive(id) && session.busy(id) {
-            if let Some(observed) = session.poll(id)? {
-                let event = LockEvent::Completion { actor: a as u8, observed };
-                events.push(event.clone());
-                if let Err(v) = model.apply(&event) {
-                    return Ok(Some(fail(v)));
-                }
+    fn observed(&mut self, a: u8, op: &LockOp, observed: &Observed) {
+        match (op, observed) {
+            (LockOp::Close { fd }, _) => self.slots[a as usize][(fd % FDS) as usize] = None,
+            (LockOp::Reopen { fd }, Observed::Returned(Reply::Opened { slot, fd: num })) => {
+                self.slots[a as usize][(fd % FDS) as usize] = Some((*slot, *num))
             }
-        }
-    }
-    settle(session, model, events)
-}
-
-/// Waits until no pending request could be granted: for each obligation,
-/// one of its actors must complete within the liveness deadline.
-fn settle(
-    session: &mut Session,
-    model: &mut LockModel,
-    events: &mut Vec<LockEvent>,
-) -> Result<Option<CaseOutcome>, HarnessError> {
-    loop {
-        let Some(ob) = model.obligations().into_iter().next() else { return Ok(None) };
-        let ids: Vec<ActorId> = ob.actors.iter().map(|a| ActorId(*a as usize)).collect();
-        if let Some(id) = ids.iter().find(|id| !session.busy(**id)) {
-            return Err(HarnessError(format!("model and session disagree: actor {} is not busy but {}", id.0, ob.why)));
-        }
-        match session.complete_any(&ids)? {
-            Some((id, observed)) => {
-                let event = LockEvent::Completion { actor: id.0 as u8, observed };
-                events.push(event.clone());
-                if let Err(v) = model.apply(&event) {
-                    return Ok(Some(fail(v)));
-                }
-            }
-            None => {
-                let states: Vec<String> = ids
-                    .iter()
-                    .map(|id| {
-                        let ws = session.wait_state(*id);
-                        format!(
-                            "actor {}: {}",
-                            id.0,
-                            ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
-                        )
-                    })
-                    .collect();
-                return Ok(Some(CaseOutcome::Hung {
-                    rule: Some(ob.rule.to_string()),
-                    message: format!("{}, but none returned within the deadline ({})", ob.why, states.join("; ")),
-                }));
-            }
+            _ => {}
         }
     }
 }
 
 // ---- shared by the concurrent cases ----------------------------------------
 
-/// Awaits an actor's report of a started loop: its values, or the outcome
-/// that ends the case.
-fn await_values(
-    session: &mut Session,
-    id: ActorId,
-    rule: &str,
-    what: &str,
-) -> Result<Result<Vec<i64>, CaseOutcome>, HarnessError> {
-    Ok(match session.complete(id)? {
+/// Awaits an actor's report of a started loop: its values. A loop that
+/// does not finish is `hung`, demanded by `rule`.
+fn await_values(session: &mut Session, id: ActorId, rule: &str, what: &str) -> Result<Vec<i64>, Stop> {
+    match session.complete(id).map_err(|s| s.demanded_by(rule, &format!("{id}: {what} must finish")))? {
         Observed::Returned(Reply::Values(v)) => Ok(v),
-        o @ Observed::NoReturn(_) => Err(hung(Some(rule), format!("{id}: {what} did not finish"), &o)),
-        other => Err(CaseOutcome::Error(format!("{id}: {what}: {}", describe(&other)))),
-    })
+        other => Err(Stop::harness(format!("{id}: {what}: {}", describe(&other)))),
+    }
 }
 
 fn seen_of(observed: &Observed) -> Result<Seen, String> {
@@ -261,36 +171,11 @@ fn seen_of(observed: &Observed) -> Result<Seen, String> {
     }
 }
 
-/// Runs `drive` with a fresh scratch directory and session; the session
-/// (every actor) ends before the directory is removed.
-fn with_scratch<E>(
-    timing: Timing,
-    drive: impl FnOnce(&Path, &mut Session, &mut CaseReport<E>) -> Result<CaseOutcome, HarnessError>,
-) -> CaseReport<E> {
-    let mut report = CaseReport::new();
-    let scratch = match Scratch::new() {
-        Ok(s) => s,
-        Err(e) => {
-            report.outcome = CaseOutcome::Error(format!("scratch directory: {e}"));
-            return report;
-        }
-    };
-    let mut session = Session::new(timing);
-    report.outcome = match drive(scratch.path(), &mut session, &mut report) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report.evidence.merge(&session.evidence);
-    drop(session);
-    drop(scratch);
-    report
-}
-
 // ---- file.write.visible ----------------------------------------------------
 
 /// Runs a visibility case.
 pub fn run_visible(case: &VisibleCase, timing: Timing) -> CaseReport<String> {
-    with_scratch(timing, |dir, session, report| {
+    crate::case::run_in_scratch(timing, |dir, session, report| {
         let path = path_str(&dir.join("shared"));
         let (writer, reader) = (session.spawn()?, session.spawn()?);
         for (i, len) in case.lens.iter().enumerate() {
@@ -299,7 +184,7 @@ pub fn run_visible(case: &VisibleCase, timing: Timing) -> CaseReport<String> {
             let (slot, _) = open_in(session, writer, &path, mode)?;
             let wrote = session.call(writer, &file(FileOp::WriteVersion { slot, id, len: *len }))?;
             let read = session.call(reader, &file(FileOp::ReadPath { path: path.clone() }))?;
-            let seen = seen_of(&read).map_err(HarnessError)?;
+            let seen = seen_of(&read).map_err(Stop::Harness)?;
             report.events.push(format!(
                 "round {}: writer wrote version {} -> {}; reader found {seen}",
                 i + 1,
@@ -334,20 +219,20 @@ pub fn run_rename(case: &ReplaceCase, timing: Timing) -> CaseReport<String> {
 /// at work). In place (`in_place_chunk`), the judge is not consulted: the
 /// torn reads are counted into the report's observations instead.
 pub fn run_replace_with(case: &ReplaceCase, timing: Timing, judge: ReplaceJudge<'_>) -> CaseReport<String> {
-    with_scratch(timing, |dir, session, report| {
+    crate::case::run_in_scratch(timing, |dir, session, report| {
         let rule = if case.in_place_chunk.is_some() { super::rules::TORN } else { super::rules::RENAME_ATOMIC };
         let target = path_str(&dir.join("target"));
         let writers: Vec<ActorId> = (0..case.writers.len()).map(|_| session.spawn()).collect::<Result<_, _>>()?;
         let readers: Vec<ActorId> = (0..case.readers.len()).map(|_| session.spawn()).collect::<Result<_, _>>()?;
-        let Some(&first) = writers.first() else { return Err(HarnessError("a replace case needs a writer".into())) };
+        let Some(&first) = writers.first() else { return Err(Stop::harness("a replace case needs a writer")) };
         if readers.is_empty() {
-            return Err(HarnessError("a replace case needs a reader".into()));
+            return Err(Stop::harness("a replace case needs a reader"));
         }
         let mode = OpenMode { write: true, create: true, trunc: true, ..OpenMode::default() };
         let (slot, _) = open_in(session, first, &target, mode)?;
         let wrote = session.call(first, &file(FileOp::WriteVersion { slot, id: INITIAL, len: case.initial_len }))?;
         if wrote != Observed::Returned(Reply::Count(version::size(case.initial_len))) {
-            return Err(HarnessError(format!("writing the initial version: {}", describe(&wrote))));
+            return Err(Stop::harness(format!("writing the initial version: {}", describe(&wrote))));
         }
         session.call(first, &Request::Close { slot })?;
         for (w, id) in writers.iter().enumerate() {
@@ -364,12 +249,9 @@ pub fn run_replace_with(case: &ReplaceCase, timing: Timing, judge: ReplaceJudge<
         }
         let mut reads: Vec<Vec<Seen>> = Vec::new();
         for (r, id) in readers.iter().enumerate() {
-            let values = match await_values(session, *id, rule, "its reads")? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
+            let values = await_values(session, *id, rule, "its reads")?;
             let seen: Option<Vec<Seen>> = values.chunks(2).map(|p| version::from_pair(p[0], *p.get(1)?)).collect();
-            let seen = seen.ok_or_else(|| HarnessError(format!("reader {r} sent a malformed report")))?;
+            let seen = seen.ok_or_else(|| Stop::harness(format!("reader {r} sent a malformed report")))?;
             let torn = seen.iter().filter(|s| !matches!(s, Seen::Complete(_))).count();
             report.events.push(format!("reader {r}: {} reads, {torn} not one complete version", seen.len()));
             reads.push(seen);
@@ -381,10 +263,7 @@ pub fn run_replace_with(case: &ReplaceCase, timing: Timing, judge: ReplaceJudge<
         }
         let mut done = Vec::new();
         for (w, id) in writers.iter().enumerate() {
-            let values = match await_values(session, *id, rule, "its replacements")? {
-                Ok(v) => v,
-                Err(o) => return Ok(o),
-            };
+            let values = await_values(session, *id, rule, "its replacements")?;
             let rep = WriterReport {
                 done: values.first().copied().unwrap_or(0) as u32,
                 errno: values.get(1).copied().unwrap_or(0) as i32,
@@ -405,7 +284,7 @@ pub fn run_replace_with(case: &ReplaceCase, timing: Timing, judge: ReplaceJudge<
                     ));
                     CaseOutcome::Pass
                 }
-                Err(e) => CaseOutcome::Error(e),
+                Err(e) => CaseOutcome::Error(format!("harness error: {e}")),
             });
         }
         Ok(match judge(case, &done, &reads) {
@@ -419,15 +298,15 @@ pub fn run_replace_with(case: &ReplaceCase, timing: Timing, judge: ReplaceJudge<
 
 /// Runs a rename-without-replace case.
 pub fn run_noreplace(case: &NoReplaceCase, timing: Timing) -> CaseReport<String> {
-    with_scratch(timing, |dir, session, report| {
+    crate::case::run_in_scratch(timing, |dir, session, report| {
         let (src, dst) = (path_str(&dir.join("src")), path_str(&dir.join("dst")));
         let (maker, mover) = (session.spawn()?, session.spawn()?);
         let excl = OpenMode { write: true, create: true, excl: true, ..OpenMode::default() };
-        let make = |session: &mut Session, path: &str, id: u64, len: u32| -> Result<(), HarnessError> {
+        let make = |session: &mut Session, path: &str, id: u64, len: u32| -> Result<(), Stop> {
             let (slot, _) = open_in(session, maker, path, excl)?;
             let wrote = session.call(maker, &file(FileOp::WriteVersion { slot, id, len }))?;
             if wrote != Observed::Returned(Reply::Count(version::size(len))) {
-                return Err(HarnessError(format!("writing {path}: {}", describe(&wrote))));
+                return Err(Stop::harness(format!("writing {path}: {}", describe(&wrote))));
             }
             session.call(maker, &Request::Close { slot }).map(drop)
         };
@@ -445,10 +324,10 @@ pub fn run_noreplace(case: &NoReplaceCase, timing: Timing) -> CaseReport<String>
                 Ok(())
             }
             Observed::Returned(Reply::Errno(e)) => Err(*e),
-            other => return Err(HarnessError(format!("rename without replace: {}", describe(other)))),
+            other => return Err(Stop::harness(format!("rename without replace: {}", describe(other)))),
         };
-        let s = seen_of(&session.call(maker, &file(FileOp::ReadPath { path: src }))?).map_err(HarnessError)?;
-        let d = seen_of(&session.call(maker, &file(FileOp::ReadPath { path: dst }))?).map_err(HarnessError)?;
+        let s = seen_of(&session.call(maker, &file(FileOp::ReadPath { path: src }))?).map_err(Stop::Harness)?;
+        let d = seen_of(&session.call(maker, &file(FileOp::ReadPath { path: dst }))?).map_err(Stop::Harness)?;
         report.events.push(format!("rename -> {}; then src: {s}, dst: {d}", describe(&obs)));
         Ok(match race::judge_noreplace(case, rename, s, d) {
             Ok(()) => CaseOutcome::Pass,
@@ -461,21 +340,17 @@ pub fn run_noreplace(case: &NoReplaceCase, timing: Timing) -> CaseReport<String>
 
 /// Runs an exclusive-creation race.
 pub fn run_create(case: &CreateCase, timing: Timing) -> CaseReport<String> {
-    with_scratch(timing, |dir, session, report| {
+    crate::case::run_in_scratch(timing, |dir, session, report| {
         let ids: Vec<ActorId> = (0..case.racers.max(1)).map(|_| session.spawn()).collect::<Result<_, _>>()?;
         for id in &ids {
             session.start(*id, &file(FileOp::CreateRace { dir: path_str(dir), count: case.paths }))?;
         }
         let mut results = Vec::new();
         for id in &ids {
-            match await_values(session, *id, super::rules::CREATE_EXCL, "its creations")? {
-                Ok(v) => {
-                    let wins = v.iter().filter(|e| **e == 0).count();
-                    report.events.push(format!("{id}: created {wins} of {} paths", v.len()));
-                    results.push(v.into_iter().map(|e| e as i32).collect::<Vec<i32>>());
-                }
-                Err(o) => return Ok(o),
-            }
+            let v = await_values(session, *id, super::rules::CREATE_EXCL, "its creations")?;
+            let wins = v.iter().filter(|e| **e == 0).count();
+            report.events.push(format!("{id}: created {wins} of {} paths", v.len()));
+            results.push(v.into_iter().map(|e| e as i32).collect::<Vec<i32>>());
         }
         Ok(match race::judge_create(case, &results) {
             Ok(()) => CaseOutcome::Pass,
@@ -488,10 +363,10 @@ pub fn run_create(case: &CreateCase, timing: Timing) -> CaseReport<String> {
 
 /// Runs concurrent appenders.
 pub fn run_append(case: &AppendCase, timing: Timing) -> CaseReport<String> {
-    with_scratch(timing, |dir, session, report| {
+    crate::case::run_in_scratch(timing, |dir, session, report| {
         let log = path_str(&dir.join("log"));
         let ids: Vec<ActorId> = (0..case.writers.len()).map(|_| session.spawn()).collect::<Result<_, _>>()?;
-        let Some(&first) = ids.first() else { return Err(HarnessError("an append case needs a writer".into())) };
+        let Some(&first) = ids.first() else { return Err(Stop::harness("an append case needs a writer")) };
         let (slot, _) = open_in(session, first, &log, OpenMode { write: true, create: true, ..OpenMode::default() })?;
         session.call(first, &Request::Close { slot })?;
         for (w, id) in ids.iter().enumerate() {
@@ -500,13 +375,12 @@ pub fn run_append(case: &AppendCase, timing: Timing) -> CaseReport<String> {
         }
         let mut reports = Vec::new();
         for (w, id) in ids.iter().enumerate() {
-            let v = match session.complete(*id)? {
+            let done =
+                session.complete(*id).map_err(|s| s.demanded_by(super::rules::APPEND, "its appends must finish"))?;
+            let v = match done {
                 Observed::Returned(Reply::Values(v)) => v,
                 Observed::Returned(Reply::Errno(e)) => vec![0, 0, i64::from(e)],
-                o @ Observed::NoReturn(_) => {
-                    return Ok(hung(Some(super::rules::APPEND), format!("{id}: its appends did not finish"), &o))
-                }
-                other => return Err(HarnessError(format!("{id}: appending: {}", describe(&other)))),
+                other => return Err(Stop::harness(format!("{id}: appending: {}", describe(&other)))),
             };
             let rep = AppendReport {
                 records: v.first().copied().unwrap_or(0) as u32,
@@ -520,7 +394,7 @@ pub fn run_append(case: &AppendCase, timing: Timing) -> CaseReport<String> {
         }
         let bytes = match session.call(first, &file(FileOp::ReadPath { path: log }))? {
             Observed::Returned(Reply::Data(d)) => d,
-            other => return Err(HarnessError(format!("reading the log: {}", describe(&other)))),
+            other => return Err(Stop::harness(format!("reading the log: {}", describe(&other)))),
         };
         report.events.push(format!("the log holds {} bytes", bytes.len()));
         Ok(match race::judge_append(case, &reports, &bytes) {

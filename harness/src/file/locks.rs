@@ -21,9 +21,9 @@
 //! flock(2)).
 
 use super::rules;
+use crate::observed::Observed;
 use crate::os::file::{FlockOp, LockKind, LockOwner};
 use crate::protocol::Reply;
-use crate::session::Observed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -86,7 +86,8 @@ impl fmt::Display for LockOp {
                     LockKind::Write => "F_WRLCK",
                     LockKind::Unlock => "F_UNLCK",
                 };
-                let range = if len == 0 { format!("{start}..EOF") } else { format!("{start}..{}", start + len) };
+                let range =
+                    if len == 0 { format!("{start}..EOF") } else { format!("{start}..{}", start.saturating_add(len)) };
                 write!(f, "fcntl(fd{}, {cmd}, {kind} {range})", fd % FDS)
             }
             LockOp::Close { fd } => write!(f, "close fd{}", fd % FDS),
@@ -115,7 +116,33 @@ pub struct LockSchedule {
     pub steps: Vec<LockStep>,
 }
 
+/// The largest byte offset or length a lock step may name: far beyond any
+/// generated case, and far below where `start + len` could overflow.
+pub const MAX_LOCK_OFFSET: u64 = 1 << 40;
+
 impl LockSchedule {
+    /// Whether the schedule is within the engine's range (generated ones
+    /// always are; a replay file may not be).
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=8).contains(&self.actors) {
+            return Err(format!("{} actors; 1 to 8", self.actors));
+        }
+        if self.steps.len() > crate::case::MAX_STEPS {
+            return Err(format!("{} steps; at most {}", self.steps.len(), crate::case::MAX_STEPS));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if let LockOp::Record { start, len, .. } = step.op {
+                if start > MAX_LOCK_OFFSET || len > MAX_LOCK_OFFSET {
+                    return Err(format!(
+                        "step {}: a record lock at {start} of {len} bytes; offsets and lengths at most {MAX_LOCK_OFFSET}",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The actor count in force (at least 1).
     pub fn cast(&self) -> u8 {
         self.actors.clamp(1, 8)
@@ -143,16 +170,7 @@ pub type LockEvent = crate::checker::Event<LockOp>;
 use crate::checker::violation;
 pub use crate::checker::Violation;
 
-/// A set of pending requests of which at least one must now be granted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Obligation {
-    /// The actors whose pending request may be granted now.
-    pub actors: Vec<u8>,
-    /// The rule that demands it.
-    pub rule: &'static str,
-    /// Why, for the `hung` verdict.
-    pub why: String,
-}
+pub use crate::checker::Obligation;
 
 /// Who owns a lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -415,6 +433,10 @@ impl LockModel {
 
     /// Applies one event; the error names the rule an outcome breaks.
     pub fn apply(&mut self, event: &LockEvent) -> Result<(), Violation> {
+        <Self as crate::checker::Checker>::apply(self, event)
+    }
+
+    fn apply_event(&mut self, event: &LockEvent) -> Result<(), Violation> {
         match event {
             LockEvent::Skipped { .. } => Ok(()),
             LockEvent::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
@@ -625,6 +647,10 @@ impl LockModel {
     /// The pending requests that could be granted now: at least one of them
     /// must complete. Empty when none can.
     pub fn obligations(&self) -> Vec<Obligation> {
+        <Self as crate::checker::Checker>::obligations(self)
+    }
+
+    fn grantable(&self) -> Vec<Obligation> {
         let ready: Vec<u8> = self
             .actors
             .iter()
@@ -655,5 +681,21 @@ impl LockModel {
     /// Whether `actor` is alive.
     pub fn alive(&self, actor: u8) -> bool {
         self.actors.get(actor as usize).is_some_and(|s| s.alive)
+    }
+}
+
+impl crate::checker::Checker for LockModel {
+    type Op = LockOp;
+
+    fn can_issue(&self, actor: u8, op: &LockOp) -> Result<(), &'static str> {
+        LockModel::can_issue(self, actor, op)
+    }
+
+    fn apply(&mut self, event: &LockEvent) -> Result<(), Violation> {
+        self.apply_event(event)
+    }
+
+    fn obligations(&self) -> Vec<Obligation> {
+        self.grantable()
     }
 }

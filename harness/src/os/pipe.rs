@@ -53,6 +53,24 @@ pub fn fill_nonblocking(
     start: u64,
     byte: impl Fn(u64) -> u8,
 ) -> Result<u64, (u64, i32)> {
+    let never_full = super::deviant::is(super::deviant::Deviation::PipeNeverFull);
+    fill_until_refused(chunk, start, byte, |buf| match rustix::io::write(fd, buf) {
+        Err(rustix::io::Errno::AGAIN) if never_full => Ok(buf.len()),
+        other => other,
+    })
+}
+
+/// The loop of a fill through any non-blocking write: `write` is called
+/// with writes of `chunk` bytes, then of 1 byte, until it answers `EAGAIN`
+/// ([`fill_nonblocking`] for pipes, [`super::socket::fill_dontwait`] for
+/// stream sockets). `Err((total, errno))` for any other error, and errno 0
+/// when nothing refused before [`FILL_LIMIT`].
+pub fn fill_until_refused(
+    chunk: usize,
+    start: u64,
+    byte: impl Fn(u64) -> u8,
+    mut write: impl FnMut(&[u8]) -> rustix::io::Result<usize>,
+) -> Result<u64, (u64, i32)> {
     let mut total = 0u64;
     let mut writes = 0u64;
     let mut buf = Vec::with_capacity(chunk.max(1));
@@ -65,11 +83,8 @@ pub fn fill_nonblocking(
             }
             buf.clear();
             buf.extend((0..size as u64).map(|i| byte(start + total + i)));
-            match rustix::io::write(fd, &buf) {
+            match write(&buf) {
                 Ok(n) => total += n as u64,
-                Err(rustix::io::Errno::AGAIN) if super::deviant::is(super::deviant::Deviation::PipeNeverFull) => {
-                    total += size as u64
-                }
                 Err(rustix::io::Errno::AGAIN) => break,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err((total, e.raw_os_error())),

@@ -167,6 +167,15 @@ pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     cmd.spawn()
 }
 
+/// Starts any other program (a shell, a helper) under the fork permit, so
+/// that it cannot inherit, between its fork and its exec, a descriptor
+/// under test that another thread holds (see [`quiet_forks`]). Every spawn
+/// of the engine goes through here or [`spawn_self`].
+pub fn spawn_command(cmd: &mut Command) -> io::Result<Child> {
+    let _permit = fork_permit();
+    cmd.spawn()
+}
+
 /// Moves each `(from, to)` descriptor to its number: first out of the way
 /// (above every target), then down, so that targets that collide with
 /// sources are safe; `dup2` clears close-on-exec on the new descriptor.

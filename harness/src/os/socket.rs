@@ -206,6 +206,22 @@ pub fn send(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize>
     send_raw(fd, data, opts)
 }
 
+/// Fills the send direction of a stream socket with `send(2)` and
+/// `MSG_DONTWAIT` until the kernel refuses more (see
+/// [`super::pipe::fill_until_refused`]). Per call, so the open file
+/// description that other holders share stays as it was.
+pub fn fill_dontwait(
+    fd: BorrowedFd<'_>,
+    chunk: usize,
+    start: u64,
+    byte: impl Fn(u64) -> u8,
+) -> Result<u64, (u64, i32)> {
+    let opts = MsgOpts { dontwait: true, nosignal: false };
+    super::pipe::fill_until_refused(chunk, start, byte, |buf| {
+        send_raw(fd, buf, opts).map_err(|e| rustix::io::Errno::from_raw_os_error(super::errno_of(&e)))
+    })
+}
+
 /// Whether a socket keeps message boundaries (`SO_TYPE` is not stream).
 fn keeps_boundaries(fd: BorrowedFd<'_>) -> bool {
     rustix::net::sockopt::socket_type(fd).is_ok_and(|t| t != rustix::net::SocketType::STREAM)

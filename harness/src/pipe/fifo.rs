@@ -4,17 +4,19 @@
 //! both sides are open the FIFO is a pipe.
 
 use super::rules;
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::evidence::BlockSite;
+use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
 use crate::pattern;
 use crate::pipe::model::describe;
 use crate::protocol::{Reply, Request};
-use crate::scratch::Scratch;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::Path;
 
 /// One FIFO case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +68,6 @@ pub fn judge_nonblocking_writer_alone(observed: &Observed) -> Option<CaseOutcome
 pub fn judge_first_open(observed: &Observed, first_name: &str, second_name: &str) -> Option<CaseOutcome> {
     match observed {
         Observed::Blocked(_) => None,
-        Observed::NoReturn(ws) => Some(CaseOutcome::Unresolved(format!(
-            "the {first_name}'s open neither returned nor showed as blocked in open ({})",
-            ws.as_ref().map(|w| w.to_string()).unwrap_or_default()
-        ))),
         other => Some(fail(format!(
             "the {first_name}'s blocking open {} before any {second_name} opened; allowed: pending until the other side opens",
             describe(other)
@@ -82,24 +80,16 @@ pub fn run(case: &FifoCase, timing: Timing) -> CaseReport<String> {
     if case.len == 0 || u64::from(case.len) > 1 << 16 {
         return crate::case::refused(format!("{} bytes through the FIFO; 1 to 65536", case.len));
     }
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report.evidence = session.evidence.clone();
-    report
+    crate::case::run_in_scratch(timing, |dir, session, report| drive(case, dir, session, &mut report.events))
 }
 
 fn open_req(path: &str, write: bool, nonblock: bool) -> Request {
     Request::OpenFifo { path: path.to_string(), write, nonblock }
 }
 
-fn drive(case: &FifoCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, HarnessError> {
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
-    let path = scratch.path().join("fifo");
-    crate::os::pipe::mkfifo(&path).map_err(|e| HarnessError::io("mkfifo", e))?;
+fn drive(case: &FifoCase, dir: &Path, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, Stop> {
+    let path = dir.join("fifo");
+    crate::os::pipe::mkfifo(&path).map_err(|e| Stop::io("mkfifo", e))?;
     let path = path.to_string_lossy().into_owned();
     session.spawn()?;
     session.spawn()?;
@@ -127,19 +117,11 @@ fn drive(case: &FifoCase, session: &mut Session, log: &mut Vec<String>) -> Resul
             describe(&obs)
         )));
     }
-    let obs = session.complete(first)?;
+    let why = format!("the {first_name}'s open must return once the {second_name} opened");
+    let obs = session.complete(first).map_err(|s| s.demanded_by(rules::FIFO, &why))?;
     log.push(format!("{first_name}: pending open completes -> {}", describe(&obs)));
     match obs {
         Observed::Returned(Reply::Opened { .. }) => {}
-        Observed::NoReturn(ws) => {
-            return Ok(CaseOutcome::Hung {
-                rule: Some(rules::FIFO.to_string()),
-                message: format!(
-                    "the {first_name}'s open did not return after the {second_name} opened ({})",
-                    ws.map(|w| w.to_string()).unwrap_or_default()
-                ),
-            })
-        }
         other => {
             return Ok(fail(format!("the {first_name}'s pending open woke and {}; allowed: success", describe(&other))))
         }

@@ -22,11 +22,11 @@
 use super::rules;
 use super::schedule::{End, Op, PipeSchedule, Setup};
 use crate::constants::Constants;
+use crate::observed::{Death, Observed};
 use crate::os::signal::SigpipeDisposition;
 use crate::os::{errno_name, signal_name};
 use crate::pattern;
 use crate::protocol::Reply;
-use crate::session::{Death, Observed};
 
 pub use crate::checker::{describe, violation, Obligation, Violation};
 
@@ -136,6 +136,10 @@ impl PipeModel {
                 Err("another read is pending")
             }
             Op::Fill { .. } if st.end == End::Read => Err("fills go through the write end"),
+            // A fill sets O_NONBLOCK on the write end's open file
+            // description, which every holder shares: a write already
+            // blocked on it could return early.
+            Op::Fill { .. } if self.pending_writes() > 0 => Err("another write on the shared write end is pending"),
             _ => Ok(()),
         }
     }
@@ -144,6 +148,10 @@ impl PipeModel {
     pub fn next_write(&self, actor: u8) -> (u8, u64) {
         let tag = actor % pattern::TAGS;
         (tag, self.streams[tag as usize].lo)
+    }
+
+    fn pending_writes(&self) -> usize {
+        self.actors.iter().filter(|a| matches!(a.pending, Some(Pending::Write { .. }))).count()
     }
 
     fn pending_reads(&self) -> usize {
@@ -193,10 +201,6 @@ impl PipeModel {
     }
 
     fn step(&mut self, a: u8, op: &Op, observed: &Observed) -> Result<(), Violation> {
-        if let Observed::NoReturn(_) = observed {
-            // The engine gave its verdict (hung or unresolved) already.
-            return Ok(());
-        }
         let end = self.actors[a as usize].end;
         match (*op, end) {
             (Op::Write { len }, End::Write) => self.write(a, u64::from(len), observed),
@@ -573,13 +577,11 @@ impl PipeModel {
                     format!("actor {a} read a byte of writer {tag} at position {p} (byte {i} of the read), but writer {tag} has written only {} bytes", s.hi),
                 ));
             }
-            if u64::from(pattern::pos_of(b)) != p % 64 {
+            if b != pattern::byte(tag, p) {
                 return Err(violation(
                     &[rules::ORDER],
                     format!(
-                        "actor {a}: byte {i} of the read is writer {tag}'s byte at position {} (mod 64), expected position {p} (mod 64 = {}): bytes lost, repeated or reordered",
-                        pattern::pos_of(b),
-                        p % 64
+                        "actor {a}: byte {i} of the read is not writer {tag}'s byte at position {p}, the next one due from it: bytes lost, repeated or reordered"
                     ),
                 ));
             }
@@ -700,42 +702,38 @@ impl PipeModel {
             if !st.alive {
                 continue;
             }
+            let a = a as u8;
             match st.pending {
                 Some(Pending::Read { .. }) => {
                     if self.buffered_lo() > 0 || writer_has_bytes_to_give {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: rules::READ_BLOCKS,
-                            why: "a blocked read must wake once data is in the pipe".into(),
-                        });
+                        out.push(Obligation::of(
+                            a,
+                            rules::READ_BLOCKS,
+                            "a blocked read must wake once data is in the pipe",
+                        ));
                     } else if !writers {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: if blocked_readers > 1 { rules::WAKE_ALL } else { rules::EOF_ALL_CLOSED },
-                            why: format!(
-                                "every write end is closed: {} blocked read(s) must wake with end of file",
-                                blocked_readers
-                            ),
-                        });
+                        let rule = if blocked_readers > 1 { rules::WAKE_ALL } else { rules::EOF_ALL_CLOSED };
+                        out.push(Obligation::of(
+                            a,
+                            rule,
+                            format!("every write end is closed: {blocked_readers} blocked read(s) must wake with end of file"),
+                        ));
                     }
                 }
                 Some(Pending::Write { start, len }) => {
-                    let s = &self.streams[a % pattern::TAGS as usize];
+                    let s = &self.streams[(a % pattern::TAGS) as usize];
                     if !readers {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: match st.sigpipe {
-                                SigpipeDisposition::Default => rules::SIGPIPE_KILLS,
-                                SigpipeDisposition::Ignore => rules::EPIPE,
-                            },
-                            why: "the last read end closed: a blocked write must wake".into(),
-                        });
+                        let rule = match st.sigpipe {
+                            SigpipeDisposition::Default => rules::SIGPIPE_KILLS,
+                            SigpipeDisposition::Ignore => rules::EPIPE,
+                        };
+                        out.push(Obligation::of(a, rule, "the last read end closed: a blocked write must wake"));
                     } else if s.consumed >= start + len {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: rules::FULL_BLOCKS,
-                            why: "every byte of the blocked write has been read: the write must return".into(),
-                        });
+                        out.push(Obligation::of(
+                            a,
+                            rules::FULL_BLOCKS,
+                            "every byte of the blocked write has been read: the write must return",
+                        ));
                     }
                 }
                 None => {}
@@ -771,6 +769,14 @@ pub fn death_name(d: &Death) -> String {
 
 impl crate::checker::Checker for PipeModel {
     type Op = Op;
+
+    fn can_issue(&self, actor: u8, op: &Op) -> Result<(), &'static str> {
+        PipeModel::can_issue(self, actor, op)
+    }
+
+    fn observations(&self) -> Vec<(String, u64)> {
+        self.capacities.iter().map(|c| ("pipe capacity (bytes, filled from empty)".to_string(), *c)).collect()
+    }
 
     fn apply(&mut self, event: &Event) -> Result<(), Violation> {
         self.apply_event(event)

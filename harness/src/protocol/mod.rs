@@ -73,6 +73,53 @@ impl Request {
     }
 }
 
+impl Request {
+    /// The signals the host may raise in the actor while it performs this
+    /// operation, as its documented outcome: `SIGPIPE` for a write or send
+    /// (no reader left), `SIGBUS` for an access through a mapping whose
+    /// pages are gone. A death by any other signal during it, or by these
+    /// during anything else, is not the host's doing (see
+    /// [`crate::session::Session`]).
+    pub fn may_raise(&self) -> &'static [i32] {
+        use shm::ShmOp;
+        use socket::SocketOp;
+        match self {
+            Request::Write { .. } | Request::Fill { .. } => &[libc::SIGPIPE],
+            Request::Socket(
+                SocketOp::Send { .. } | SocketOp::SendTo { .. } | SocketOp::SendFd { .. } | SocketOp::Fill { .. },
+            ) => &[libc::SIGPIPE],
+            Request::File(file::FileOp::WriteVersion { .. } | file::FileOp::Append { .. }) => &[libc::SIGPIPE],
+            Request::Shm(
+                ShmOp::Store { .. }
+                | ShmOp::Load { .. }
+                | ShmOp::Hammer(_)
+                | ShmOp::Publish(_)
+                | ShmOp::Observe(_)
+                | ShmOp::RingSend(_)
+                | ShmOp::RingRecv(_)
+                | ShmOp::WaitPosted { .. }
+                | ShmOp::Post { .. }
+                | ShmOp::ForkExchange { .. },
+            ) => &[libc::SIGBUS],
+            _ => &[],
+        }
+    }
+
+    /// A one-line description for messages (at most 120 characters).
+    pub fn summary(&self) -> String {
+        let mut text = format!("{self:?}");
+        if text.len() > 120 {
+            let mut cut = 117;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("...");
+        }
+        text
+    }
+}
+
 /// What an actor answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {

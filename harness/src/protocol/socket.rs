@@ -10,6 +10,10 @@ pub enum SocketOp {
     /// `send(2)` of `len` traceable bytes of writer `tag` from stream
     /// position `start` (see [`crate::pattern`]); reply `Count` or `Errno`.
     Send { slot: u32, len: u32, tag: u8, start: u64, opts: MsgOpts },
+    /// Fill the send direction with `send(2)` and `MSG_DONTWAIT` until
+    /// `EAGAIN`, sends of `chunk` bytes then of 1 byte (pattern as for
+    /// `Send`); reply `Filled`.
+    Fill { slot: u32, chunk: u32, tag: u8, start: u64 },
     /// `recvmsg(2)` of at most `max` bytes; reply `Received` or `Errno`.
     Recv { slot: u32, max: u32, dontwait: bool },
     /// `shutdown(2)`; reply `Done` or `Errno`.

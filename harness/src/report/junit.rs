@@ -53,8 +53,9 @@ pub fn render(r: &Report) -> String {
             let reason = e.reason.clone().unwrap_or_default();
             let mut body = reason.clone();
             if let Some(cx) = &e.counterexample {
+                let reproduced = cx.reproduced.map(|r| format!("\n\nreproduced: {r}")).unwrap_or_default();
                 body.push_str(&format!(
-                    "\n\nminimal case:\n{}\n\nreplay: {}",
+                    "\n\nminimal case:\n{}{reproduced}\n\nreplay: {}",
                     cx.schedule.join("\n"),
                     cx.replay_command
                 ));

@@ -71,6 +71,16 @@ pub fn render(r: &Report) -> String {
             if let Some(cx) = &e.counterexample {
                 let _ = writeln!(out, "Minimal case:\n\n```text\n{}\n```\n", cx.schedule.join("\n"));
                 let _ = writeln!(out, "Observed:\n\n```text\n{}\n```\n", cx.trace.join("\n"));
+                if let Some(r) = &cx.reproduced {
+                    let _ = writeln!(out, "Reproduced: {r} replays of the minimal case.\n");
+                }
+                if !cx.replay_trace.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "A replay that did not reproduce it observed:\n\n```text\n{}\n```\n",
+                        cx.replay_trace.join("\n")
+                    );
+                }
                 let _ = writeln!(out, "Replay: `{}`\n", cx.replay_command);
             }
         }

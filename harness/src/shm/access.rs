@@ -9,12 +9,14 @@ use super::memory::{expect_done, expect_opened};
 use super::name::ShmName;
 use super::rules;
 use super::{fail, one_value, Event, Violation};
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::observed::Observed;
 use crate::os::process::{can_switch_user, UNPRIVILEGED};
 use crate::os::shm::ForeignAccess;
 use crate::protocol::shm::ShmOp;
 use crate::protocol::{Reply, Request};
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -39,7 +41,12 @@ impl fmt::Display for PermCase {
         for (i, w) in self.probes.iter().enumerate() {
             writeln!(f, "{:>3}. actor 1: shm_open {}", i + 3, if *w { "O_RDWR" } else { "O_RDONLY" })?;
         }
-        writeln!(f, "{:>3}. actor 0: shm_open O_RDWR (the owner may)", self.probes.len() + 3)
+        writeln!(f, "{:>3}. actor 0: shm_open O_RDWR (the owner may)", self.probes.len() + 3)?;
+        writeln!(
+            f,
+            "{:>3}. actor 0: fchmod 0666; actor 1: shm_open O_RDWR (positive control: must succeed)",
+            self.probes.len() + 4
+        )
     }
 }
 
@@ -54,6 +61,10 @@ pub enum AccessOp {
     Secret { value: u64 },
     /// Tried to reach the other process's secret.
     Foreign { how: ForeignAccess, write: Option<u64> },
+    /// Positive control: still root, read the other process's secret the
+    /// same way (proves the method works here, so that a denial after
+    /// dropping privileges is about the uid).
+    Control { how: ForeignAccess },
     /// Read the secret back in its own process.
     ReadSecret { value: u64 },
 }
@@ -71,6 +82,7 @@ impl fmt::Display for AccessOp {
             AccessOp::Secret { value } => write!(f, "keep {value:#x} in heap memory"),
             AccessOp::Foreign { how, write: None } => write!(f, "read actor 0's secret by {how:?}"),
             AccessOp::Foreign { how, write: Some(v) } => write!(f, "write {v:#x} over actor 0's secret by {how:?}"),
+            AccessOp::Control { how } => write!(f, "as root, read actor 0's secret by {how:?} (positive control)"),
             AccessOp::ReadSecret { value } => write!(f, "read its secret back (kept {value:#x})"),
         }
     }
@@ -98,17 +110,31 @@ pub fn judge_permissions(e: &AccessEvent) -> Result<(), Violation> {
     ))
 }
 
-/// Judges one event of a foreign-access case.
+/// Whether an errno is a denial of access to another process's memory by
+/// `how`: `EPERM`/`EACCES` (the permission check), `ESRCH` (the process is
+/// not visible to this uid); for `/proc/<pid>/mem` also `ENOENT` (a
+/// `/proc` mounted `hidepid`). Anything else (`ENOSYS`, `EFAULT`, `EIO`,
+/// `EINVAL`, ...) is not: the call is missing, or the permission check
+/// passed and something else failed.
+pub fn is_denial(how: ForeignAccess, errno: i32) -> bool {
+    [libc::EPERM, libc::EACCES, libc::ESRCH].contains(&errno)
+        || (how == ForeignAccess::ProcMem && errno == libc::ENOENT)
+}
+
+/// Judges one event of a foreign-access case. A probe is judged only for
+/// a method whose positive control (the same read as root) succeeded: the
+/// executor skips the others, which prove nothing here.
 pub fn judge_foreign(e: &AccessEvent) -> Result<(), Violation> {
     match e.op {
         AccessOp::Foreign { how, write } => match &e.observed {
-            Observed::Returned(Reply::Errno(_)) => Ok(()),
+            Observed::Returned(Reply::Errno(errno)) if is_denial(how, *errno) => Ok(()),
             other => Err(Violation::new(
                 rules::NO_FOREIGN_ACCESS,
                 format!(
-                    "an unprivileged process {} another user's memory by {how:?}: {}",
-                    if write.is_some() { "wrote" } else { "read" },
-                    super::show(other)
+                    "an unprivileged process tried to {} another user's memory by {how:?}: {}; allowed: a denial (EPERM, EACCES, ESRCH{})",
+                    if write.is_some() { "write" } else { "read" },
+                    super::show(other),
+                    if how == ForeignAccess::ProcMem { ", ENOENT" } else { "" }
                 ),
             )),
         },
@@ -123,34 +149,38 @@ pub fn judge_foreign(e: &AccessEvent) -> Result<(), Violation> {
     }
 }
 
-fn drop_privileges(session: &mut Session, id: ActorId) -> Result<Observed, HarnessError> {
+/// Whether a positive control reached the secret `value`: read it, or
+/// attached.
+pub fn control_reached(observed: &Observed, value: u64) -> bool {
+    match observed {
+        Observed::Returned(Reply::Done) => true,
+        other => one_value(other) == Some(value),
+    }
+}
+
+fn drop_privileges(session: &mut Session, id: ActorId) -> Result<Observed, Stop> {
     let observed = session.call(id, &Request::DropPrivileges { uid: UNPRIVILEGED.0, gid: UNPRIVILEGED.1 })?;
     if observed != Observed::Returned(Reply::Done) {
-        return Err(HarnessError(format!("dropping privileges: {}", super::show(&observed))));
+        return Err(Stop::harness(format!("dropping privileges: {}", super::show(&observed))));
     }
     Ok(observed)
 }
 
 /// Runs a [`PermCase`].
 pub fn run_permissions(case: &PermCase, timing: Timing) -> CaseReport<AccessEvent> {
-    let mut report = CaseReport::new();
     if !can_switch_user() {
+        let mut report = CaseReport::new();
         report.outcome = CaseOutcome::Unsupported(NEEDS_SECOND_UID.into());
         return report;
     }
-    let mut session = Session::new(timing);
-    report.outcome = match drive_permissions(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    crate::case::run_in_session(timing, |session, report| drive_permissions(case, session, &mut report.events))
 }
 
 fn drive_permissions(
     case: &PermCase,
     session: &mut Session,
     events: &mut Vec<AccessEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+) -> Result<CaseOutcome, Stop> {
     let name = ShmName::fresh();
     let (owner, other) = (session.spawn()?, session.spawn()?);
     let open = ShmOp::Open { name: name.as_str().to_string(), create: true, write: true, mode: case.mode & 0o777 };
@@ -175,7 +205,27 @@ fn drive_permissions(
             return Ok(fail(v));
         }
     }
+    // Positive control: opened to everyone, the object must open for the
+    // other uid, so that its refusals above were about the mode bits (not
+    // a directory it cannot reach, a sandbox, ...).
+    expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: 0o666 }))?, "fchmod")?;
+    let op = ShmOp::ProbeOpen { name: name.as_str().to_string(), write: true, file: false };
+    let observed = session.call(other, &Request::Shm(op))?;
+    let opened = observed == Observed::Returned(Reply::Done);
+    events.push(AccessEvent {
+        index: case.probes.len() + 2,
+        actor: 1,
+        op: AccessOp::Open { mode: 0o666, write: true, owner: false },
+        observed,
+    });
     drop(name);
+    if !opened {
+        return Ok(CaseOutcome::Unresolved(
+            "positive control: after fchmod 0666 the other uid still cannot open the object for writing, \
+             so its refusals above prove nothing about the mode bits"
+                .into(),
+        ));
+    }
     Ok(CaseOutcome::Pass)
 }
 
@@ -191,46 +241,68 @@ pub struct ForeignCase {
 impl fmt::Display for ForeignCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "  1. actor 0 (root): keep {:#x} in heap memory, report its address", self.value)?;
-        writeln!(f, "  2. actor 1: drop to uid/gid {}/{}", UNPRIVILEGED.0, UNPRIVILEGED.1)?;
+        writeln!(f, "  2. actor 1 (still root): read the secret by each method below (positive controls)")?;
+        writeln!(f, "  3. actor 1: drop to uid/gid {}/{}", UNPRIVILEGED.0, UNPRIVILEGED.1)?;
         for (i, (how, write)) in self.probes.iter().enumerate() {
             let op = AccessOp::Foreign { how: *how, write: *write };
-            writeln!(f, "{:>3}. actor 1: {op} (must be refused)", i + 3)?;
+            writeln!(f, "{:>3}. actor 1: {op} (must be refused, where its control succeeded)", i + 4)?;
         }
-        writeln!(f, "{:>3}. actor 0: read the secret back: still {:#x}", self.probes.len() + 3, self.value)
+        writeln!(f, "{:>3}. actor 0: read the secret back: still {:#x}", self.probes.len() + 4, self.value)
     }
 }
 
 /// Runs a [`ForeignCase`].
 pub fn run_foreign(case: &ForeignCase, timing: Timing) -> CaseReport<AccessEvent> {
-    let mut report = CaseReport::new();
     if !can_switch_user() {
+        let mut report = CaseReport::new();
         report.outcome = CaseOutcome::Unsupported(NEEDS_SECOND_UID.into());
         return report;
     }
-    let mut session = Session::new(timing);
-    report.outcome = match drive_foreign(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    crate::case::run_in_session(timing, |session, report| drive_foreign(case, session, &mut report.events))
 }
 
 fn drive_foreign(
     case: &ForeignCase,
     session: &mut Session,
     events: &mut Vec<AccessEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+) -> Result<CaseOutcome, Stop> {
     let (victim, prober) = (session.spawn()?, session.spawn()?);
     let observed = session.call(victim, &Request::Shm(ShmOp::Secret { value: case.value }))?;
-    let addr = one_value(&observed).ok_or_else(|| HarnessError(format!("keeping the secret: {observed:?}")))?;
+    let addr = one_value(&observed).ok_or_else(|| Stop::harness(format!("keeping the secret: {observed:?}")))?;
     events.push(AccessEvent { index: 0, actor: 0, op: AccessOp::Secret { value: case.value }, observed });
-    let observed = drop_privileges(session, prober)?;
-    events.push(AccessEvent { index: 1, actor: 1, op: AccessOp::DropPrivileges, observed });
     let pid = session.pid(victim);
-    for (i, (how, write)) in case.probes.iter().enumerate() {
+    // Positive controls first, while the prober is still root: a method
+    // that does not reach the secret even then (no such call here, Yama
+    // forbidding ptrace to all, ...) proves nothing when it is refused later.
+    let mut usable = Vec::new();
+    let mut index = 1;
+    for how in [ForeignAccess::VmCall, ForeignAccess::ProcMem, ForeignAccess::PtraceAttach] {
+        if !case.probes.iter().any(|(h, _)| *h == how) {
+            continue;
+        }
+        let op = ShmOp::Foreign { pid, addr, how, write: None };
+        let observed = session.call(prober, &Request::Shm(op))?;
+        if control_reached(&observed, case.value) {
+            usable.push(how);
+        }
+        events.push(AccessEvent { index, actor: 1, op: AccessOp::Control { how }, observed });
+        index += 1;
+    }
+    if usable.is_empty() {
+        return Ok(CaseOutcome::Unresolved(
+            "no probe of this case reaches another process's memory even as root here (see the trace): \
+             a refusal after dropping privileges would prove nothing"
+                .into(),
+        ));
+    }
+    let observed = drop_privileges(session, prober)?;
+    events.push(AccessEvent { index, actor: 1, op: AccessOp::DropPrivileges, observed });
+    index += 1;
+    for (how, write) in case.probes.iter().filter(|(how, _)| usable.contains(how)) {
         let op = ShmOp::Foreign { pid, addr, how: *how, write: *write };
         let observed = session.call(prober, &Request::Shm(op))?;
-        let e = AccessEvent { index: i + 2, actor: 1, op: AccessOp::Foreign { how: *how, write: *write }, observed };
+        let e = AccessEvent { index, actor: 1, op: AccessOp::Foreign { how: *how, write: *write }, observed };
+        index += 1;
         let v = judge_foreign(&e);
         events.push(e);
         if let Err(v) = v {
@@ -238,12 +310,7 @@ fn drive_foreign(
         }
     }
     let observed = session.call(victim, &Request::Shm(ShmOp::ReadSecret))?;
-    let e = AccessEvent {
-        index: case.probes.len() + 2,
-        actor: 0,
-        op: AccessOp::ReadSecret { value: case.value },
-        observed,
-    };
+    let e = AccessEvent { index, actor: 0, op: AccessOp::ReadSecret { value: case.value }, observed };
     let v = judge_foreign(&e);
     events.push(e);
     Ok(v.err().map(fail).unwrap_or(CaseOutcome::Pass))

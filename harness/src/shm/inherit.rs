@@ -8,12 +8,14 @@
 
 use super::rules;
 use super::{fail, Event, Violation};
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::observed::Observed;
 use crate::os::shm::fd_identity;
 use crate::protocol::shm::ShmOp;
 use crate::protocol::{Reply, Request};
 use crate::scratch::Scratch;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -178,34 +180,24 @@ impl InheritJudge {
 
 /// Runs an [`InheritCase`].
 pub fn run(case: &InheritCase, timing: Timing) -> CaseReport<InheritEvent> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    crate::case::run_in_session(timing, |session, report| drive(case, session, &mut report.events))
 }
 
-fn drive(
-    case: &InheritCase,
-    session: &mut Session,
-    events: &mut Vec<InheritEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEvent>) -> Result<CaseOutcome, Stop> {
     let readers = case.readers.clamp(1, 3);
     if !(5..=200).contains(&case.number) {
-        return Err(HarnessError(format!("descriptor number {} is outside 5..=200", case.number)));
+        return Err(Stop::harness(format!("descriptor number {} is outside 5..=200", case.number)));
     }
     if case.len > 1 << 24 || case.reads.iter().any(|(_, max)| *max > 1 << 20) {
-        return Err(HarnessError("an inheritance case with a file over 16 MiB or a read over 1 MiB".into()));
+        return Err(Stop::harness("an inheritance case with a file over 16 MiB or a read over 1 MiB"));
     }
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let scratch = Scratch::new().map_err(|e| Stop::io("scratch directory", e))?;
     let path = scratch.path().join("inherited");
     let bytes: Vec<u8> = (0..u64::from(case.len)).map(file_byte).collect();
-    std::fs::write(&path, &bytes).map_err(|e| HarnessError::io("writing the file", e))?;
-    let placed = std::fs::File::open(&path).map_err(|e| HarnessError::io("opening the file", e))?;
-    let kept = std::fs::File::open(&path).map_err(|e| HarnessError::io("opening the file", e))?;
-    let (dev, ino, _) = fd_identity(placed.as_raw_fd()).map_err(|e| HarnessError::io("fstat", e))?;
+    std::fs::write(&path, &bytes).map_err(|e| Stop::io("writing the file", e))?;
+    let placed = std::fs::File::open(&path).map_err(|e| Stop::io("opening the file", e))?;
+    let kept = std::fs::File::open(&path).map_err(|e| Stop::io("opening the file", e))?;
+    let (dev, ino, _) = fd_identity(placed.as_raw_fd()).map_err(|e| Stop::io("fstat", e))?;
     let mut judge = InheritJudge::default();
     let mut index = 0;
     let mut record = |events: &mut Vec<InheritEvent>, actor: u8, op: InheritOp, observed: Observed| {
@@ -235,7 +227,7 @@ fn drive(
         }
         match session.call(id, &Request::Shm(ShmOp::AdoptNumber { fd: case.number }))? {
             Observed::Returned(Reply::Opened { slot, .. }) => slots.push(slot),
-            other => return Err(HarnessError(format!("reader {r} could not take {}: {other:?}", case.number))),
+            other => return Err(Stop::harness(format!("reader {r} could not take {}: {other:?}", case.number))),
         }
     }
     for (r, max) in &case.reads {
@@ -245,7 +237,7 @@ fn drive(
             return Ok(fail(v));
         }
     }
-    let (_, _, off) = fd_identity(placed.as_raw_fd()).map_err(|e| HarnessError::io("lseek", e))?;
+    let (_, _, off) = fd_identity(placed.as_raw_fd()).map_err(|e| Stop::io("lseek", e))?;
     let observed = Observed::Returned(Reply::Values(vec![off as i64]));
     if let Err(v) = record(events, u8::MAX, InheritOp::CoordinatorOffset, observed) {
         return Ok(fail(v));

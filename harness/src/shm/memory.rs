@@ -12,12 +12,14 @@
 use super::name::ShmName;
 use super::rules;
 use super::{fail, one_value, Event, Violation};
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::observed::Observed;
 use crate::os::shm::page_size;
 use crate::protocol::shm::{ForkRegion, ShmOp};
 use crate::protocol::{Reply, Request};
 use crate::scratch::Scratch;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -407,13 +409,9 @@ impl MemModel {
 
 /// Runs one memory case against the host.
 pub fn run(schedule: &MemSchedule, timing: Timing) -> CaseReport<MemEvent> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
     let mut model = MemModel::new(schedule.backing);
-    report.outcome = match drive(schedule, &mut session, &mut model, &mut report.events) {
-        Ok(outcome) => outcome,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
+    let mut report =
+        crate::case::run_in_session(timing, |session, report| drive(schedule, session, &mut model, &mut report.events));
     let refused = report
         .events
         .iter()
@@ -432,21 +430,21 @@ fn drive(
     session: &mut Session,
     model: &mut MemModel,
     events: &mut Vec<MemEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+) -> Result<CaseOutcome, Stop> {
     if schedule.views.is_empty() || schedule.views.len() > 8 {
-        return Err(HarnessError(format!("a memory case needs 1 to 8 actors, not {}", schedule.views.len())));
+        return Err(Stop::harness(format!("a memory case needs 1 to 8 actors, not {}", schedule.views.len())));
     }
     let page = page_size() as u64;
     let len = page * u64::from(WORDS);
     // The guards remove the name and the scratch directory however the case ends.
     let shm_name = ShmName::fresh();
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let scratch = Scratch::new().map_err(|e| Stop::io("scratch directory", e))?;
     let path = scratch.path().join("mapped");
     let name = match schedule.backing {
         Backing::Shm => shm_name.as_str().to_string(),
         Backing::File => {
-            let f = std::fs::File::create(&path).map_err(|e| HarnessError::io("creating the file", e))?;
-            f.set_len(len).map_err(|e| HarnessError::io("sizing the file", e))?;
+            let f = std::fs::File::create(&path).map_err(|e| Stop::io("creating the file", e))?;
+            f.set_len(len).map_err(|e| Stop::io("sizing the file", e))?;
             path.to_string_lossy().into_owned()
         }
     };
@@ -498,11 +496,7 @@ fn drive(
             MemOp::Read { word } => MemOp::Read { word: word % WORDS },
             other => other,
         };
-        let observed = session.call(id, &Request::Shm(request))?;
-        if let Observed::NoReturn(ws) = &observed {
-            let state = ws.as_ref().map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into());
-            return Ok(CaseOutcome::Hung { rule: None, message: format!("actor {a}: {op}: no return ({state})") });
-        }
+        let observed = session.call(id, &Request::Shm(request)).map_err(|s| s.at(format_args!("actor {a}: {op}")))?;
         let event = MemEvent { index, actor: a, op, observed };
         index += 1;
         let verdict = model.apply(&event);
@@ -517,25 +511,25 @@ fn drive(
 }
 
 /// Checks a set-up open; anything else is the harness's failure.
-pub(crate) fn expect_opened(observed: Observed, actor: usize) -> Result<u32, HarnessError> {
+pub(crate) fn expect_opened(observed: Observed, actor: usize) -> Result<u32, Stop> {
     match observed {
         Observed::Returned(Reply::Opened { slot, .. }) => Ok(slot),
-        other => Err(HarnessError(format!("actor {actor} could not open the object: {}", super::show(&other)))),
+        other => Err(Stop::harness(format!("actor {actor} could not open the object: {}", super::show(&other)))),
     }
 }
 
 /// Checks a set-up step that must give `Done`.
-pub(crate) fn expect_done(observed: Observed, what: &str) -> Result<(), HarnessError> {
+pub(crate) fn expect_done(observed: Observed, what: &str) -> Result<(), Stop> {
     match observed {
         Observed::Returned(Reply::Done) => Ok(()),
-        other => Err(HarnessError(format!("{what}: {}", super::show(&other)))),
+        other => Err(Stop::harness(format!("{what}: {}", super::show(&other)))),
     }
 }
 
 /// Checks a set-up mapping; returns its number.
-pub(crate) fn expect_mapped(observed: Observed, actor: usize) -> Result<u32, HarnessError> {
+pub(crate) fn expect_mapped(observed: Observed, actor: usize) -> Result<u32, Stop> {
     match observed {
         Observed::Returned(Reply::Values(v)) if v.len() == 1 => Ok(v[0] as u32),
-        other => Err(HarnessError(format!("actor {actor} could not map the object: {}", super::show(&other)))),
+        other => Err(Stop::harness(format!("actor {actor} could not map the object: {}", super::show(&other)))),
     }
 }

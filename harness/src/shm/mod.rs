@@ -22,7 +22,7 @@ pub mod ring;
 pub mod rules;
 pub mod sync;
 
-use crate::session::Observed;
+use crate::observed::Observed;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -79,7 +79,6 @@ pub fn show(observed: &Observed) -> String {
         Observed::Returned(r) => format!("{r:?}"),
         Observed::Blocked(e) => format!("blocked ({e})"),
         Observed::Died(d) => format!("died: {d}"),
-        Observed::NoReturn(_) => "no return within the deadline".into(),
     }
 }
 

@@ -17,13 +17,15 @@ use super::memory::{expect_done, expect_mapped, expect_opened};
 use super::name::ShmName;
 use super::rules;
 use super::{fail, one_value, Event, Violation};
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::evidence::BlockSite;
+use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
 use crate::os::shm::{create_doorbell, page_size};
 use crate::protocol::shm::{hammer, HammerPlan, PublishPlan, RingPlan, ShmOp};
 use crate::protocol::{Reply, Request};
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -363,7 +365,7 @@ impl WakeJudge {
 
 /// Spawns `n` actors that map one fresh shared-memory object of `len`
 /// bytes MAP_SHARED (actor 0 creates and sizes it); returns their mapping numbers.
-fn shared_cast(session: &mut Session, name: &str, n: usize, len: u64) -> Result<Vec<u32>, HarnessError> {
+fn shared_cast(session: &mut Session, name: &str, n: usize, len: u64) -> Result<Vec<u32>, Stop> {
     let mut maps = Vec::new();
     for a in 0..n {
         let id = session.spawn()?;
@@ -383,41 +385,28 @@ fn round_up(len: u64) -> u64 {
     len.div_ceil(page).max(1) * page
 }
 
-fn hung(actor: usize, what: &str, observed: &Observed, rule: &str) -> Option<CaseOutcome> {
-    match observed {
-        Observed::NoReturn(ws) => Some(CaseOutcome::Hung {
-            rule: Some(rule.to_string()),
-            message: format!(
-                "actor {actor}: {what} did not return within the deadline ({})",
-                ws.as_ref().map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into())
-            ),
-        }),
-        _ => None,
-    }
+/// An operation that `rule` demands must return: a missing return is
+/// `hung`, naming the rule.
+fn must(observed: Result<Observed, Stop>, actor: usize, what: &str, rule: &str) -> Result<Observed, Stop> {
+    observed.map_err(|s| s.demanded_by(rule, &format!("actor {actor}: {what} must return")))
 }
 
 /// Runs a [`HammerCase`]; reports how many plain increments were lost.
 pub fn run_hammer(case: &HammerCase, timing: Timing) -> CaseReport<SyncEvent> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive_hammer(case, &mut session, &mut report) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    crate::case::run_in_session(timing, |session, report| drive_hammer(case, session, report))
 }
 
 fn drive_hammer(
     case: &HammerCase,
     session: &mut Session,
     report: &mut CaseReport<SyncEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+) -> Result<CaseOutcome, Stop> {
     let n = case.processes.len();
     if !(1..=8).contains(&n) {
-        return Err(HarnessError(format!("a hammer case needs 1 to 8 processes, not {n}")));
+        return Err(Stop::harness(format!("a hammer case needs 1 to 8 processes, not {n}")));
     }
     if case.processes.iter().any(|p| p.count > MAX_COUNT) {
-        return Err(HarnessError(format!("a hammer case of more than {MAX_COUNT} increments per process")));
+        return Err(Stop::harness(format!("a hammer case of more than {MAX_COUNT} increments per process")));
     }
     let name = ShmName::fresh();
     let maps = shared_cast(session, name.as_str(), n, round_up(hammer::SIZE))?;
@@ -433,10 +422,7 @@ fn drive_hammer(
     }
     let total = case.total();
     for (a, p) in case.processes.iter().enumerate() {
-        let observed = session.complete(ActorId(a))?;
-        if let Some(h) = hung(a, "hammering the counters", &observed, rules::NO_LOST_UPDATES) {
-            return Ok(h);
-        }
+        let observed = must(session.complete(ActorId(a)), a, "hammering the counters", rules::NO_LOST_UPDATES)?;
         let e = SyncEvent { index: a, actor: a as u8, op: SyncOp::Hammered { count: p.count }, observed };
         let v = judge_hammer(total, &e);
         report.events.push(e);
@@ -475,26 +461,16 @@ fn drive_hammer(
 
 /// Runs a [`PublishCase`].
 pub fn run_publish(case: &PublishCase, timing: Timing) -> CaseReport<SyncEvent> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive_publish(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report
+    crate::case::run_in_session(timing, |session, report| drive_publish(case, session, &mut report.events))
 }
 
-fn drive_publish(
-    case: &PublishCase,
-    session: &mut Session,
-    events: &mut Vec<SyncEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+fn drive_publish(case: &PublishCase, session: &mut Session, events: &mut Vec<SyncEvent>) -> Result<CaseOutcome, Stop> {
     let (words, count) = match case {
         PublishCase::Flag { words, rounds, .. } => (*words, *rounds),
         PublishCase::Ring { slots, words, messages, .. } => (slots.saturating_mul(*words), *messages),
     };
     if words > MAX_WORDS || count > MAX_COUNT {
-        return Err(HarnessError(format!(
+        return Err(Stop::harness(format!(
             "a publish case of {words} words and {count} rounds or messages is outside the generator's range (at most {MAX_WORDS} and {MAX_COUNT})"
         )));
     }
@@ -526,15 +502,12 @@ fn drive_publish(
     };
     let maps = shared_cast(session, name.as_str(), 2, round_up(len))?;
     if maps != [0, 0] {
-        return Err(HarnessError(format!("unexpected mapping numbers {maps:?}")));
+        return Err(Stop::harness(format!("unexpected mapping numbers {maps:?}")));
     }
     let (consumer, producer) = (ActorId(1), ActorId(0));
     session.start(consumer, &Request::Shm(consumer_op.0))?;
     session.start(producer, &Request::Shm(producer_op))?;
-    let observed = session.complete(producer)?;
-    if let Some(h) = hung(0, "the producer", &observed, rules::PUBLISH) {
-        return Ok(h);
-    }
+    let observed = must(session.complete(producer), 0, "the producer", rules::PUBLISH)?;
     events.push(SyncEvent { index: 0, actor: 0, op: SyncOp::Published, observed: observed.clone() });
     if observed != Observed::Returned(Reply::Done) {
         return Ok(fail(Violation::new(
@@ -542,10 +515,7 @@ fn drive_publish(
             format!("the producer did not finish: {}", super::show(&observed)),
         )));
     }
-    let observed = session.complete(consumer)?;
-    if let Some(h) = hung(1, "the consumer", &observed, rules::PUBLISH) {
-        return Ok(h);
-    }
+    let observed = must(session.complete(consumer), 1, "the consumer", rules::PUBLISH)?;
     let e = SyncEvent { index: 1, actor: 1, op: consumer_op.1, observed };
     let v = judge_publish(case, &e);
     events.push(e);
@@ -555,23 +525,12 @@ fn drive_publish(
 
 /// Runs a [`WakeCase`].
 pub fn run_wake(case: &WakeCase, timing: Timing) -> CaseReport<SyncEvent> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive_wake(case, &mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report.evidence = session.evidence.clone();
-    report
+    crate::case::run_in_session(timing, |session, report| drive_wake(case, session, &mut report.events))
 }
 
-fn drive_wake(
-    case: &WakeCase,
-    session: &mut Session,
-    events: &mut Vec<SyncEvent>,
-) -> Result<CaseOutcome, HarnessError> {
+fn drive_wake(case: &WakeCase, session: &mut Session, events: &mut Vec<SyncEvent>) -> Result<CaseOutcome, Stop> {
     let name = ShmName::fresh();
-    create_doorbell(name.as_str()).map_err(|e| HarnessError::io("creating the doorbell semaphore", e))?;
+    create_doorbell(name.as_str()).map_err(|e| Stop::io("creating the doorbell semaphore", e))?;
     let waiters = case.waiters.clamp(1, 6);
     let n = 1 + waiters as usize;
     let maps = shared_cast(session, name.as_str(), n, round_up(64))?;
@@ -586,10 +545,7 @@ fn drive_wake(
         for (w, map) in maps.iter().enumerate().skip(1) {
             let op = ShmOp::WaitPosted { map: *map, offset: 0, name: name.as_str().to_string() };
             let site = BlockSite { kind: SyscallKind::Futex, fd: None };
-            let observed = session.invoke(ActorId(w), &Request::Shm(op), site)?;
-            if let Some(h) = hung(w, "the wait", &observed, rules::WAIT_WAKE) {
-                return Ok(h);
-            }
+            let observed = must(session.invoke(ActorId(w), &Request::Shm(op), site), w, "the wait", rules::WAIT_WAKE)?;
             let e = SyncEvent { index, actor: w as u8, op: SyncOp::Wait { round }, observed };
             index += 1;
             if let Err(v) = push(events, &mut judge, e) {
@@ -603,20 +559,14 @@ fn drive_wake(
             name: name.as_str().to_string(),
             waiters: u32::from(waiters),
         };
-        let observed = session.call(ActorId(0), &Request::Shm(op))?;
-        if let Some(h) = hung(0, "the post", &observed, rules::WAIT_WAKE) {
-            return Ok(h);
-        }
+        let observed = must(session.call(ActorId(0), &Request::Shm(op)), 0, "the post", rules::WAIT_WAKE)?;
         let e = SyncEvent { index, actor: 0, op: SyncOp::Post { round, waiters }, observed };
         index += 1;
         if let Err(v) = push(events, &mut judge, e) {
             return Ok(fail(v));
         }
         for w in 1..n {
-            let observed = session.complete(ActorId(w))?;
-            if let Some(h) = hung(w, "a posted wait", &observed, rules::WAIT_WAKE) {
-                return Ok(h);
-            }
+            let observed = must(session.complete(ActorId(w)), w, "a posted wait", rules::WAIT_WAKE)?;
             let e = SyncEvent { index, actor: w as u8, op: SyncOp::Woken { round }, observed };
             index += 1;
             if let Err(v) = push(events, &mut judge, e) {
@@ -627,7 +577,7 @@ fn drive_wake(
         let e = SyncEvent { index, actor: 0, op: SyncOp::Reset, observed };
         index += 1;
         if e.observed != Observed::Returned(Reply::Done) {
-            return Err(HarnessError(format!("resetting the word: {}", super::show(&e.observed))));
+            return Err(Stop::harness(format!("resetting the word: {}", super::show(&e.observed))));
         }
         let _ = push(events, &mut judge, e);
     }

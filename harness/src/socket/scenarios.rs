@@ -5,8 +5,10 @@
 //! observations.
 
 use super::rules;
+use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::evidence::BlockSite;
+use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
 use crate::os::socket::MsgOpts;
 use crate::pattern;
@@ -14,7 +16,7 @@ use crate::pipe::model::describe;
 use crate::protocol::socket::SocketOp;
 use crate::protocol::{Reply, Request};
 use crate::scratch::Scratch;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -31,16 +33,9 @@ fn sock(op: SocketOp) -> Request {
 /// Runs `drive` with a fresh session and collects its log and evidence.
 fn run_with(
     timing: Timing,
-    drive: impl FnOnce(&mut Session, &mut Vec<String>) -> Result<CaseOutcome, HarnessError>,
+    drive: impl FnOnce(&mut Session, &mut Vec<String>) -> Result<CaseOutcome, Stop>,
 ) -> CaseReport<String> {
-    let mut report = CaseReport::new();
-    let mut session = Session::new(timing);
-    report.outcome = match drive(&mut session, &mut report.events) {
-        Ok(o) => o,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report.evidence = session.evidence.clone();
-    report
+    crate::case::run_in_session(timing, |session, report| drive(session, &mut report.events))
 }
 
 fn opened(obs: &Observed) -> Option<u32> {
@@ -65,20 +60,13 @@ fn recv_exactly(
     slot: u32,
     len: usize,
     rule: &str,
-) -> Result<Result<Vec<u8>, CaseOutcome>, HarnessError> {
+) -> Result<Result<Vec<u8>, CaseOutcome>, Stop> {
     let mut got = Vec::new();
     while got.len() < len {
-        match session.call(id, &sock(SocketOp::Recv { slot, max: (len - got.len()) as u32, dontwait: false }))? {
+        let request = sock(SocketOp::Recv { slot, max: (len - got.len()) as u32, dontwait: false });
+        let why = format!("{id}: a receive of data already sent must return");
+        match session.call(id, &request).map_err(|s| s.demanded_by(rule, &why))? {
             Observed::Returned(Reply::Received { data, .. }) if !data.is_empty() => got.extend(data),
-            Observed::NoReturn(ws) => {
-                return Ok(Err(CaseOutcome::Hung {
-                    rule: Some(rule.to_string()),
-                    message: format!(
-                        "{id}: a receive of data already sent did not return ({})",
-                        ws.map(|w| w.to_string()).unwrap_or_default()
-                    ),
-                }))
-            }
             other => {
                 return Ok(Err(fail(
                     rule,
@@ -167,8 +155,8 @@ pub fn run_server(case: &ServerCase, timing: Timing) -> CaseReport<String> {
     run_with(timing, |session, log| drive_server(case, session, log))
 }
 
-fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, HarnessError> {
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, Stop> {
+    let scratch = Scratch::new().map_err(|e| Stop::io("scratch directory", e))?;
     let path = scratch.path().join("server.sock").to_string_lossy().into_owned();
     let server = session.spawn()?;
     let clients: Vec<ActorId> = (0..case.lens.len()).map(|_| session.spawn()).collect::<Result<_, _>>()?;
@@ -177,7 +165,7 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
             let obs = session.call(server, &sock(SocketOp::ListenUnix { path: path.clone(), backlog: 8 }))?;
             let fd = match obs {
                 Observed::Returned(Reply::Opened { fd, .. }) => fd,
-                other => return Err(HarnessError(format!("listen on {path}: {}", describe(&other)))),
+                other => return Err(Stop::harness(format!("listen on {path}: {}", describe(&other)))),
             };
             (opened(&obs).unwrap_or(0), 0u16, fd)
         }
@@ -185,7 +173,7 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
             let obs = session.call(server, &sock(SocketOp::ListenTcp { backlog: 8 }))?;
             match values(&obs) {
                 Some([slot, fd, port]) => (*slot as u32, *port as u16, *fd as i32),
-                _ => return Err(HarnessError(format!("listen on 127.0.0.1: {}", describe(&obs)))),
+                _ => return Err(Stop::harness(format!("listen on 127.0.0.1: {}", describe(&obs)))),
             }
         }
     };
@@ -202,9 +190,6 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
         log.push(format!("server: accept with no client -> {}", describe(&obs)));
         match obs {
             Observed::Blocked(_) => {}
-            Observed::NoReturn(_) => {
-                return Ok(CaseOutcome::Unresolved("accept neither returned nor showed as blocked".into()))
-            }
             other => {
                 return Ok(fail(
                     rules::ACCEPT,
@@ -221,16 +206,12 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
             return Ok(fail(rules::ACCEPT, format!("connect to a listening server {}", describe(&obs))));
         };
         client_slots[0] = slot;
-        let obs = session.complete(server)?;
+        let obs = session
+            .complete(server)
+            .map_err(|s| s.demanded_by(rules::ACCEPT, "a blocked accept must return once a client connected"))?;
         log.push(format!("server: the pending accept -> {}", describe(&obs)));
         match opened(&obs) {
             Some(slot) => conns.push(slot),
-            None if matches!(obs, Observed::NoReturn(_)) => {
-                return Ok(CaseOutcome::Hung {
-                    rule: Some(rules::ACCEPT.into()),
-                    message: "a blocked accept did not return after a client connected".into(),
-                })
-            }
             None => return Ok(fail(rules::ACCEPT, format!("a blocked accept woke and {}", describe(&obs)))),
         }
     }
@@ -345,11 +326,16 @@ impl fmt::Display for UdpCase {
 }
 
 /// The judge of what a UDP receiver got: each datagram exactly one sent,
-/// whole and unaltered, none twice. Loss is allowed.
+/// whole and unaltered, none twice. Loss is allowed, but a case in which
+/// every datagram was lost checked nothing: it is not a pass.
 pub fn judge_datagrams(received: &[Vec<u8>], case: &UdpCase) -> CaseOutcome {
+    let sent: usize = case.senders.iter().map(Vec::len).sum();
     match datagram_problem(received, case) {
-        None => CaseOutcome::Pass,
         Some(why) => fail(rules::UDP, why),
+        None if received.is_empty() && sent > 0 => CaseOutcome::Unresolved(format!(
+            "all {sent} datagram(s) sent were lost on loopback: nothing arrived to check"
+        )),
+        None => CaseOutcome::Pass,
     }
 }
 
@@ -393,17 +379,17 @@ fn drive_udp(
     session: &mut Session,
     log: &mut Vec<String>,
     received_count: &mut u64,
-) -> Result<CaseOutcome, HarnessError> {
+) -> Result<CaseOutcome, Stop> {
     let receiver = session.spawn()?;
     let obs = session.call(receiver, &sock(SocketOp::UdpBind))?;
     let (rslot, rfd, port) = match values(&obs) {
         Some([slot, fd, port]) => (*slot as u32, *fd as i32, *port as u16),
-        _ => return Err(HarnessError(format!("UDP bind: {}", describe(&obs)))),
+        _ => return Err(Stop::harness(format!("UDP bind: {}", describe(&obs)))),
     };
     for (tag, lens) in case.senders.iter().enumerate() {
         let sender = session.spawn()?;
         let obs = session.call(sender, &sock(SocketOp::UdpBind))?;
-        let Some([slot, ..]) = values(&obs) else { return Err(HarnessError(format!("UDP bind: {}", describe(&obs)))) };
+        let Some([slot, ..]) = values(&obs) else { return Err(Stop::harness(format!("UDP bind: {}", describe(&obs)))) };
         let slot = *slot as u32;
         for (seq, &len) in lens.iter().enumerate() {
             let req = sock(SocketOp::SendTo { slot, port, tag: tag as u8, seq: seq as u32, len });
@@ -504,14 +490,14 @@ pub fn run_rights(case: &RightsCase, timing: Timing) -> CaseReport<String> {
     run_with(timing, |session, log| drive_rights(case, session, log))
 }
 
-fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, HarnessError> {
+fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, Stop> {
     use crate::os::socket as s;
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let scratch = Scratch::new().map_err(|e| Stop::io("scratch directory", e))?;
     let (a, b, c) = (session.spawn()?, session.spawn()?, session.spawn()?);
     {
         let _quiet = crate::os::process::quiet_forks();
-        let (s0, s1) = s::pair(s::SocketKind::Stream).map_err(|e| HarnessError::io("socketpair", e))?;
-        let (r, w) = crate::os::pipe::pipe_cloexec().map_err(|e| HarnessError::io("pipe", e))?;
+        let (s0, s1) = s::pair(s::SocketKind::Stream).map_err(|e| Stop::io("socketpair", e))?;
+        let (r, w) = crate::os::pipe::pipe_cloexec().map_err(|e| Stop::io("pipe", e))?;
         session.hand(a, &[s0.as_fd(), w.as_fd()])?; // A: slot 0 socket, slot 1 pipe write end
         session.hand(b, &[s1.as_fd()])?; // B: slot 0 socket
         session.hand(c, &[r.as_fd()])?; // C: slot 0 pipe read end
@@ -578,7 +564,7 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
         .write(true)
         .create_new(true)
         .open(&path)
-        .map_err(|e| HarnessError::io("creating the shared file", e))?;
+        .map_err(|e| Stop::io("creating the shared file", e))?;
     session.hand(a, &[file.as_fd()])?;
     drop(file);
     drop(quiet);
@@ -606,7 +592,7 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
     let off = |obs: Observed| values(&obs).and_then(|v| v.first().copied()).unwrap_or(-1);
     let oa = off(session.call(a, &sock(SocketOp::Offset { slot: a_file }))?);
     let ob = off(session.call(b, &sock(SocketOp::Offset { slot: b_file }))?);
-    let bytes = std::fs::read(&path).map_err(|e| HarnessError::io("reading the shared file", e))?;
+    let bytes = std::fs::read(&path).map_err(|e| Stop::io("reading the shared file", e))?;
     log.push(format!("file: A wrote {la}, B wrote {lb}; offsets A {oa}, B {ob}; file {} bytes", bytes.len()));
     Ok(judge_shared_offset(case, (oa, ob), &bytes))
 }
@@ -663,14 +649,14 @@ pub fn run_perms(case: &PermsCase, timing: Timing) -> CaseReport<String> {
     run_with(timing, |session, log| drive_perms(case, session, log))
 }
 
-fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, HarnessError> {
+fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, Stop> {
     use std::os::unix::fs::PermissionsExt;
-    let scratch = Scratch::new().map_err(|e| HarnessError::io("scratch directory", e))?;
+    let scratch = Scratch::new().map_err(|e| Stop::io("scratch directory", e))?;
     let dir = scratch.path().join("d");
-    std::fs::create_dir(&dir).map_err(|e| HarnessError::io("mkdir", e))?;
+    std::fs::create_dir(&dir).map_err(|e| Stop::io("mkdir", e))?;
     let chmod = |p: &std::path::Path, mode: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| HarnessError::io(format!("chmod {}", p.display()), e))
+            .map_err(|e| Stop::io(format!("chmod {}", p.display()), e))
     };
     chmod(scratch.path(), 0o755)?;
     chmod(&dir, 0o755)?;
@@ -680,7 +666,7 @@ fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -
     let obs =
         session.call(server, &sock(SocketOp::ListenUnix { path: path.to_string_lossy().into_owned(), backlog: 4 }))?;
     if opened(&obs).is_none() {
-        return Err(HarnessError(format!("listen: {}", describe(&obs))));
+        return Err(Stop::harness(format!("listen: {}", describe(&obs))));
     }
     match case.denial {
         Denial::SocketMode => chmod(&path, 0o700)?,
@@ -692,7 +678,7 @@ fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -
     let (uid, gid) = crate::os::process::UNPRIVILEGED;
     let obs = session.call(client, &Request::DropPrivileges { uid, gid })?;
     if obs != Observed::Returned(Reply::Done) {
-        return Err(HarnessError(format!("switching to uid {uid}: {}", describe(&obs))));
+        return Err(Stop::harness(format!("switching to uid {uid}: {}", describe(&obs))));
     }
     let connect = sock(SocketOp::ConnectUnix { path: path.to_string_lossy().into_owned() });
     let denied = session.call(client, &connect)?;
@@ -705,7 +691,7 @@ fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -
     let allowed = session.call(client, &connect)?;
     log.push(format!("uid {uid}: connect with the path open -> {}", describe(&allowed)));
     if opened(&allowed).is_none() {
-        return Err(HarnessError(format!(
+        return Err(Stop::harness(format!(
             "the control connect (path open to everyone) failed: {}; the denial above proves nothing",
             describe(&allowed)
         )));

@@ -1,128 +1,94 @@
-//! Runs a [`PairSchedule`] against the host: one real socket pair, its ends
-//! handed to the actors that hold them, each step judged by the
-//! [`PairModel`] as it happens.
+//! Runs a [`PairSchedule`] against the host through the one case engine
+//! ([`crate::engine`]): one real socket pair, its ends handed to the
+//! actors that hold them, each step judged by the [`PairModel`].
 
 use super::model::{PairEvent, PairModel};
 use super::{PairOp, PairSchedule};
-use crate::case::{CaseOutcome, CaseReport};
+use crate::case::{CaseOutcome, CaseReport, Stop};
 use crate::constants::Constants;
+use crate::engine::{Invocation, Mechanism};
 use crate::evidence::BlockSite;
 use crate::os::proc::SyscallKind;
 use crate::os::socket::{self as sock, MsgOpts, SocketKind};
 use crate::protocol::socket::SocketOp;
 use crate::protocol::Request;
-use crate::session::{ActorId, HarnessError, Observed, Session};
+use crate::session::Session;
 use crate::timing::Timing;
-use std::os::fd::AsFd;
 
 /// Runs one schedule and reports its events and outcome.
 pub fn run(schedule: &PairSchedule, k: &Constants, timing: Timing) -> CaseReport<PairEvent> {
     if let Err(why) = schedule.validate() {
         return crate::case::refused(why);
     }
-    let mut report = CaseReport::new();
     if schedule.setup.kind == SocketKind::Seqpacket && !k.seqpacket {
+        let mut report = CaseReport::new();
         report.outcome = CaseOutcome::Unsupported("no SOCK_SEQPACKET socket pairs on this platform".into());
         return report;
     }
-    let mut session = Session::new(timing);
-    let mut model = PairModel::new(&schedule.setup, k);
-    report.outcome = match drive(schedule, &mut session, &mut model, &mut report.events) {
-        Ok(outcome) => outcome,
-        Err(e) => CaseOutcome::Error(e.0),
-    };
-    report.evidence = session.evidence.clone();
-    report
+    crate::engine::run(Pair { schedule, fds: Vec::new() }, PairModel::new(&schedule.setup, k), timing)
 }
 
-fn drive(
-    schedule: &PairSchedule,
-    session: &mut Session,
-    model: &mut PairModel,
-    events: &mut Vec<PairEvent>,
-) -> Result<CaseOutcome, HarnessError> {
-    let setup = &schedule.setup;
-    if setup.holders[0] == 0 || setup.holders[1] == 0 || setup.actors() > 4 {
-        return Err(HarnessError(format!("a pair schedule needs 1-2 holders per end: {setup:?}")));
-    }
-    // Actors first; then no fork anywhere until our copies are closed.
-    let ids = (0..setup.actors()).map(|_| session.spawn()).collect::<Result<Vec<_>, _>>()?;
-    let mut fds = Vec::new();
-    {
-        let _quiet = crate::os::process::quiet_forks();
-        let (a, b) =
-            sock::pair(setup.kind).map_err(|e| HarnessError::io(format!("socketpair({})", setup.kind.name()), e))?;
-        for (actor, id) in ids.iter().enumerate() {
-            let end = if setup.end_of(actor as u8) == 0 { &a } else { &b };
-            fds.push(session.hand(*id, &[end.as_fd()])?[0]);
-        }
-        // The coordinator's copies close here.
-    }
-    let messages = setup.kind.keeps_boundaries();
-    for (index, step) in schedule.steps.iter().enumerate() {
-        if let Some(outcome) = crate::checker::collect(session, model, events)? {
-            return Ok(outcome);
-        }
-        let a = schedule.actor_of(step);
-        let id = ActorId(a as usize);
-        if let Err(why) = model.can_issue(a, &step.op) {
-            events.push(PairEvent::Skipped { index, actor: a, op: step.op, why: why.to_string() });
-            continue;
-        }
-        let fd = Some(fds[a as usize]);
+/// One socket-pair case: the schedule, and each actor's descriptor number.
+struct Pair<'a> {
+    schedule: &'a PairSchedule,
+    fds: Vec<i32>,
+}
+
+impl Mechanism for Pair<'_> {
+    type Op = PairOp;
+    type Model = PairModel;
+
+    fn steps(&self) -> Vec<(u8, PairOp)> {
         // Datagram kinds: no empty messages and no empty receive buffers,
         // whose results could not be told from end of file.
-        let op = match step.op {
+        let messages = self.schedule.setup.kind.keeps_boundaries();
+        let normal = |op: PairOp| match op {
             PairOp::Send { len, dontwait, nosignal } if messages => {
                 PairOp::Send { len: len.max(1), dontwait, nosignal }
             }
             PairOp::Recv { max, dontwait } => PairOp::Recv { max: max.max(1), dontwait },
+            PairOp::Fill { chunk } => PairOp::Fill { chunk: chunk.max(1) },
             other => other,
         };
-        let observed = match op {
+        self.schedule.steps.iter().map(|s| (self.schedule.actor_of(s), normal(s.op))).collect()
+    }
+
+    fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
+        let setup = &self.schedule.setup;
+        let create = || {
+            let (a, b) =
+                sock::pair(setup.kind).map_err(|e| Stop::io(format!("socketpair({})", setup.kind.name()), e))?;
+            Ok([a, b])
+        };
+        self.fds = crate::engine::hand_out_ends(session, setup.actors(), create, |a| setup.end_of(a))?;
+        Ok(())
+    }
+
+    fn invocation(&self, model: &PairModel, a: u8, op: &PairOp) -> Result<Invocation, Stop> {
+        let fd = Some(self.fds[a as usize]);
+        let socket = |op| Request::Socket(op);
+        Ok(match *op {
             PairOp::Send { len, dontwait, nosignal } => {
                 let (tag, start) = model.next_send(a);
-                let request =
-                    Request::Socket(SocketOp::Send { slot: 0, len, tag, start, opts: MsgOpts { dontwait, nosignal } });
-                session.invoke(id, &request, BlockSite { kind: SyscallKind::Send, fd })?
+                let opts = MsgOpts { dontwait, nosignal };
+                Invocation::MayBlock(
+                    socket(SocketOp::Send { slot: 0, len, tag, start, opts }),
+                    BlockSite { kind: SyscallKind::Send, fd },
+                )
             }
-            PairOp::Recv { max, dontwait } => {
-                let request = Request::Socket(SocketOp::Recv { slot: 0, max, dontwait });
-                session.invoke(id, &request, BlockSite { kind: SyscallKind::Recv, fd })?
-            }
+            PairOp::Recv { max, dontwait } => Invocation::MayBlock(
+                socket(SocketOp::Recv { slot: 0, max, dontwait }),
+                BlockSite { kind: SyscallKind::Recv, fd },
+            ),
             PairOp::Fill { chunk } => {
                 let (tag, start) = model.next_send(a);
-                session.invoke(
-                    id,
-                    &Request::Fill { slot: 0, chunk: chunk.max(1), tag, start },
-                    BlockSite { kind: SyscallKind::Send, fd },
-                )?
+                Invocation::Call(socket(SocketOp::Fill { slot: 0, chunk, tag, start }))
             }
-            PairOp::ShutWrite => {
-                session.call(id, &Request::Socket(SocketOp::Shutdown { slot: 0, how: sock::Shut::Write }))?
-            }
-            PairOp::Close => session.call(id, &Request::Close { slot: 0 })?,
-            PairOp::Sigpipe(d) => session.call(id, &Request::SetSigpipe(d))?,
-            PairOp::Exit => Observed::Died(session.exit(id, 0)?),
-            PairOp::Kill => Observed::Died(session.kill(id)?),
-        };
-        let event = PairEvent::Step { index, actor: a, op, observed: observed.clone() };
-        events.push(event.clone());
-        if let Observed::NoReturn(ws) = observed {
-            return Ok(CaseOutcome::Hung {
-                rule: None,
-                message: format!(
-                    "actor {a}: {op}: neither returned nor blocked where expected within the deadline ({})",
-                    ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into())
-                ),
-            });
-        }
-        if let Err(v) = model.apply(&event) {
-            return Ok(v.into());
-        }
-        if let Some(outcome) = crate::checker::settle(session, model, events)? {
-            return Ok(outcome);
-        }
+            PairOp::ShutWrite => Invocation::Call(socket(SocketOp::Shutdown { slot: 0, how: sock::Shut::Write })),
+            PairOp::Close => Invocation::Call(Request::Close { slot: 0 }),
+            PairOp::Sigpipe(d) => Invocation::Call(Request::SetSigpipe(d)),
+            PairOp::Exit => Invocation::Exit(0),
+            PairOp::Kill => Invocation::Kill,
+        })
     }
-    Ok(crate::checker::collect(session, model, events)?.unwrap_or(CaseOutcome::Pass))
 }

@@ -7,14 +7,14 @@
 //! operations must now complete.
 
 use super::{PairOp, PairSetup};
+use crate::checker::{Obligation, Violation};
 use crate::constants::Constants;
+use crate::observed::Observed;
 use crate::os::signal::SigpipeDisposition;
 use crate::os::socket::SocketKind;
 use crate::os::{errno_name, signal_name};
 use crate::pattern;
-use crate::pipe::{Obligation, Violation};
 use crate::protocol::Reply;
-use crate::session::Observed;
 use crate::socket::rules;
 
 pub use crate::checker::describe;
@@ -189,7 +189,6 @@ impl PairModel {
     fn apply_event(&mut self, event: &PairEvent) -> Result<(), Violation> {
         match event {
             PairEvent::Skipped { .. } => Ok(()),
-            PairEvent::Step { observed: Observed::NoReturn(_), .. } => Ok(()),
             PairEvent::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
             PairEvent::Completion { actor, observed } => self.completion(*actor, observed),
         }
@@ -573,10 +572,12 @@ impl PairModel {
             if p >= s.hi {
                 return Err(violation(&[rules::ORDER], format!("actor {a} received a byte of sender {tag} at position {p} (byte {i}), but it sent only {} bytes", s.hi)));
             }
-            if u64::from(pattern::pos_of(b)) != p % 64 {
+            if b != pattern::byte(tag, p) {
                 return Err(violation(
                     &[rules::ORDER],
-                    format!("actor {a}: byte {i} received is sender {tag}'s byte at position {} (mod 64), expected {} (mod 64): bytes lost, repeated or reordered", pattern::pos_of(b), p % 64),
+                    format!(
+                        "actor {a}: byte {i} of the read is not sender {tag}'s byte at position {p}, the next one due from it: bytes lost, repeated or reordered"
+                    ),
                 ));
             }
             s.consumed += 1;
@@ -709,18 +710,18 @@ impl PairModel {
                             }
                     });
                     if self.available_lo(from) > 0 || sender_has_more {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: rules::READ_BLOCKS,
-                            why: "a blocked receive must wake once data is waiting".into(),
-                        });
+                        out.push(Obligation::of(
+                            a as u8,
+                            rules::READ_BLOCKS,
+                            "a blocked receive must wake once data is waiting",
+                        ));
                     } else if self.kind().connected() && (!self.open(from) || self.ends[from].shut_write) {
                         let rule = if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED };
-                        out.push(Obligation {
-                            actor: a as u8,
+                        out.push(Obligation::of(
+                            a as u8,
                             rule,
-                            why: "the peer can send nothing more: a blocked receive must wake with end of file".into(),
-                        });
+                            "the peer can send nothing more: a blocked receive must wake with end of file",
+                        ));
                     }
                 }
                 Some(Pending::Send { start, len }) => {
@@ -731,17 +732,13 @@ impl PairModel {
                         s.consumed >= start + len
                     };
                     if !self.open(from) || self.ends[end].shut_write {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: rules::EPIPE,
-                            why: "the peer is gone: a blocked send must wake".into(),
-                        });
+                        out.push(Obligation::of(a as u8, rules::EPIPE, "the peer is gone: a blocked send must wake"));
                     } else if delivered {
-                        out.push(Obligation {
-                            actor: a as u8,
-                            rule: rules::FULL_BLOCKS,
-                            why: "everything the blocked send carried was received: it must return".into(),
-                        });
+                        out.push(Obligation::of(
+                            a as u8,
+                            rules::FULL_BLOCKS,
+                            "everything the blocked send carried was received: it must return",
+                        ));
                     }
                 }
                 None => {}
@@ -770,6 +767,10 @@ pub fn died_of(observed: &Observed) -> Option<String> {
 
 impl crate::checker::Checker for PairModel {
     type Op = PairOp;
+
+    fn can_issue(&self, actor: u8, op: &PairOp) -> Result<(), &'static str> {
+        PairModel::can_issue(self, actor, op)
+    }
 
     fn apply(&mut self, event: &PairEvent) -> Result<(), Violation> {
         self.apply_event(event)

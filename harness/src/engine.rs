@@ -1,0 +1,221 @@
+//! The one case engine: the step loop every schedule-driven mechanism runs
+//! (pipes, socket pairs, file locks), written once.
+//!
+//! A mechanism supplies its set-up (actors and the objects they hold), how
+//! a step becomes a request and where it may block ([`Mechanism`]), and its
+//! reference model ([`Checker`]). For each step the engine then: collects
+//! what completed meanwhile, checks the precondition, invokes, waits for a
+//! return or for proof that the call blocked, feeds the observation to the
+//! model, and settles what the model says must now complete. What is not
+//! an observation of the host (a missing return, a death the schedule did
+//! not ask for, a broken control channel) leaves this loop as a
+//! [`Stop`], which [`crate::case::run_in_session`] classifies.
+//!
+//! One rule about evidence lives here too: an objection the model raises
+//! against an observation that rests on a bounded wait alone (no view of
+//! the actor's thread) is `unresolved`, never `fail`.
+
+use crate::case::{CaseOutcome, CaseReport, Stop};
+use crate::checker::{Checker, Event, Violation};
+use crate::evidence::BlockSite;
+use crate::observed::Observed;
+use crate::protocol::Request;
+use crate::session::{ActorId, Session};
+use crate::timing::Timing;
+use std::fmt;
+
+/// How one step reaches the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invocation {
+    /// An operation that may block, and where it would be found asleep.
+    MayBlock(Request, BlockSite),
+    /// An operation that must complete.
+    Call(Request),
+    /// The actor exits (`_exit(code)`), as the schedule asks.
+    Exit(i32),
+    /// The coordinator kills the actor (`SIGKILL`), as the schedule asks.
+    Kill,
+}
+
+/// What a schedule-driven mechanism supplies to the engine.
+pub trait Mechanism {
+    /// One operation of a step.
+    type Op: Clone + fmt::Display;
+    /// The reference model that judges every observation.
+    type Model: Checker<Op = Self::Op>;
+
+    /// The steps, in order: `(actor, operation)`.
+    fn steps(&self) -> Vec<(u8, Self::Op)>;
+
+    /// Starts the actors and hands them the objects under test.
+    fn set_up(&mut self, session: &mut Session) -> Result<(), Stop>;
+
+    /// How `actor`'s `op` becomes a request now (the model knows, for
+    /// example, the stream position a write continues from).
+    fn invocation(&self, model: &Self::Model, actor: u8, op: &Self::Op) -> Result<Invocation, Stop>;
+
+    /// Bookkeeping after a step was observed (descriptors opened or
+    /// closed); nothing by default.
+    fn observed(&mut self, _actor: u8, _op: &Self::Op, _observed: &Observed) {}
+}
+
+/// The usual set-up of a two-ended object: starts `actors` actors, then
+/// (no fork anywhere meanwhile: a forked child would hold a hidden copy of
+/// an end) creates the object with `create`, hands end `end_of(actor)` to
+/// each actor and closes the coordinator's copies, so that from then on
+/// only the actors hold ends and EOF, EPIPE and the like depend on them
+/// alone. Returns each actor's descriptor number.
+pub fn hand_out_ends(
+    session: &mut Session,
+    actors: u8,
+    create: impl FnOnce() -> Result<[std::os::fd::OwnedFd; 2], Stop>,
+    end_of: impl Fn(u8) -> usize,
+) -> Result<Vec<i32>, Stop> {
+    use std::os::fd::AsFd;
+    let ids = (0..actors).map(|_| session.spawn()).collect::<Result<Vec<_>, _>>()?;
+    let _quiet = crate::os::process::quiet_forks();
+    let ends = create()?;
+    let mut fds = Vec::new();
+    for (a, id) in ids.iter().enumerate() {
+        fds.push(session.hand(*id, &[ends[end_of(a as u8)].as_fd()])?[0]);
+    }
+    Ok(fds)
+}
+
+/// Runs one case of mechanism `m` judged by `model`, in a fresh session.
+pub fn run<M: Mechanism>(mut m: M, mut model: M::Model, timing: Timing) -> CaseReport<Event<M::Op>> {
+    let mut report =
+        crate::case::run_in_session(timing, |session, report| drive(&mut m, session, &mut model, &mut report.events));
+    report.observations = model.observations();
+    report
+}
+
+/// The step loop.
+pub fn drive<M: Mechanism>(
+    m: &mut M,
+    session: &mut Session,
+    model: &mut M::Model,
+    events: &mut Vec<Event<M::Op>>,
+) -> Result<CaseOutcome, Stop> {
+    m.set_up(session)?;
+    for (index, (actor, op)) in m.steps().into_iter().enumerate() {
+        if let Some(outcome) = collect(session, model, events)? {
+            return Ok(outcome);
+        }
+        if let Err(why) = model.can_issue(actor, &op) {
+            events.push(Event::Skipped { index, actor, op, why: why.to_string() });
+            continue;
+        }
+        let id = ActorId(actor as usize);
+        let at = |stop: Stop| stop.at(format_args!("step {}, actor {actor}: {op}", index + 1));
+        let observed = match m.invocation(model, actor, &op).map_err(at)? {
+            Invocation::MayBlock(request, site) => session.invoke(id, &request, site),
+            Invocation::Call(request) => session.call(id, &request),
+            Invocation::Exit(code) => session.exit(id, code).map(Observed::Died),
+            Invocation::Kill => session.kill(id).map(Observed::Died),
+        }
+        .map_err(at)?;
+        m.observed(actor, &op, &observed);
+        let event = Event::Step { index, actor, op, observed };
+        let verdict = model.apply(&event);
+        let grounds = grounds(&event);
+        events.push(event);
+        if let Err(v) = verdict {
+            return Ok(judged(v, grounds));
+        }
+        if let Some(outcome) = settle(session, model, events)? {
+            return Ok(outcome);
+        }
+    }
+    Ok(collect(session, model, events)?.unwrap_or(CaseOutcome::Pass))
+}
+
+/// Whether an event's observation rests on a bounded wait alone.
+fn grounds<O>(event: &Event<O>) -> bool {
+    match event {
+        Event::Step { observed, .. } | Event::Completion { observed, .. } => observed.rests_on_timeout(),
+        Event::Skipped { .. } => false,
+    }
+}
+
+/// A violation as the case's outcome: `fail`, unless the observation it
+/// objects to rests on a timeout alone.
+fn judged(v: Violation, on_timeout: bool) -> CaseOutcome {
+    if on_timeout {
+        return CaseOutcome::Unresolved(format!(
+            "{v} (the observation rests on a bounded wait alone, no view of the actor's thread: not grounds for a fail)"
+        ));
+    }
+    v.into()
+}
+
+fn completed<C: Checker>(
+    checker: &mut C,
+    events: &mut Vec<Event<C::Op>>,
+    actor: u8,
+    observed: Observed,
+) -> Option<CaseOutcome> {
+    let event = Event::Completion { actor, observed };
+    let verdict = checker.apply(&event);
+    let on_timeout = grounds(&event);
+    events.push(event);
+    verdict.err().map(|v| judged(v, on_timeout))
+}
+
+/// Feeds the model every completion that has arrived, without waiting,
+/// then [`settle`]s.
+pub fn collect<C: Checker>(
+    session: &mut Session,
+    checker: &mut C,
+    events: &mut Vec<Event<C::Op>>,
+) -> Result<Option<CaseOutcome>, Stop> {
+    for a in 0..session.len() {
+        let id = ActorId(a);
+        if session.busy(id) {
+            if let Some(observed) = session.poll(id)? {
+                if let Some(outcome) = completed(checker, events, a as u8, observed) {
+                    return Ok(Some(outcome));
+                }
+            }
+        }
+    }
+    settle(session, checker, events)
+}
+
+/// Waits, as long as the model names pending operations that must
+/// complete, for one of each set to complete; a set none of whose
+/// operations returns within the deadline is `hung`, with the rule that
+/// demanded it and the actors' wait states.
+pub fn settle<C: Checker>(
+    session: &mut Session,
+    checker: &mut C,
+    events: &mut Vec<Event<C::Op>>,
+) -> Result<Option<CaseOutcome>, Stop> {
+    loop {
+        let Some(ob) = checker.obligations().into_iter().next() else { return Ok(None) };
+        let ids: Vec<ActorId> = ob.actors.iter().map(|a| ActorId(*a as usize)).collect();
+        if let Some(id) = ids.iter().find(|id| !session.busy(**id)) {
+            return Err(Stop::harness(format!("model and session disagree: {id} is not busy but {}", ob.why)));
+        }
+        match session.complete_any(&ids)? {
+            Some((id, observed)) => {
+                if let Some(outcome) = completed(checker, events, id.0 as u8, observed) {
+                    return Ok(Some(outcome));
+                }
+            }
+            None => {
+                let states: Vec<String> = ids
+                    .iter()
+                    .map(|id| {
+                        let ws = session.wait_state(*id);
+                        format!("{id}: {}", ws.map(|w| w.to_string()).unwrap_or_else(|| "no wait state".into()))
+                    })
+                    .collect();
+                return Err(Stop::hung(
+                    Some(ob.rule),
+                    format!("{}, but none returned within the deadline ({})", ob.why, states.join("; ")),
+                ));
+            }
+        }
+    }
+}
