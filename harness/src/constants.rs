@@ -2,6 +2,7 @@
 //! are parameterised by them and the report shows them.
 
 use crate::os;
+use ipc_conform_spec::{Allowance, Catalogue, Platform};
 use serde::{Deserialize, Serialize};
 use std::os::fd::AsFd;
 use std::sync::OnceLock;
@@ -26,7 +27,15 @@ pub struct Constants {
     /// (Linux `EAGAIN`; macOS drops the datagram with `ENOBUFS`, also for
     /// blocking sends).
     pub datagram_full_errno: i32,
+    /// The documented platform differences the catalogue allows here (not
+    /// measured: read from `spec/rules/*.toml` for this platform).
+    #[serde(default)]
+    pub allowed: Vec<Allowance>,
 }
+
+/// POSIX's floor for `PIPE_BUF` (`_POSIX_PIPE_BUF`, limits.h): a host may
+/// promise more, never less.
+pub const POSIX_PIPE_BUF: u64 = 512;
 
 impl Constants {
     /// Measures the constants of this host.
@@ -52,7 +61,26 @@ impl Constants {
             message_single_send,
             seqpacket,
             datagram_full_errno,
+            allowed: Platform::current().map(|p| Catalogue::builtin().allowances(p)).unwrap_or_default(),
         })
+    }
+
+    /// Whether the catalogue allows this documented difference here.
+    pub fn allows(&self, a: Allowance) -> bool {
+        self.allowed.contains(&a)
+    }
+
+    /// The largest write the pipe model holds to be atomic: the host's
+    /// `PIPE_BUF`, but never less than POSIX's floor (a host that reports
+    /// less still owes atomicity up to 512 bytes; the report of the
+    /// constant itself is judged apart, see [`Constants::pipe_buf_below_floor`]).
+    pub fn atomic_pipe_write(&self) -> u64 {
+        self.pipe_buf.max(POSIX_PIPE_BUF)
+    }
+
+    /// Whether the host's `PIPE_BUF` is below POSIX's floor of 512.
+    pub fn pipe_buf_below_floor(&self) -> bool {
+        self.pipe_buf < POSIX_PIPE_BUF
     }
 
     /// The constants of this host, measured once per process.
@@ -74,6 +102,7 @@ impl Constants {
             message_single_send: 212992,
             seqpacket: true,
             datagram_full_errno: libc::EAGAIN,
+            allowed: Catalogue::builtin().allowances(Platform::Linux),
         }
     }
 
@@ -91,6 +120,7 @@ impl Constants {
             message_single_send: 2048,
             seqpacket: false,
             datagram_full_errno: libc::ENOBUFS,
+            allowed: Catalogue::builtin().allowances(Platform::Macos),
         }
     }
 }

@@ -150,7 +150,7 @@ fn plain_end_of_file_after_the_peer_left_data_unread_is_allowed_on_both() {
 fn the_catalogue_declares_the_known_macos_differences() {
     let catalogue = ipc_conform_spec::Catalogue::builtin();
     let note = |id: &str| match catalogue.get(id).map(|r| r.expectation(ipc_conform_spec::Platform::Macos)) {
-        Some(ipc_conform_spec::Expectation::Holds { note: Some(n) }) => n.clone(),
+        Some(ipc_conform_spec::Expectation::Holds { note: Some(n), .. }) => n.clone(),
         Some(ipc_conform_spec::Expectation::NotApplicable { reason }) => reason.clone(),
         other => panic!("{id}: no macOS note ({other:?})"),
     };

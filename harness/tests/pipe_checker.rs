@@ -393,3 +393,17 @@ fn a_page_lost_breaks_stream_order() {
     ];
     rejects(setup(1, 0, 1), &events, rules::ORDER);
 }
+
+#[test]
+fn a_pipe_buf_below_posix_floor_breaks_atomic_and_the_model_still_owes_512() {
+    let mut small = k();
+    small.pipe_buf = 256;
+    let v = ipc_conform_harness::pipe::model::constants_violation(&small).expect("256 < 512");
+    assert!(v.rules.contains(&rules::ATOMIC) && v.message.contains("512"), "{v}");
+    assert!(ipc_conform_harness::pipe::model::constants_violation(&k()).is_none());
+    // A blocking write of 400 bytes returned in part: atomic up to 512 all the same.
+    let events = [step(W, Op::Write { len: 400 }, ret(Reply::Count(200)))];
+    let mut model = PipeModel::new(&setup(1, 0, 1), &small);
+    let err = events.iter().try_for_each(|e| model.apply(e)).unwrap_err();
+    assert!(err.rules.contains(&rules::ATOMIC), "{err}");
+}

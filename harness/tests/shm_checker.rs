@@ -34,7 +34,7 @@ fn mem(actor: u8, op: MemOp, observed: Observed) -> MemEvent {
 
 /// Feeds a trace to a fresh memory model; the first violation, if any.
 fn run_mem(backing: Backing, views: &[View], trace: &[MemEvent]) -> Result<(), Violation> {
-    let mut model = MemModel::new(backing);
+    let mut model = MemModel::new(backing, &ipc_conform_harness::Constants::linux_example());
     for (a, view) in views.iter().enumerate() {
         model.apply(&mem(a as u8, MemOp::Map { view: *view }, values(&[0])))?;
     }
@@ -354,7 +354,7 @@ fn malformed_observations_are_rejected_without_panicking() {
         rejects(inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]), rules::FD_INHERITED);
     }
     // A word out of range in a recorded trace is refused, not a panic.
-    let mut model = MemModel::new(Backing::Shm);
+    let mut model = MemModel::new(Backing::Shm, &ipc_conform_harness::Constants::linux_example());
     model.apply(&mem(0, MemOp::Map { view: View::Shared }, values(&[0]))).unwrap();
     assert!(model.apply(&mem(0, MemOp::Load { word: 200 }, values(&[0]))).is_err());
 }
@@ -369,4 +369,14 @@ fn no_foreign_access_takes_only_a_denial_for_a_denial() {
         assert!(judge_foreign(&probe(ForeignAccess::VmCall, None, errno(e))).is_err(), "errno {e} taken as a denial");
     }
     assert_eq!(judge_foreign(&probe(ForeignAccess::VmCall, None, errno(libc::EPERM))), Ok(()));
+}
+
+#[test]
+fn a_refused_private_mapping_of_a_shm_object_is_allowed_only_where_the_catalogue_says() {
+    use ipc_conform_harness::Constants;
+    let refused = mem(0, MemOp::Map { view: View::Private }, errno(libc::EINVAL));
+    let on = |k: &Constants| MemModel::new(Backing::Shm, k).apply(&refused);
+    // macOS declares map-private-shm-refused; Linux does not.
+    assert_eq!(on(&Constants::macos_example()), Ok(()));
+    rejects(on(&Constants::linux_example()), rules::PRIVATE_COW);
 }

@@ -269,3 +269,24 @@ fn a_udp_case_that_lost_every_datagram_is_not_a_pass() {
     let case = UdpCase { senders: vec![vec![20, 30]] };
     assert_ne!(scenarios::judge_datagrams(&[], &case), CaseOutcome::Pass);
 }
+
+#[test]
+fn a_quiet_epipe_on_seqpacket_is_allowed_only_where_the_catalogue_says() {
+    let events = |k: &Constants| {
+        let mut model = PairModel::new(&setup(SocketKind::Seqpacket), k);
+        [
+            step(0, PairOp::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
+            step(1, PairOp::Close, ret(Reply::Done)),
+            step(0, send(8), ret(Reply::Errno(libc::EPIPE))),
+        ]
+        .iter()
+        .try_for_each(|e| model.apply(e))
+    };
+    // Linux declares seqpacket-epipe-without-sigpipe: accepted.
+    assert_eq!(events(&Constants::linux_example()), Ok(()));
+    // Anywhere else POSIX holds: SIGPIPE is due.
+    let mut strict = Constants::linux_example();
+    strict.allowed.clear();
+    let err = events(&strict).unwrap_err();
+    assert!(err.rules.contains(&rules::EPIPE), "{err}");
+}

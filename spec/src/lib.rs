@@ -140,6 +140,62 @@ impl FromStr for Platform {
     }
 }
 
+/// A documented platform difference that a rule's check must allow for,
+/// named in a rule file (`allow = ["..."]` under the platform). Each
+/// belongs to one rule; the models consult the allowances in force on the
+/// platform they run on, so platform differences stay data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Allowance {
+    /// A send on a `SOCK_SEQPACKET` socket whose peer is gone fails with
+    /// `EPIPE` but raises no `SIGPIPE` (POSIX asks for the signal).
+    SeqpacketEpipeWithoutSigpipe,
+    /// `mmap(MAP_PRIVATE)` of a `shm_open` object fails with `EINVAL`.
+    MapPrivateShmRefused,
+}
+
+impl Allowance {
+    /// Every allowance.
+    pub const ALL: [Allowance; 2] = [Allowance::SeqpacketEpipeWithoutSigpipe, Allowance::MapPrivateShmRefused];
+
+    /// The name used in rule files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Allowance::SeqpacketEpipeWithoutSigpipe => "seqpacket-epipe-without-sigpipe",
+            Allowance::MapPrivateShmRefused => "map-private-shm-refused",
+        }
+    }
+
+    /// The rule whose check it relaxes (the only rule that may name it).
+    pub fn rule(self) -> &'static str {
+        match self {
+            Allowance::SeqpacketEpipeWithoutSigpipe => "socket.epipe.peer-closed",
+            Allowance::MapPrivateShmRefused => "shm.private.copy-on-write",
+        }
+    }
+}
+
+impl fmt::Display for Allowance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Allowance {
+    type Err = SpecError;
+
+    /// Parses the exact name given by [`Allowance::as_str`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Allowance::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
+            SpecError::msg(format!(
+                "unknown allowance {}; expected one of {}",
+                error::quote(s),
+                Allowance::ALL.map(Allowance::as_str).join(", ")
+            ))
+        })
+    }
+}
+
 /// What the catalogue declares for one rule on one platform.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "expect", rename_all = "kebab-case")]
@@ -150,6 +206,10 @@ pub enum Expectation {
         /// A documented platform difference that the check must allow for,
         /// e.g. a smaller PIPE_BUF.
         note: Option<String>,
+        /// The differences the check allows, by name (`allow = [...]`);
+        /// each comes with a `note` that explains it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        allow: Vec<Allowance>,
     },
     /// The rule does not apply on the platform (`expect = "not-applicable"`);
     /// checks of it are reported as unsupported.
@@ -239,6 +299,22 @@ impl Catalogue {
     /// mechanism (stably, so files of one mechanism keep the given order).
     pub fn parse(files: &[(&str, &str)]) -> Result<Catalogue, SpecError> {
         parse::parse_files(files)
+    }
+
+    /// Every allowance the rules declare for platform `p`.
+    pub fn allowances(&self, p: Platform) -> Vec<Allowance> {
+        let mut all: Vec<Allowance> = self
+            .rules
+            .iter()
+            .filter_map(|r| match r.platforms.get(&p) {
+                Some(Expectation::Holds { allow, .. }) => Some(allow.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
     }
 
     /// The rule with exactly this id.

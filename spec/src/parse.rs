@@ -29,7 +29,7 @@ const RULE_KEYS: [&str; 6] = ["id", "title", "statement", "seed", "refs", "platf
 const FILE_KEYS: [&str; 2] = ["mechanism", "rule"];
 
 /// The keys a `[rule.platforms.<platform>]` table may have.
-const PLATFORM_KEYS: [&str; 3] = ["expect", "reason", "note"];
+const PLATFORM_KEYS: [&str; 4] = ["expect", "reason", "note", "allow"];
 
 /// See [`Catalogue::load_dir`].
 pub(crate) fn load_dir(dir: &Path) -> Result<Catalogue, SpecError> {
@@ -287,10 +287,24 @@ fn parse_platforms(ctx: &RuleCtx<'_>, t: &Table) -> Result<BTreeMap<Platform, Ex
                         "not allowed with expect = \"holds\" (use `note` for a platform difference)",
                     ));
                 }
-                Expectation::Holds { note: optional("note")? }
+                let note = optional("note")?;
+                let allow = parse_allow(ctx, pt, &field)?;
+                if !allow.is_empty() && note.is_none() {
+                    return Err(ctx.err(
+                        Some(&format!("{field}.note")),
+                        "missing; required with `allow` (say what the platform does and why it is allowed)",
+                    ));
+                }
+                Expectation::Holds { note, allow }
             }
             "not-applicable" => match optional("reason")? {
                 Some(reason) => {
+                    if pt.contains_key("allow") {
+                        return Err(ctx.err(
+                            Some(&format!("{field}.allow")),
+                            "not allowed with expect = \"not-applicable\" (nothing is checked there)",
+                        ));
+                    }
                     if pt.contains_key("note") {
                         return Err(ctx.err(
                             Some(&format!("{field}.note")),
@@ -320,6 +334,32 @@ fn parse_platforms(ctx: &RuleCtx<'_>, t: &Table) -> Result<BTreeMap<Platform, Ex
         );
     }
     Ok(platforms)
+}
+
+/// The `allow` list of one platform entry: known allowances, each naming
+/// this rule.
+fn parse_allow(ctx: &RuleCtx<'_>, pt: &Table, field: &str) -> Result<Vec<crate::Allowance>, SpecError> {
+    let field = format!("{field}.allow");
+    let items = match pt.get("allow") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(v) => return Err(ctx.err(Some(&field), must_be("an array of allowance names", v))),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(ctx.err(Some(&field), must_be("an array of allowance names", item)));
+        };
+        let allowance: crate::Allowance = name.parse().map_err(|e: SpecError| ctx.err(Some(&field), e.message))?;
+        if allowance.rule() != ctx.rule {
+            return Err(ctx.err(
+                Some(&field),
+                format!("{} belongs to rule `{}`, not to this one", quote(name), allowance.rule()),
+            ));
+        }
+        out.push(allowance);
+    }
+    Ok(out)
 }
 
 /// `^[a-z0-9-]+(\.[a-z0-9-]+)+$`.

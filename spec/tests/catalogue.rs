@@ -48,7 +48,7 @@ fn builtin_rules_state_both_platforms_and_all_hold() {
 fn builtin_notes_carry_the_platform_differences() {
     let c = Catalogue::builtin();
     let note = |id: &str, p: Platform| match c.get(id).unwrap().expectation(p) {
-        Expectation::Holds { note } => note.clone().unwrap_or_default(),
+        Expectation::Holds { note, .. } => note.clone().unwrap_or_default(),
         Expectation::NotApplicable { reason } => panic!("{id} on {p}: not applicable: {reason}"),
     };
     assert!(note("pipe.write.atomic-pipe-buf", Platform::Macos).contains("512"));

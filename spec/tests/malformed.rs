@@ -52,7 +52,7 @@ fn the_template_is_valid() {
     assert_eq!(c.rules.len(), 2);
     assert_eq!(c.rules[1].id, "pipe.b.x");
     assert_eq!(c.rules[1].file, FILE);
-    assert_eq!(c.rules[1].expectation(Platform::Macos), &Expectation::Holds { note: None });
+    assert_eq!(c.rules[1].expectation(Platform::Macos), &Expectation::Holds { note: None, allow: Vec::new() });
 }
 
 #[test]
@@ -303,4 +303,37 @@ fn error_fields_are_structured() {
     assert_eq!(e.field.as_deref(), Some("title"));
     assert_eq!(e.message, "missing");
     let _: &dyn std::error::Error = &e;
+}
+
+#[test]
+fn allowances_are_known_names_of_the_rule_that_declares_them_with_a_note() {
+    let rule = |platform: &str| {
+        format!(
+            r#"mechanism = "socket"
+[[rule]]
+id = "socket.epipe.peer-closed"
+title = "t"
+statement = "s"
+seed = "Sockets"
+refs = ["r"]
+[rule.platforms.linux]
+{platform}
+[rule.platforms.macos]
+expect = "holds"
+"#
+        )
+    };
+    let parse = |platform: &str| Catalogue::parse(&[("socket.toml", &rule(platform))]);
+    let ok = parse("expect = \"holds\"\nnote = \"n\"\nallow = [\"seqpacket-epipe-without-sigpipe\"]").unwrap();
+    assert_eq!(ok.allowances(Platform::Linux), vec![ipc_conform_spec::Allowance::SeqpacketEpipeWithoutSigpipe]);
+    assert!(ok.allowances(Platform::Macos).is_empty());
+    let err = parse("expect = \"holds\"\nnote = \"n\"\nallow = [\"anything-goes\"]").unwrap_err().to_string();
+    assert!(err.contains("unknown allowance") && err.contains("platforms.linux.allow"), "{err}");
+    let err = parse("expect = \"holds\"\nnote = \"n\"\nallow = [\"map-private-shm-refused\"]").unwrap_err().to_string();
+    assert!(err.contains("belongs to rule `shm.private.copy-on-write`"), "{err}");
+    let err = parse("expect = \"holds\"\nallow = [\"seqpacket-epipe-without-sigpipe\"]").unwrap_err().to_string();
+    assert!(err.contains("platforms.linux.note") && err.contains("required with `allow`"), "{err}");
+    let err =
+        parse("expect = \"holds\"\nnote = \"n\"\nallow = \"seqpacket-epipe-without-sigpipe\"").unwrap_err().to_string();
+    assert!(err.contains("must be an array"), "{err}");
 }

@@ -209,6 +209,9 @@ pub static PROPERTIES: &[Property] = &[
 
 fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &RunConfig) -> RuleOutcome {
     let (k, timing) = (cfg.constants.clone(), cfg.timing);
+    if let Some(v) = ipc_conform_harness::pipe::model::constants_violation(&k).filter(|v| v.rules.contains(&rule)) {
+        return RuleOutcome::without_cases(rule, name, ipc_conform_harness::Verdict::Fail, v.to_string());
+    }
     let mut outcome = runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg);
     if rule == rules::CAPACITY && outcome.verdict == ipc_conform_harness::Verdict::Pass && outcome.measured.is_empty() {
         outcome.verdict = ipc_conform_harness::Verdict::Unresolved;

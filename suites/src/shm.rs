@@ -167,11 +167,13 @@ where
 }
 
 pub(crate) fn mem_check(rule: &str, name: &str, strategy: BoxedStrategy<MemSchedule>, cfg: &RunConfig) -> RuleOutcome {
-    check_with(rule, name, strategy, memory::run, cfg)
+    let (k, timing) = (cfg.constants.clone(), cfg.timing);
+    runner::check(rule, name, strategy, |c| memory::run(c, &k, timing), cfg)
 }
 
 pub(crate) fn mem_replay(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {
-    replay_with(rule, name, case, memory::run, cfg)
+    let (k, timing) = (cfg.constants.clone(), cfg.timing);
+    runner::replay(rule, name, case, |c: &MemSchedule| memory::run(c, &k, timing), cfg)
 }
 
 // ---- building blocks -------------------------------------------------

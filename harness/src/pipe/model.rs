@@ -350,7 +350,7 @@ impl PipeModel {
         let nonblock = self.setup.nonblock_write;
         let tag = a % pattern::TAGS;
         let start = self.streams[tag as usize].lo;
-        let pipe_buf = self.k.pipe_buf;
+        let pipe_buf = self.k.atomic_pipe_write();
         if !self.read_open() {
             return match observed {
                 Observed::Returned(Reply::Count(0)) if len == 0 => Ok(()),
@@ -593,7 +593,7 @@ impl PipeModel {
                 None => {
                     let span = s.spans.iter().find(|(st, len)| p >= *st && p < st + len).copied();
                     if let Some((st, len)) = span {
-                        if len <= self.k.pipe_buf && consumed < st + len {
+                        if len <= self.k.atomic_pipe_write() && consumed < st + len {
                             self.atomic_open = Some((tag, st + len));
                         }
                     }
@@ -634,7 +634,9 @@ impl PipeModel {
                         self.settle_write(tag, start, len, *k);
                         Ok(())
                     }
-                    Observed::Returned(Reply::Count(k)) if !readers && *k < len && *k > 0 && len > self.k.pipe_buf => {
+                    Observed::Returned(Reply::Count(k))
+                        if !readers && *k < len && *k > 0 && len > self.k.atomic_pipe_write() =>
+                    {
                         self.expect_sigpipe_ignored(a, "a blocked write")?;
                         self.settle_write(tag, start, len, *k);
                         Ok(())
@@ -652,11 +654,14 @@ impl PipeModel {
                         let allowed = if readers {
                             format!("{len} once all is written")
                         } else {
-                            format!("EPIPE{}", if len > self.k.pipe_buf { " or a partial count" } else { "" })
+                            format!(
+                                "EPIPE{}",
+                                if len > self.k.atomic_pipe_write() { " or a partial count" } else { "" }
+                            )
                         };
                         let rule = if !readers {
                             rules::EPIPE
-                        } else if len <= self.k.pipe_buf {
+                        } else if len <= self.k.atomic_pipe_write() {
                             rules::ATOMIC
                         } else {
                             rules::FULL_BLOCKS
@@ -741,6 +746,22 @@ impl PipeModel {
         }
         out
     }
+}
+
+/// What the host's constants alone say against the pipe rules: a
+/// `PIPE_BUF` below POSIX's floor of 512 breaks `pipe.write.atomic-pipe-buf`
+/// (the model still holds the host to 512).
+pub fn constants_violation(k: &Constants) -> Option<Violation> {
+    k.pipe_buf_below_floor().then(|| {
+        violation(
+            &[rules::ATOMIC],
+            format!(
+                "fpathconf(_PC_PIPE_BUF) is {}, below POSIX's floor of {} (_POSIX_PIPE_BUF)",
+                k.pipe_buf,
+                crate::constants::POSIX_PIPE_BUF
+            ),
+        )
+    })
 }
 
 fn sigpipe_allowed(d: SigpipeDisposition) -> &'static str {

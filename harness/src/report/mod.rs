@@ -159,7 +159,7 @@ fn expectation(rule: &Rule, platform: Option<Platform>) -> ExpectationEntry {
         Some(Expectation::NotApplicable { reason }) => {
             ExpectationEntry { expect: "not-applicable".into(), note: Some(reason.clone()) }
         }
-        Some(Expectation::Holds { note }) => ExpectationEntry { expect: "holds".into(), note: note.clone() },
+        Some(Expectation::Holds { note, .. }) => ExpectationEntry { expect: "holds".into(), note: note.clone() },
         None => ExpectationEntry { expect: "holds".into(), note: Some("no expectations for this platform".into()) },
     }
 }

@@ -164,17 +164,22 @@ pub struct MemModel {
     via: Vec<Via>,
     views: BTreeMap<u8, ViewState>,
     named: bool,
+    /// The catalogue allows `MAP_PRIVATE` of a shm object to fail with
+    /// `EINVAL` here ([`ipc_conform_spec::Allowance::MapPrivateShmRefused`]).
+    private_shm_refused: bool,
 }
 
 impl MemModel {
-    /// The model at the start: every word 0, the name present, no view.
-    pub fn new(backing: Backing) -> MemModel {
+    /// The model at the start: every word 0, the name present, no view;
+    /// `k` says which documented differences this platform may show.
+    pub fn new(backing: Backing, k: &crate::Constants) -> MemModel {
         MemModel {
             backing,
             history: vec![vec![0]; WORDS as usize],
             via: vec![Via::Initial; WORDS as usize],
             views: BTreeMap::new(),
             named: true,
+            private_shm_refused: k.allows(ipc_conform_spec::Allowance::MapPrivateShmRefused),
         }
     }
 
@@ -251,10 +256,10 @@ impl MemModel {
                     self.views.insert(a, ViewState { shared: view == View::Shared, own: BTreeMap::new(), since });
                     Ok(())
                 }
-                // MAP_PRIVATE of a shared-memory object is refused on some
-                // platforms (macOS: EINVAL); the actor then has no view.
+                // MAP_PRIVATE of a shared-memory object is refused where the
+                // catalogue says so (macOS: EINVAL); the actor then has no view.
                 Observed::Returned(Reply::Errno(libc::EINVAL))
-                    if view == View::Private && self.backing == Backing::Shm =>
+                    if view == View::Private && self.backing == Backing::Shm && self.private_shm_refused =>
                 {
                     Ok(())
                 }
@@ -408,8 +413,8 @@ impl MemModel {
 }
 
 /// Runs one memory case against the host.
-pub fn run(schedule: &MemSchedule, timing: Timing) -> CaseReport<MemEvent> {
-    let mut model = MemModel::new(schedule.backing);
+pub fn run(schedule: &MemSchedule, k: &crate::Constants, timing: Timing) -> CaseReport<MemEvent> {
+    let mut model = MemModel::new(schedule.backing, k);
     let mut report =
         crate::case::run_in_session(timing, |session, report| drive(schedule, session, &mut model, &mut report.events));
     let refused = report
