@@ -35,6 +35,16 @@ impl fmt::Display for ActorId {
     }
 }
 
+/// One frame from an actor.
+enum Frame {
+    /// The reply of the operation in flight (or the actor's death).
+    Reply(Observed),
+    /// The actor is about to perform an operation that may block.
+    Started,
+    /// The operation in flight is still making progress.
+    Progress,
+}
+
 /// The operation an actor was sent and has not answered yet.
 struct InFlight {
     what: String,
@@ -214,10 +224,13 @@ impl Session {
         if kernel_view && self.actors[id.0].view.is_none() {
             self.actors[id.0].view = ThreadView::open(pid, tid).ok();
         }
+        let mut start = start;
         loop {
             if self.readable(id, pause)? {
-                if let Some(observed) = self.take_frame(id)? {
-                    return Ok(observed);
+                match self.take_frame(id)? {
+                    Frame::Reply(observed) => return Ok(observed),
+                    Frame::Progress => start = Instant::now(),
+                    Frame::Started => {}
                 }
                 continue;
             }
@@ -283,7 +296,7 @@ impl Session {
     /// liveness deadline; `None` if none replied by then.
     pub fn complete_any(&mut self, ids: &[ActorId]) -> Result<Option<(ActorId, Observed)>, Stop> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        let start = Instant::now();
+        let mut start = Instant::now();
         loop {
             let left = self.timing.deadline.saturating_sub(start.elapsed());
             if left.is_zero() {
@@ -301,8 +314,10 @@ impl Session {
                 ids.iter().zip(&fds).filter(|(_, fd)| !fd.revents().is_empty()).map(|(id, _)| *id).collect()
             };
             for id in ready {
-                if let Some(observed) = self.take_frame(id)? {
-                    return Ok(Some((id, observed)));
+                match self.take_frame(id)? {
+                    Frame::Reply(observed) => return Ok(Some((id, observed))),
+                    Frame::Progress => start = Instant::now(),
+                    Frame::Started => {}
                 }
             }
         }
@@ -314,7 +329,7 @@ impl Session {
             return Ok(None);
         }
         while self.readable(id, Duration::ZERO)? {
-            if let Some(observed) = self.take_frame(id)? {
+            if let Frame::Reply(observed) = self.take_frame(id)? {
                 return Ok(Some(observed));
             }
         }
@@ -449,14 +464,16 @@ impl Session {
     /// also returns `None` as soon as the actor acknowledges the operation.
     /// [`Stop::Hung`] after the deadline.
     fn await_frame(&mut self, id: ActorId, deadline: Duration, until_started: bool) -> Result<Option<Observed>, Stop> {
-        let start = Instant::now();
+        let mut start = Instant::now();
         loop {
             let left = deadline.saturating_sub(start.elapsed());
             if self.readable(id, left.min(Duration::from_millis(100)))? {
                 match self.take_frame(id)? {
-                    Some(observed) => return Ok(Some(observed)),
-                    None if until_started => return Ok(None),
-                    None => continue,
+                    Frame::Reply(observed) => return Ok(Some(observed)),
+                    Frame::Started if until_started => return Ok(None),
+                    Frame::Started => continue,
+                    // No progress within the deadline is what `hung` means.
+                    Frame::Progress => start = Instant::now(),
                 }
             }
             if start.elapsed() >= deadline {
@@ -469,26 +486,28 @@ impl Session {
         }
     }
 
-    /// Reads one frame: the reply (or the actor's death), or `None` for an
-    /// acknowledgement that the operation is starting.
-    fn take_frame(&mut self, id: ActorId) -> Result<Option<Observed>, Stop> {
+    /// Reads one frame: the reply (or the actor's death), an
+    /// acknowledgement that the operation is starting, or a report of
+    /// progress.
+    fn take_frame(&mut self, id: ActorId) -> Result<Frame, Stop> {
         let actor = &mut self.actors[id.0];
         let mut fds = Vec::new();
         match protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds) {
-            Ok(Some(Reply::Started)) => Ok(None),
+            Ok(Some(Reply::Started)) => Ok(Frame::Started),
+            Ok(Some(Reply::Progress(_))) => Ok(Frame::Progress),
             Ok(Some(Reply::Refused(why))) => {
                 actor.in_flight = None;
                 Err(Stop::harness(format!("{id} refused the operation: {why}")))
             }
             Ok(Some(reply)) => {
                 actor.in_flight = None;
-                Ok(Some(Observed::Returned(reply)))
+                Ok(Frame::Reply(Observed::Returned(reply)))
             }
             Ok(None) | Err(_) => {
                 let death = self.reap(id)?;
                 let allowed = self.judge_death(id, death);
                 self.actors[id.0].in_flight = None;
-                allowed.map(|()| Some(Observed::Died(death)))
+                allowed.map(|()| Frame::Reply(Observed::Died(death)))
             }
         }
     }

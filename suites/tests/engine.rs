@@ -29,6 +29,10 @@ fn main() {
             "engine.acknowledged-operations-still-prove-blocking",
             acknowledged_operations_still_prove_blocking,
         ),
+        Trial::test(
+            "engine.a-long-operation-that-makes-progress-is-not-hung",
+            a_long_operation_that_makes_progress_is_not_hung,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -221,4 +225,35 @@ fn acknowledged_operations_still_prove_blocking() -> Result<(), Failed> {
     check(closed == Observed::Returned(Reply::Done), format!("close: {closed:?}"))?;
     let eof = session.invoke(reader, &read, BlockSite { kind: SyscallKind::Read, fd: Some(rfd) })?;
     check(eof == Observed::Returned(Reply::Data(Vec::new())), format!("end of file: {eof:?}"))
+}
+
+/// Liveness by progress: an operation that takes far longer than the
+/// deadline but keeps reporting progress completes; `hung` is for no
+/// progress (the pausing actor above), not for slowness.
+#[serial_test::serial]
+fn a_long_operation_that_makes_progress_is_not_hung() -> Result<(), Failed> {
+    use ipc_conform_harness::protocol::file::FileOp;
+    use ipc_conform_harness::protocol::Reply;
+    // A deadline of 0.1 s; 200000 reads of a small file take longer.
+    let timing = Timing::scaled(0.01);
+    let started = Instant::now();
+    let report = ipc_conform_harness::case::run_in_scratch(timing, |dir, session, _: &mut CaseReport<String>| {
+        let path = dir.join("f");
+        std::fs::write(&path, b"0123456789").map_err(|e| Stop::io("writing the file", e))?;
+        let a = session.spawn()?;
+        let reads = FileOp::ReadLoop { path: path.to_string_lossy().into_owned(), count: 200_000 };
+        match session.call(a, &Request::File(reads))? {
+            Observed::Returned(Reply::Values(v)) if v.len() == 400_000 => {
+                Ok(ipc_conform_harness::case::CaseOutcome::Pass)
+            }
+            other => Err(Stop::harness(format!("the read loop ended with {other:?}"))),
+        }
+    });
+    let took = started.elapsed();
+    check(
+        report.outcome == ipc_conform_harness::case::CaseOutcome::Pass,
+        format!("a progressing loop of {took:?} against a deadline of {:?}: {:?}", timing.deadline, report.outcome),
+    )?;
+    // The test proves something only if the loop outlasted the deadline.
+    check(took > timing.deadline, format!("the loop took only {took:?}; the deadline is {:?}", timing.deadline))
 }

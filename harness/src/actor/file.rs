@@ -47,6 +47,7 @@ pub fn perform(actor: &mut Actor, op: FileOp) -> Result<Reply, Reply> {
                     return Ok(Reply::Values(vec![done, i64::from(errno_of(&e))]));
                 }
                 done += 1;
+                crate::progress::beat();
             }
             Reply::Values(vec![done, 0])
         }
@@ -60,6 +61,7 @@ pub fn perform(actor: &mut Actor, op: FileOp) -> Result<Reply, Reply> {
                     Err(e) => version::Seen::Failed(errno_of(&e)),
                 };
                 out.extend(version::to_pair(seen));
+                crate::progress::beat();
             }
             Reply::Values(out)
         }
@@ -79,6 +81,7 @@ pub fn perform(actor: &mut Actor, op: FileOp) -> Result<Reply, Reply> {
                             return Ok(Reply::Values(vec![records, bytes, 0]));
                         }
                         records += 1;
+                        crate::progress::beat();
                     }
                     Err(e) => return Ok(Reply::Values(vec![records, bytes, i64::from(errno_of(&e))])),
                 }
@@ -88,9 +91,12 @@ pub fn perform(actor: &mut Actor, op: FileOp) -> Result<Reply, Reply> {
         FileOp::CreateRace { dir, count } => {
             let mode = OpenMode { write: true, create: true, excl: true, ..OpenMode::default() };
             let out = (0..count)
-                .map(|i| match fs::open(&Path::new(&dir).join(format!("race.{i}")), mode) {
-                    Ok(_fd) => 0,
-                    Err(e) => i64::from(errno_of(&e)),
+                .map(|i| {
+                    crate::progress::beat();
+                    match fs::open(&Path::new(&dir).join(format!("race.{i}")), mode) {
+                        Ok(_fd) => 0,
+                        Err(e) => i64::from(errno_of(&e)),
+                    }
                 })
                 .collect();
             Reply::Values(out)

@@ -18,6 +18,7 @@ pub const CONTROL_FD: RawFd = 4;
 /// actor to exit; never returns.
 pub fn main() -> ! {
     os::process::watch_lifeline();
+    crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
     let mut actor = Actor { slots: Vec::new(), buf: Vec::new() };
@@ -47,6 +48,16 @@ pub fn main() -> ! {
         if protocol::send(ctrl, &reply, &[]).is_err() {
             exit(73);
         }
+    }
+}
+
+/// Tells the coordinator that the operation in flight is still making
+/// progress (see [`crate::progress`]); an actor whose channel is gone exits.
+pub fn report_progress(done: u64) {
+    // SAFETY: the coordinator placed the control channel at CONTROL_FD.
+    let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
+    if protocol::send(ctrl, &Reply::Progress(done), &[]).is_err() {
+        exit(73);
     }
 }
 

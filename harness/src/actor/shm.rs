@@ -235,6 +235,7 @@ fn hammer_counters(m: &Mapping, plan: &HammerPlan) -> Result<Reply, Reply> {
         if pause && !plan.pause_inside {
             oshm::pause_point(4);
         }
+        crate::progress::beat();
     }
     Ok(Reply::Done)
 }
@@ -251,6 +252,7 @@ fn publish(m: &Mapping, plan: &PublishPlan) -> Result<Reply, Reply> {
         if plan.pauses.contains(&(round as u32)) {
             oshm::pause_point(8);
         }
+        crate::progress::beat();
     }
     Ok(Reply::Done)
 }
@@ -264,7 +266,7 @@ fn observe(m: &Mapping, plan: &PublishPlan) -> Result<Reply, Reply> {
     while last < u64::from(plan.rounds) {
         let f = flag.load(Ordering::Acquire);
         if f == last {
-            backoff.wait();
+            backoff.wait_on(flag, f);
             continue;
         }
         backoff = oshm::Backoff::default();
@@ -275,6 +277,7 @@ fn observe(m: &Mapping, plan: &PublishPlan) -> Result<Reply, Reply> {
         if plan.pauses.contains(&(f as u32)) {
             oshm::pause_point(8);
         }
+        crate::progress::beat();
     }
     Ok(Reply::Values(seen))
 }

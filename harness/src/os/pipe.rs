@@ -84,7 +84,10 @@ pub fn fill_until_refused(
             buf.clear();
             buf.extend((0..size as u64).map(|i| byte(start + total + i)));
             match write(&buf) {
-                Ok(n) => total += n as u64,
+                Ok(n) => {
+                    total += n as u64;
+                    crate::progress::beat();
+                }
                 Err(rustix::io::Errno::AGAIN) => break,
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err((total, e.raw_os_error())),

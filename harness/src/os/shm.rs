@@ -594,7 +594,24 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// One more round of waiting.
+    /// One more round of waiting for `word` to change from `seen`: a few
+    /// yields, then a sleep in the kernel on the word itself until another
+    /// process changes it and calls [`wake_word`] (Linux `futex(2)`
+    /// `FUTEX_WAIT`; macOS `os_sync_wait_on_address(3)`, shared), at most
+    /// 1 ms at a time so that a missed wake costs little. Spurious returns
+    /// are allowed: the caller checks the word again.
+    pub fn wait_on(&mut self, word: &AtomicU64, seen: u64) {
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds <= 4 {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        } else {
+            wait_word(word, seen, std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// One more round of waiting with no word to sleep on (a lock that
+    /// may be free at once): yields, then short sleeps.
     pub fn wait(&mut self) {
         // A few yields only: under load a yield can cost a whole time slice
         // behind busy processes, while a sleeper is woken with priority.
@@ -609,6 +626,98 @@ impl Backoff {
             let micros = 4u64 << (self.rounds - 4).min(4);
             std::thread::sleep(std::time::Duration::from_micros(micros));
         }
+    }
+}
+
+/// The 4 bytes of a 64-bit shared word that a 32-bit kernel wait compares:
+/// its low half (counters the engine waits on stay below 2^32).
+fn low_half(word: &AtomicU64) -> *mut u32 {
+    let base = word.as_ptr().cast::<u32>();
+    if cfg!(target_endian = "little") {
+        base
+    } else {
+        base.wrapping_add(1)
+    }
+}
+
+/// Sleeps in the kernel while `word` still holds `seen` (its low half), up
+/// to `limit`; see [`Backoff::wait_on`].
+///
+/// # References
+/// - futex(2) (Linux): `FUTEX_WAIT` without `FUTEX_PRIVATE_FLAG`, so that
+///   another process's `FUTEX_WAKE` on the same shared page wakes it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn wait_word(word: &AtomicU64, seen: u64, limit: std::time::Duration) {
+    let ts = libc::timespec { tv_sec: limit.as_secs() as libc::time_t, tv_nsec: limit.subsec_nanos() as libc::c_long };
+    // SAFETY: FUTEX_WAIT on an aligned 4-byte half of a live shared word,
+    // with a relative timeout; the kernel compares it with `seen`.
+    unsafe {
+        libc::syscall(libc::SYS_futex, low_half(word), libc::FUTEX_WAIT, seen as u32, &ts as *const libc::timespec)
+    };
+}
+
+/// Wakes every process sleeping on `word` in [`Backoff::wait_on`]; call it
+/// after changing the word.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn wake_word(word: &AtomicU64) {
+    // SAFETY: FUTEX_WAKE on an aligned 4-byte half of a live shared word.
+    unsafe { libc::syscall(libc::SYS_futex, low_half(word), libc::FUTEX_WAKE, i32::MAX) };
+}
+
+/// # References
+/// - os_sync_wait_on_address(3) (macOS 14.4): `OS_SYNC_WAIT_ON_ADDRESS_SHARED`
+///   for a word in memory shared between processes; the timeout is in
+///   nanoseconds of `OS_CLOCK_MACH_ABSOLUTE_TIME`.
+#[cfg(target_os = "macos")]
+fn wait_word(word: &AtomicU64, seen: u64, limit: std::time::Duration) {
+    // SAFETY: a wait on an aligned 4-byte half of a live shared word.
+    unsafe {
+        darwin::os_sync_wait_on_address_with_timeout(
+            low_half(word).cast(),
+            u64::from(seen as u32),
+            4,
+            darwin::OS_SYNC_WAIT_ON_ADDRESS_SHARED,
+            darwin::OS_CLOCK_MACH_ABSOLUTE_TIME,
+            limit.as_nanos() as u64,
+        )
+    };
+}
+
+/// See the Linux backend.
+#[cfg(target_os = "macos")]
+pub fn wake_word(word: &AtomicU64) {
+    // SAFETY: a wake on an aligned 4-byte half of a live shared word.
+    unsafe { darwin::os_sync_wake_by_address_all(low_half(word).cast(), 4, darwin::OS_SYNC_WAKE_BY_ADDRESS_SHARED) };
+}
+
+/// Elsewhere: a short sleep (no cross-process address wait is known).
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+fn wait_word(_word: &AtomicU64, _seen: u64, _limit: std::time::Duration) {
+    std::thread::sleep(std::time::Duration::from_micros(50));
+}
+
+/// See the Linux backend.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+pub fn wake_word(_word: &AtomicU64) {}
+
+/// `<os/os_sync_wait_on_address.h>` (macOS 14.4 and later).
+#[cfg(target_os = "macos")]
+mod darwin {
+    pub const OS_SYNC_WAIT_ON_ADDRESS_SHARED: u32 = 1;
+    pub const OS_SYNC_WAKE_BY_ADDRESS_SHARED: u32 = 1;
+    pub const OS_CLOCK_MACH_ABSOLUTE_TIME: u32 = 32;
+
+    #[link(name = "System")]
+    extern "C" {
+        pub fn os_sync_wait_on_address_with_timeout(
+            addr: *mut libc::c_void,
+            value: u64,
+            size: libc::size_t,
+            flags: u32,
+            clockid: u32,
+            timeout_ns: u64,
+        ) -> libc::c_int;
+        pub fn os_sync_wake_by_address_all(addr: *mut libc::c_void, size: libc::size_t, flags: u32) -> libc::c_int;
     }
 }
 
@@ -638,6 +747,7 @@ pub fn publish(flag: &AtomicU64, value: u64, write_data: impl FnOnce()) {
     }
     write_data();
     flag.store(value, Ordering::Release);
+    wake_word(flag);
 }
 
 /// Gives a short pause at a schedule's pause point: `sched_yield(2)` a few

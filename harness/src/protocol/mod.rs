@@ -128,6 +128,10 @@ pub enum Reply {
     /// The actor is about to perform an operation that may block (sent only
     /// after [`Request::AckOps`]).
     Started,
+    /// The operation in flight is still making progress (this many steps
+    /// done): the coordinator's liveness deadline starts again
+    /// ([`crate::progress`]).
+    Progress(u64),
     /// The descriptor numbers the adopted descriptors got, in order.
     Adopted { fds: Vec<i32> },
     /// A byte count (write).

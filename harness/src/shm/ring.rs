@@ -37,8 +37,12 @@ pub fn send(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
             pause_point(8);
         }
         let mut backoff = crate::os::shm::Backoff::default();
-        while seq - ring[TAIL].load(Ordering::Acquire) >= slots {
-            backoff.wait();
+        loop {
+            let tail = ring[TAIL].load(Ordering::Acquire);
+            if seq - tail < slots {
+                break;
+            }
+            backoff.wait_on(&ring[TAIL], tail);
         }
         let base = SLOTS + (seq % slots) as usize * words;
         publish(&ring[HEAD], seq + 1, || {
@@ -46,6 +50,7 @@ pub fn send(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
                 ring[base + j].store(message_word(seq, j as u64), Ordering::Relaxed);
             }
         });
+        crate::progress::beat();
     }
     true
 }
@@ -65,8 +70,12 @@ pub fn recv(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
             pause_point(8);
         }
         let mut backoff = crate::os::shm::Backoff::default();
-        while ring[HEAD].load(Ordering::Acquire) <= seq {
-            backoff.wait();
+        loop {
+            let head = ring[HEAD].load(Ordering::Acquire);
+            if head > seq {
+                break;
+            }
+            backoff.wait_on(&ring[HEAD], head);
         }
         let base = SLOTS + (seq % slots) as usize * words;
         let first = ring[base].load(Ordering::Relaxed);
@@ -74,6 +83,8 @@ pub fn recv(ring: &[AtomicU64], slots: u32, words: u32, messages: u32, pauses: &
         let torn = (0..words).any(|j| ring[base + j].load(Ordering::Relaxed) != message_word(got, j as u64));
         out.push((got as i64) * 2 + i64::from(torn));
         ring[TAIL].store(seq + 1, Ordering::Release);
+        crate::os::shm::wake_word(&ring[TAIL]);
+        crate::progress::beat();
     }
     Some(out)
 }
