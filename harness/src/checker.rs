@@ -69,6 +69,54 @@ pub enum Event<O> {
     Skipped { index: usize, actor: u8, op: O, why: String },
 }
 
+/// One issued step, as a judge reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct StepSeen<'a, O> {
+    /// The step's number in the case.
+    pub index: usize,
+    /// The actor.
+    pub actor: u8,
+    /// The operation.
+    pub op: &'a O,
+    /// What the coordinator saw.
+    pub observed: &'a Observed,
+}
+
+impl<O> Event<O> {
+    /// Step `index` of `actor`: `op`, observed as `observed`.
+    pub fn step(index: usize, actor: u8, op: O, observed: Observed) -> Event<O> {
+        Event::Step { index, actor, op, observed }
+    }
+
+    /// The issued step this event records, if it records one.
+    pub fn as_step(&self) -> Option<StepSeen<'_, O>> {
+        match self {
+            Event::Step { index, actor, op, observed } => Some(StepSeen { index: *index, actor: *actor, op, observed }),
+            _ => None,
+        }
+    }
+
+    /// What was observed, for a step or a completion.
+    pub fn observed(&self) -> Option<&Observed> {
+        match self {
+            Event::Step { observed, .. } | Event::Completion { observed, .. } => Some(observed),
+            Event::Skipped { .. } => None,
+        }
+    }
+}
+
+impl Violation {
+    /// A violation of one rule.
+    pub fn new(rule: &'static str, message: impl Into<String>) -> Violation {
+        Violation { rules: vec![rule], message: message.into() }
+    }
+
+    /// The main rule it breaks.
+    pub fn rule(&self) -> &'static str {
+        self.rules.first().copied().unwrap_or("")
+    }
+}
+
 impl<O: fmt::Display> fmt::Display for Event<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -99,6 +147,8 @@ pub fn describe(observed: &Observed) -> String {
             Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),
             Reply::Filled { total, errno: Some(e) } => format!("took {total} bytes, then {}", errno_name(*e)),
             Reply::Done => "done".to_string(),
+            Reply::Values(v) if v.len() > 8 => format!("{} values: {:?} ...", v.len(), &v[..8]),
+            Reply::Values(v) => format!("{v:?}"),
             other => format!("{other:?}"),
         },
         Observed::Blocked(evidence) => format!("pending (blocked; {evidence})"),

@@ -29,7 +29,7 @@ fn errno(e: i32) -> Observed {
 }
 
 fn mem(actor: u8, op: MemOp, observed: Observed) -> MemEvent {
-    MemEvent { index: 0, actor, op, observed }
+    MemEvent::Step { index: 0, actor, op, observed }
 }
 
 /// Feeds a trace to a fresh memory model; the first violation, if any.
@@ -47,7 +47,7 @@ fn run_mem(backing: Backing, views: &[View], trace: &[MemEvent]) -> Result<(), V
 fn rejects(result: Result<(), Violation>, rule: &str) {
     match result {
         Err(v) => {
-            assert_eq!(v.rule, rule, "wrong rule named: {v}");
+            assert_eq!(v.rule(), rule, "wrong rule named: {v}");
             assert!(!v.message.is_empty());
         }
         Ok(()) => panic!("the checker accepted a trace that breaks {rule}"),
@@ -69,11 +69,11 @@ fn process_memory_private_rejects_a_child_store_seen_by_the_parent() {
 #[test]
 fn no_foreign_access_rejects_a_read_or_write_that_got_through() {
     let probe =
-        |how, write, observed| AccessEvent { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
+        |how, write, observed| AccessEvent::Step { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
     rejects(judge_foreign(&probe(ForeignAccess::ProcMem, None, values(&[42]))), rules::NO_FOREIGN_ACCESS);
     rejects(judge_foreign(&probe(ForeignAccess::VmCall, Some(7), done())), rules::NO_FOREIGN_ACCESS);
     rejects(judge_foreign(&probe(ForeignAccess::PtraceAttach, None, done())), rules::NO_FOREIGN_ACCESS);
-    let secret = |observed| AccessEvent { index: 0, actor: 0, op: AccessOp::ReadSecret { value: 42 }, observed };
+    let secret = |observed| AccessEvent::Step { index: 0, actor: 0, op: AccessOp::ReadSecret { value: 42 }, observed };
     rejects(judge_foreign(&secret(values(&[7]))), rules::NO_FOREIGN_ACCESS);
     assert_eq!(judge_foreign(&probe(ForeignAccess::ProcMem, None, errno(libc::EACCES))), Ok(()));
     assert_eq!(judge_foreign(&secret(values(&[42]))), Ok(()));
@@ -82,7 +82,7 @@ fn no_foreign_access_rejects_a_read_or_write_that_got_through() {
 // ---- process.fd.inherited -------------------------------------------
 
 fn inherit(actor: u8, op: InheritOp, observed: Observed) -> InheritEvent {
-    InheritEvent { index: 0, actor, op, observed }
+    InheritEvent::Step { index: 0, actor, op, observed }
 }
 
 fn data(from: u64, n: u64) -> Observed {
@@ -176,7 +176,7 @@ fn private_cow_rejects_a_private_store_that_reached_others_or_the_file() {
 
 #[test]
 fn no_lost_updates_rejects_a_short_atomic_or_locked_counter_but_not_a_short_plain_one() {
-    let load = |c, v| SyncEvent { index: 0, actor: 0, op: SyncOp::Load(c), observed: values(&[v]) };
+    let load = |c, v| SyncEvent::Step { index: 0, actor: 0, op: SyncOp::Load(c), observed: values(&[v]) };
     rejects(judge_hammer(100, &load(Counter::Atomic, 99)), rules::NO_LOST_UPDATES);
     rejects(judge_hammer(100, &load(Counter::Locked, 97)), rules::NO_LOST_UPDATES);
     assert_eq!(judge_hammer(100, &load(Counter::Atomic, 100)), Ok(()));
@@ -189,12 +189,14 @@ fn no_lost_updates_rejects_a_short_atomic_or_locked_counter_but_not_a_short_plai
 #[test]
 fn publish_rejects_stale_data_after_the_flag_and_a_torn_or_reordered_ring() {
     let flag = PublishCase::Flag { words: 4, rounds: 3, producer_pauses: vec![], consumer_pauses: vec![] };
-    let seen = |v: &[i64]| SyncEvent { index: 0, actor: 1, op: SyncOp::Observed { rounds: 3 }, observed: values(v) };
+    let seen =
+        |v: &[i64]| SyncEvent::Step { index: 0, actor: 1, op: SyncOp::Observed { rounds: 3 }, observed: values(v) };
     rejects(judge_publish(&flag, &seen(&[1, 1, 2, 1, 3, 3])), rules::PUBLISH);
     rejects(judge_publish(&flag, &seen(&[2, 2, 1, 3])), rules::PUBLISH);
     assert_eq!(judge_publish(&flag, &seen(&[1, 1, 3, 3])), Ok(()));
     let ring = PublishCase::Ring { slots: 2, words: 3, messages: 3, producer_pauses: vec![], consumer_pauses: vec![] };
-    let got = |v: &[i64]| SyncEvent { index: 0, actor: 1, op: SyncOp::Received { messages: 3 }, observed: values(v) };
+    let got =
+        |v: &[i64]| SyncEvent::Step { index: 0, actor: 1, op: SyncOp::Received { messages: 3 }, observed: values(v) };
     rejects(judge_publish(&ring, &got(&[0, 4, 2])), rules::PUBLISH);
     rejects(judge_publish(&ring, &got(&[0, 3, 4])), rules::PUBLISH);
     rejects(judge_publish(&ring, &got(&[0, 2])), rules::PUBLISH);
@@ -213,7 +215,7 @@ fn futex_evidence() -> Observed {
 
 #[test]
 fn wait_wake_rejects_a_wait_that_returns_before_the_post_or_wakes_wrong() {
-    let ev = |actor, op, observed| SyncEvent { index: 0, actor, op, observed };
+    let ev = |actor, op, observed| SyncEvent::Step { index: 0, actor, op, observed };
     let mut judge = WakeJudge::default();
     rejects(judge.apply(&ev(1, SyncOp::Wait { round: 1 }, values(&[0]))), rules::WAIT_WAKE);
 
@@ -269,7 +271,7 @@ fn name_lifetime_rejects_an_open_after_unlink_and_a_mapping_that_lost_its_conten
 
 #[test]
 fn permissions_rejects_another_uid_opening_a_0600_object() {
-    let open = |mode, write, owner, observed| AccessEvent {
+    let open = |mode, write, owner, observed| AccessEvent::Step {
         index: 0,
         actor: 1,
         op: AccessOp::Open { mode, write, owner },
@@ -349,7 +351,7 @@ fn malformed_observations_are_rejected_without_panicking() {
         let fork = mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed.clone());
         rejects(run_mem(Backing::Shm, &views, &[fork]), rules::MEMORY_PRIVATE);
         let flag = PublishCase::Flag { words: 1, rounds: 1, producer_pauses: vec![], consumer_pauses: vec![] };
-        let e = SyncEvent { index: 0, actor: 1, op: SyncOp::Observed { rounds: 1 }, observed: observed.clone() };
+        let e = SyncEvent::Step { index: 0, actor: 1, op: SyncOp::Observed { rounds: 1 }, observed: observed.clone() };
         rejects(judge_publish(&flag, &e), rules::PUBLISH);
         rejects(inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]), rules::FD_INHERITED);
     }
@@ -362,7 +364,7 @@ fn malformed_observations_are_rejected_without_panicking() {
 #[test]
 fn no_foreign_access_takes_only_a_denial_for_a_denial() {
     let probe =
-        |how, write, observed| AccessEvent { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
+        |how, write, observed| AccessEvent::Step { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
     // A call that does not exist, or an address fault after the permission
     // check, is no proof that another user's memory is out of reach.
     for e in [libc::ENOSYS, libc::EFAULT, libc::EINVAL, libc::EIO] {

@@ -92,11 +92,12 @@ impl fmt::Display for AccessOp {
 pub type AccessEvent = Event<AccessOp>;
 
 /// Judges one event of a permissions case.
-pub fn judge_permissions(e: &AccessEvent) -> Result<(), Violation> {
-    let AccessOp::Open { mode, write, owner } = e.op else { return Ok(()) };
+pub fn judge_permissions(event: &AccessEvent) -> Result<(), Violation> {
+    let Some(e) = event.as_step() else { return Ok(()) };
+    let AccessOp::Open { mode, write, owner } = *e.op else { return Ok(()) };
     let allowed = owner || (if write { mode & 0o002 != 0 } else { mode & 0o004 != 0 });
     let want = if allowed { Observed::Returned(Reply::Done) } else { Observed::Returned(Reply::Errno(libc::EACCES)) };
-    if e.observed == want {
+    if *e.observed == want {
         return Ok(());
     }
     Err(Violation::new(
@@ -104,7 +105,7 @@ pub fn judge_permissions(e: &AccessEvent) -> Result<(), Violation> {
         format!(
             "{} of a {mode:#o} object: {}; expected {}",
             e.op,
-            super::show(&e.observed),
+            super::show(e.observed),
             if allowed { "success" } else { "EACCES" }
         ),
     ))
@@ -124,9 +125,10 @@ pub fn is_denial(how: ForeignAccess, errno: i32) -> bool {
 /// Judges one event of a foreign-access case. A probe is judged only for
 /// a method whose positive control (the same read as root) succeeded: the
 /// executor skips the others, which prove nothing here.
-pub fn judge_foreign(e: &AccessEvent) -> Result<(), Violation> {
-    match e.op {
-        AccessOp::Foreign { how, write } => match &e.observed {
+pub fn judge_foreign(event: &AccessEvent) -> Result<(), Violation> {
+    let Some(e) = event.as_step() else { return Ok(()) };
+    match *e.op {
+        AccessOp::Foreign { how, write } => match e.observed {
             Observed::Returned(Reply::Errno(errno)) if is_denial(how, *errno) => Ok(()),
             other => Err(Violation::new(
                 rules::NO_FOREIGN_ACCESS,
@@ -138,11 +140,11 @@ pub fn judge_foreign(e: &AccessEvent) -> Result<(), Violation> {
                 ),
             )),
         },
-        AccessOp::ReadSecret { value } => match one_value(&e.observed) {
+        AccessOp::ReadSecret { value } => match one_value(e.observed) {
             Some(v) if v == value => Ok(()),
             _ => Err(Violation::new(
                 rules::NO_FOREIGN_ACCESS,
-                format!("the secret {value:#x} changed to {} under another user's writes", super::show(&e.observed)),
+                format!("the secret {value:#x} changed to {} under another user's writes", super::show(e.observed)),
             )),
         },
         _ => Ok(()),
@@ -187,13 +189,13 @@ fn drive_permissions(
     let slot = expect_opened(session.call(owner, &Request::Shm(open))?, 0)?;
     expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: case.mode & 0o777 }))?, "fchmod")?;
     let observed = drop_privileges(session, other)?;
-    events.push(AccessEvent { index: 0, actor: 1, op: AccessOp::DropPrivileges, observed });
+    events.push(AccessEvent::Step { index: 0, actor: 1, op: AccessOp::DropPrivileges, observed });
     let mut probes: Vec<(ActorId, bool, bool)> = case.probes.iter().map(|w| (other, *w, false)).collect();
     probes.push((owner, true, true));
     for (i, (id, write, is_owner)) in probes.into_iter().enumerate() {
         let op = ShmOp::ProbeOpen { name: name.as_str().to_string(), write, file: false };
         let observed = session.call(id, &Request::Shm(op))?;
-        let e = AccessEvent {
+        let e = AccessEvent::Step {
             index: i + 1,
             actor: id.0 as u8,
             op: AccessOp::Open { mode: case.mode & 0o777, write, owner: is_owner },
@@ -212,7 +214,7 @@ fn drive_permissions(
     let op = ShmOp::ProbeOpen { name: name.as_str().to_string(), write: true, file: false };
     let observed = session.call(other, &Request::Shm(op))?;
     let opened = observed == Observed::Returned(Reply::Done);
-    events.push(AccessEvent {
+    events.push(AccessEvent::Step {
         index: case.probes.len() + 2,
         actor: 1,
         op: AccessOp::Open { mode: 0o666, write: true, owner: false },
@@ -269,7 +271,7 @@ fn drive_foreign(
     let (victim, prober) = (session.spawn()?, session.spawn()?);
     let observed = session.call(victim, &Request::Shm(ShmOp::Secret { value: case.value }))?;
     let addr = one_value(&observed).ok_or_else(|| Stop::harness(format!("keeping the secret: {observed:?}")))?;
-    events.push(AccessEvent { index: 0, actor: 0, op: AccessOp::Secret { value: case.value }, observed });
+    events.push(AccessEvent::Step { index: 0, actor: 0, op: AccessOp::Secret { value: case.value }, observed });
     let pid = session.pid(victim);
     // Positive controls first, while the prober is still root: a method
     // that does not reach the secret even then (no such call here, Yama
@@ -285,7 +287,7 @@ fn drive_foreign(
         if control_reached(&observed, case.value) {
             usable.push(how);
         }
-        events.push(AccessEvent { index, actor: 1, op: AccessOp::Control { how }, observed });
+        events.push(AccessEvent::Step { index, actor: 1, op: AccessOp::Control { how }, observed });
         index += 1;
     }
     if usable.is_empty() {
@@ -296,12 +298,12 @@ fn drive_foreign(
         ));
     }
     let observed = drop_privileges(session, prober)?;
-    events.push(AccessEvent { index, actor: 1, op: AccessOp::DropPrivileges, observed });
+    events.push(AccessEvent::Step { index, actor: 1, op: AccessOp::DropPrivileges, observed });
     index += 1;
     for (how, write) in case.probes.iter().filter(|(how, _)| usable.contains(how)) {
         let op = ShmOp::Foreign { pid, addr, how: *how, write: *write };
         let observed = session.call(prober, &Request::Shm(op))?;
-        let e = AccessEvent { index, actor: 1, op: AccessOp::Foreign { how: *how, write: *write }, observed };
+        let e = AccessEvent::Step { index, actor: 1, op: AccessOp::Foreign { how: *how, write: *write }, observed };
         index += 1;
         let v = judge_foreign(&e);
         events.push(e);
@@ -310,7 +312,7 @@ fn drive_foreign(
         }
     }
     let observed = session.call(victim, &Request::Shm(ShmOp::ReadSecret))?;
-    let e = AccessEvent { index, actor: 0, op: AccessOp::ReadSecret { value: case.value }, observed };
+    let e = AccessEvent::Step { index, actor: 0, op: AccessOp::ReadSecret { value: case.value }, observed };
     let v = judge_foreign(&e);
     events.push(e);
     Ok(v.err().map(fail).unwrap_or(CaseOutcome::Pass))

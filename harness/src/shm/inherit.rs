@@ -103,13 +103,14 @@ pub struct InheritJudge {
 
 impl InheritJudge {
     /// Judges one event.
-    pub fn apply(&mut self, e: &InheritEvent) -> Result<(), Violation> {
+    pub fn apply(&mut self, event: &InheritEvent) -> Result<(), Violation> {
+        let Some(e) = event.as_step() else { return Ok(()) };
         let bad = |m: String| Err(Violation::new(rules::FD_INHERITED, m));
-        let values = match &e.observed {
+        let values = match e.observed {
             Observed::Returned(Reply::Values(v)) => Some(v.iter().map(|x| *x as u64).collect::<Vec<_>>()),
             _ => None,
         };
-        match e.op {
+        match *e.op {
             InheritOp::File => match values.as_deref() {
                 Some([dev, ino, len]) => {
                     self.file = Some((*dev, *ino, *len));
@@ -132,21 +133,21 @@ impl InheritJudge {
                     (true, _) => bad(format!(
                         "actor {}: descriptor {number}, placed without close-on-exec, is not the file after spawn: {}",
                         e.actor,
-                        super::show(&e.observed)
+                        super::show(e.observed)
                     )),
                     (false, Some([d, i, _])) if (*d, *i) == (dev, ino) => bad(format!(
                         "actor {}: the spawner's close-on-exec descriptor {number} is open on the file in the child",
                         e.actor
                     )),
                     (false, Some(_)) => Ok(()),
-                    (false, None) if e.observed == Observed::Returned(Reply::Errno(libc::EBADF)) => Ok(()),
-                    (false, None) => bad(format!("actor {}: fstat of {number}: {}", e.actor, super::show(&e.observed))),
+                    (false, None) if *e.observed == Observed::Returned(Reply::Errno(libc::EBADF)) => Ok(()),
+                    (false, None) => bad(format!("actor {}: fstat of {number}: {}", e.actor, super::show(e.observed))),
                 }
             }
             InheritOp::Read { max } => {
                 let Some((_, _, len)) = self.file else { return bad("no file identity recorded".into()) };
                 let Observed::Returned(Reply::Data(data)) = &e.observed else {
-                    return bad(format!("actor {}: read: {}", e.actor, super::show(&e.observed)));
+                    return bad(format!("actor {}: read: {}", e.actor, super::show(e.observed)));
                 };
                 let want = u64::from(max).min(len.saturating_sub(self.pos));
                 let expected: Vec<u8> = (self.pos..self.pos + want).map(file_byte).collect();
@@ -170,7 +171,7 @@ impl InheritJudge {
                 Some([off]) if *off == self.pos => Ok(()),
                 _ => bad(format!(
                     "the spawner's offset is {}, but its children read up to {}: not one open file description",
-                    super::show(&e.observed),
+                    super::show(e.observed),
                     self.pos
                 )),
             },
@@ -201,7 +202,7 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
     let mut judge = InheritJudge::default();
     let mut index = 0;
     let mut record = |events: &mut Vec<InheritEvent>, actor: u8, op: InheritOp, observed: Observed| {
-        let e = InheritEvent { index, actor, op, observed };
+        let e = InheritEvent::Step { index, actor, op, observed };
         index += 1;
         let v = judge.apply(&e);
         events.push(e);

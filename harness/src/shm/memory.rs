@@ -233,11 +233,12 @@ impl MemModel {
     }
 
     /// Judges one event.
-    pub fn apply(&mut self, e: &MemEvent) -> Result<(), Violation> {
+    pub fn apply(&mut self, event: &MemEvent) -> Result<(), Violation> {
+        let Some(e) = event.as_step() else { return Ok(()) };
         let a = e.actor;
-        let got = &e.observed;
+        let got = e.observed;
         if let MemOp::Store { word, .. } | MemOp::Load { word } | MemOp::Write { word, .. } | MemOp::Read { word } =
-            e.op
+            *e.op
         {
             if word >= WORDS {
                 return Err(Violation::new(
@@ -249,7 +250,7 @@ impl MemModel {
         let unexpected = |rule: &'static str, wanted: &str| {
             Violation::new(rule, format!("actor {a}: {}: got {}; expected {wanted}", e.op, super::show(got)))
         };
-        match e.op {
+        match *e.op {
             MemOp::Map { view } => match got {
                 Observed::Returned(Reply::Values(_)) => {
                     let since = self.history.iter().map(Vec::len).collect();
@@ -420,7 +421,8 @@ pub fn run(schedule: &MemSchedule, k: &crate::Constants, timing: Timing) -> Case
     let refused = report
         .events
         .iter()
-        .filter(|e| matches!(e.op, MemOp::Map { .. }) && e.observed == Observed::Returned(Reply::Errno(libc::EINVAL)))
+        .filter_map(|e| e.as_step())
+        .filter(|e| matches!(e.op, MemOp::Map { .. }) && *e.observed == Observed::Returned(Reply::Errno(libc::EINVAL)))
         .count();
     if refused > 0 {
         report
@@ -467,7 +469,7 @@ fn drive(
         }
         let observed =
             session.call(id, &Request::Shm(ShmOp::Map { slot: Some(0), len, shared: *view == View::Shared }))?;
-        let event = MemEvent { index, actor: a as u8, op: MemOp::Map { view: *view }, observed };
+        let event = MemEvent::Step { index, actor: a as u8, op: MemOp::Map { view: *view }, observed };
         index += 1;
         if let Err(v) = model.apply(&event) {
             events.push(event);
@@ -502,7 +504,7 @@ fn drive(
             other => other,
         };
         let observed = session.call(id, &Request::Shm(request)).map_err(|s| s.at(format_args!("actor {a}: {op}")))?;
-        let event = MemEvent { index, actor: a, op, observed };
+        let event = MemEvent::Step { index, actor: a, op, observed };
         index += 1;
         let verdict = model.apply(&event);
         events.push(event);

@@ -202,20 +202,21 @@ impl fmt::Display for SyncOp {
 pub type SyncEvent = Event<SyncOp>;
 
 /// Judges the events of a [`HammerCase`] whose counters must reach `total`.
-pub fn judge_hammer(total: u64, e: &SyncEvent) -> Result<(), Violation> {
-    match e.op {
-        SyncOp::Hammered { .. } if e.observed != Observed::Returned(Reply::Done) => Err(Violation::new(
+pub fn judge_hammer(total: u64, event: &SyncEvent) -> Result<(), Violation> {
+    let Some(e) = event.as_step() else { return Ok(()) };
+    match *e.op {
+        SyncOp::Hammered { .. } if *e.observed != Observed::Returned(Reply::Done) => Err(Violation::new(
             rules::NO_LOST_UPDATES,
-            format!("actor {}: hammering did not complete: {}", e.actor, super::show(&e.observed)),
+            format!("actor {}: hammering did not complete: {}", e.actor, super::show(e.observed)),
         )),
-        SyncOp::Load(c @ (Counter::Atomic | Counter::Locked)) => match one_value(&e.observed) {
+        SyncOp::Load(c @ (Counter::Atomic | Counter::Locked)) => match one_value(e.observed) {
             Some(v) if v == total => Ok(()),
             other => Err(Violation::new(
                 rules::NO_LOST_UPDATES,
                 format!(
                     "the {} counter is {}, expected {total}: {} update(s) lost",
                     if c == Counter::Atomic { "atomic fetch-add" } else { "lock-protected" },
-                    other.map(|v| format!("{v}")).unwrap_or_else(|| super::show(&e.observed)),
+                    other.map(|v| format!("{v}")).unwrap_or_else(|| super::show(e.observed)),
                     other.map(|v| total as i64 - v as i64).unwrap_or(0)
                 ),
             )),
@@ -225,7 +226,8 @@ pub fn judge_hammer(total: u64, e: &SyncEvent) -> Result<(), Violation> {
 }
 
 /// Judges the consumer's completion of a [`PublishCase`].
-pub fn judge_publish(case: &PublishCase, e: &SyncEvent) -> Result<(), Violation> {
+pub fn judge_publish(case: &PublishCase, event: &SyncEvent) -> Result<(), Violation> {
+    let Some(e) = event.as_step() else { return Ok(()) };
     let values = match (&e.op, &e.observed) {
         (SyncOp::Observed { .. } | SyncOp::Received { .. }, Observed::Returned(Reply::Values(v))) => v,
         (SyncOp::Observed { .. } | SyncOp::Received { .. }, other) => {
@@ -300,9 +302,10 @@ pub struct WakeJudge {
 
 impl WakeJudge {
     /// Judges one event.
-    pub fn apply(&mut self, e: &SyncEvent) -> Result<(), Violation> {
-        match e.op {
-            SyncOp::Wait { round } => match &e.observed {
+    pub fn apply(&mut self, event: &SyncEvent) -> Result<(), Violation> {
+        let Some(e) = event.as_step() else { return Ok(()) };
+        match *e.op {
+            SyncOp::Wait { round } => match e.observed {
                 Observed::Blocked(ev) => {
                     self.waiting += 1;
                     if ev.kind() == crate::evidence::EvidenceKind::Proc {
@@ -321,14 +324,14 @@ impl WakeJudge {
             },
             SyncOp::Post { round, .. } => {
                 self.posted = true;
-                match one_value(&e.observed) {
+                match one_value(e.observed) {
                     // Every waiter proved asleep in the kernel must be among the woken.
                     Some(n) if n as usize >= self.proved => Ok(()),
                     other => Err(Violation::new(
                         rules::WAIT_WAKE,
                         format!(
                             "round {round}: the post woke {} waiter(s); {} were asleep on the word",
-                            other.map(|n| n.to_string()).unwrap_or_else(|| super::show(&e.observed)),
+                            other.map(|n| n.to_string()).unwrap_or_else(|| super::show(e.observed)),
                             self.proved
                         ),
                     )),
@@ -338,7 +341,7 @@ impl WakeJudge {
                 if !self.posted {
                     return Err(Violation::new(rules::WAIT_WAKE, format!("actor {} woke before the post", e.actor)));
                 }
-                match one_value(&e.observed) {
+                match one_value(e.observed) {
                     Some(v) if v == u64::from(round) => {
                         self.waiting = self.waiting.saturating_sub(1);
                         Ok(())
@@ -348,7 +351,7 @@ impl WakeJudge {
                         format!(
                             "actor {} round {round}: the wait ended with {}; expected the posted value {round}",
                             e.actor,
-                            super::show(&e.observed)
+                            super::show(e.observed)
                         ),
                     )),
                 }
@@ -423,7 +426,7 @@ fn drive_hammer(
     let total = case.total();
     for (a, p) in case.processes.iter().enumerate() {
         let observed = must(session.complete(ActorId(a)), a, "hammering the counters", rules::NO_LOST_UPDATES)?;
-        let e = SyncEvent { index: a, actor: a as u8, op: SyncOp::Hammered { count: p.count }, observed };
+        let e = SyncEvent::Step { index: a, actor: a as u8, op: SyncOp::Hammered { count: p.count }, observed };
         let v = judge_hammer(total, &e);
         report.events.push(e);
         if let Err(v) = v {
@@ -449,7 +452,7 @@ fn drive_hammer(
                 }
             }
         }
-        let e = SyncEvent { index: n + i, actor: 0, op: SyncOp::Load(counter), observed };
+        let e = SyncEvent::Step { index: n + i, actor: 0, op: SyncOp::Load(counter), observed };
         if failure.is_none() {
             failure = judge_hammer(total, &e).err();
         }
@@ -508,7 +511,7 @@ fn drive_publish(case: &PublishCase, session: &mut Session, events: &mut Vec<Syn
     session.start(consumer, &Request::Shm(consumer_op.0))?;
     session.start(producer, &Request::Shm(producer_op))?;
     let observed = must(session.complete(producer), 0, "the producer", rules::PUBLISH)?;
-    events.push(SyncEvent { index: 0, actor: 0, op: SyncOp::Published, observed: observed.clone() });
+    events.push(SyncEvent::Step { index: 0, actor: 0, op: SyncOp::Published, observed: observed.clone() });
     if observed != Observed::Returned(Reply::Done) {
         return Ok(fail(Violation::new(
             rules::PUBLISH,
@@ -516,7 +519,7 @@ fn drive_publish(case: &PublishCase, session: &mut Session, events: &mut Vec<Syn
         )));
     }
     let observed = must(session.complete(consumer), 1, "the consumer", rules::PUBLISH)?;
-    let e = SyncEvent { index: 1, actor: 1, op: consumer_op.1, observed };
+    let e = SyncEvent::Step { index: 1, actor: 1, op: consumer_op.1, observed };
     let v = judge_publish(case, &e);
     events.push(e);
     drop(name);
@@ -546,7 +549,7 @@ fn drive_wake(case: &WakeCase, session: &mut Session, events: &mut Vec<SyncEvent
             let op = ShmOp::WaitPosted { map: *map, offset: 0, name: name.as_str().to_string() };
             let site = BlockSite { kind: SyscallKind::Futex, fd: None };
             let observed = must(session.invoke(ActorId(w), &Request::Shm(op), site), w, "the wait", rules::WAIT_WAKE)?;
-            let e = SyncEvent { index, actor: w as u8, op: SyncOp::Wait { round }, observed };
+            let e = SyncEvent::Step { index, actor: w as u8, op: SyncOp::Wait { round }, observed };
             index += 1;
             if let Err(v) = push(events, &mut judge, e) {
                 return Ok(fail(v));
@@ -560,25 +563,25 @@ fn drive_wake(case: &WakeCase, session: &mut Session, events: &mut Vec<SyncEvent
             waiters: u32::from(waiters),
         };
         let observed = must(session.call(ActorId(0), &Request::Shm(op)), 0, "the post", rules::WAIT_WAKE)?;
-        let e = SyncEvent { index, actor: 0, op: SyncOp::Post { round, waiters }, observed };
+        let e = SyncEvent::Step { index, actor: 0, op: SyncOp::Post { round, waiters }, observed };
         index += 1;
         if let Err(v) = push(events, &mut judge, e) {
             return Ok(fail(v));
         }
         for w in 1..n {
             let observed = must(session.complete(ActorId(w)), w, "a posted wait", rules::WAIT_WAKE)?;
-            let e = SyncEvent { index, actor: w as u8, op: SyncOp::Woken { round }, observed };
+            let e = SyncEvent::Step { index, actor: w as u8, op: SyncOp::Woken { round }, observed };
             index += 1;
             if let Err(v) = push(events, &mut judge, e) {
                 return Ok(fail(v));
             }
         }
         let observed = session.call(ActorId(0), &Request::Shm(ShmOp::Store { map: maps[0], offset: 0, value: 0 }))?;
-        let e = SyncEvent { index, actor: 0, op: SyncOp::Reset, observed };
-        index += 1;
-        if e.observed != Observed::Returned(Reply::Done) {
-            return Err(Stop::harness(format!("resetting the word: {}", super::show(&e.observed))));
+        if observed != Observed::Returned(Reply::Done) {
+            return Err(Stop::harness(format!("resetting the word: {}", super::show(&observed))));
         }
+        let e = SyncEvent::Step { index, actor: 0, op: SyncOp::Reset, observed };
+        index += 1;
         let _ = push(events, &mut judge, e);
     }
     drop(name);
