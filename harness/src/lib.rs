@@ -33,6 +33,7 @@ pub mod scratch;
 pub mod session;
 pub mod shm;
 pub mod socket;
+pub mod stream;
 pub mod timing;
 pub mod verdict;
 

@@ -27,6 +27,7 @@ use crate::os::signal::SigpipeDisposition;
 use crate::os::{errno_name, signal_name};
 use crate::pattern;
 use crate::protocol::Reply;
+use crate::stream::{self, Holder, Stream};
 
 pub use crate::checker::{describe, violation, Obligation, Violation};
 
@@ -39,26 +40,17 @@ enum Pending {
     Read { max: u64 },
 }
 
-#[derive(Clone, Debug)]
-struct ActorState {
-    end: End,
-    holds: bool,
-    alive: bool,
-    sigpipe: SigpipeDisposition,
-    pending: Option<Pending>,
-}
+type ActorState = Holder<Pending>;
 
-/// One writer's stream.
-#[derive(Clone, Debug, Default)]
-struct Stream {
-    /// Positions accepted for certain.
-    lo: u64,
-    /// Positions possibly accepted (a pending or interrupted write).
-    hi: u64,
-    /// Every write as (start, len), len cut to what was accepted.
-    spans: Vec<(u64, u64)>,
-    /// Positions read so far.
-    consumed: u64,
+/// The index of an end in the shared bookkeeping ([`crate::stream`]).
+const READ: usize = 0;
+const WRITE: usize = 1;
+
+fn index(end: End) -> usize {
+    match end {
+        End::Read => READ,
+        End::Write => WRITE,
+    }
 }
 
 /// The reference model of one pipe case.
@@ -81,20 +73,11 @@ impl PipeModel {
     /// The model at the start of a case: every actor alive, holding its end,
     /// with `SIGPIPE` ignored (Rust's runtime default in every actor).
     pub fn new(setup: &Setup, k: &Constants) -> PipeModel {
-        let actors = (0..setup.actors())
-            .map(|a| ActorState {
-                end: setup.end_of(a),
-                holds: true,
-                alive: true,
-                sigpipe: SigpipeDisposition::Ignore,
-                pending: None,
-            })
-            .collect();
         PipeModel {
             setup: setup.clone(),
             k: k.clone(),
-            actors,
-            streams: vec![Stream::default(); pattern::TAGS as usize],
+            actors: Holder::cast(setup.actors(), |a| index(setup.end_of(a))),
+            streams: Stream::per_tag(),
             atomic_open: None,
             known_full: false,
             capacities: Vec::new(),
@@ -129,13 +112,13 @@ impl PipeModel {
             Op::Write { .. } | Op::Fill { .. } if self.setup.concurrent_reads => {
                 Err("no writes while reads may overlap")
             }
-            Op::Write { .. } | Op::Fill { .. } if st.end == End::Write && actor >= self.setup.writers => {
+            Op::Write { .. } | Op::Fill { .. } if st.end == WRITE && actor >= self.setup.writers => {
                 Err("an idle writer does not write")
             }
-            Op::Read { .. } if st.end == End::Read && !self.setup.concurrent_reads && self.pending_reads() > 0 => {
+            Op::Read { .. } if st.end == READ && !self.setup.concurrent_reads && self.pending_reads() > 0 => {
                 Err("another read is pending")
             }
-            Op::Fill { .. } if st.end == End::Read => Err("fills go through the write end"),
+            Op::Fill { .. } if st.end == READ => Err("fills go through the write end"),
             // A fill sets O_NONBLOCK on the write end's open file
             // description, which every holder shares: a write already
             // blocked on it could return early.
@@ -159,32 +142,25 @@ impl PipeModel {
     }
 
     fn write_open(&self) -> bool {
-        self.actors.iter().any(|a| a.alive && a.holds && a.end == End::Write)
+        stream::open(&self.actors, WRITE)
     }
 
     fn read_open(&self) -> bool {
-        self.actors.iter().any(|a| a.alive && a.holds && a.end == End::Read)
+        stream::open(&self.actors, READ)
     }
 
     fn write_holders(&self) -> String {
-        let holders: Vec<String> = (0..self.actors.len())
-            .filter(|&a| {
-                let s = &self.actors[a];
-                s.alive && s.holds && s.end == End::Write
-            })
-            .map(|a| a.to_string())
-            .collect();
-        format!("actor(s) {}", holders.join(", "))
+        stream::holders_of(&self.actors, WRITE)
     }
 
     /// Bytes certainly in the pipe.
     fn buffered_lo(&self) -> u64 {
-        self.streams.iter().map(|s| s.lo.saturating_sub(s.consumed)).sum()
+        self.streams.iter().map(Stream::unread_lo).sum()
     }
 
     /// Bytes possibly in the pipe.
     fn buffered_hi(&self) -> u64 {
-        self.streams.iter().map(|s| s.hi.saturating_sub(s.consumed)).sum()
+        self.streams.iter().map(Stream::unread_hi).sum()
     }
 
     /// Applies one event, or names the rule it breaks.
@@ -203,10 +179,10 @@ impl PipeModel {
     fn step(&mut self, a: u8, op: &Op, observed: &Observed) -> Result<(), Violation> {
         let end = self.actors[a as usize].end;
         match (*op, end) {
-            (Op::Write { len }, End::Write) => self.write(a, u64::from(len), observed),
-            (Op::Read { max }, End::Read) => self.read(a, u64::from(max), observed),
-            (Op::Write { len }, End::Read) => self.wrong_end(a, "write", "read", len, observed),
-            (Op::Read { max }, End::Write) => self.wrong_end(a, "read", "write", max, observed),
+            (Op::Write { len }, WRITE) => self.write(a, u64::from(len), observed),
+            (Op::Read { max }, READ) => self.read(a, u64::from(max), observed),
+            (Op::Write { len }, _) => self.wrong_end(a, "write", "read", len, observed),
+            (Op::Read { max }, _) => self.wrong_end(a, "read", "write", max, observed),
             (Op::Fill { .. }, _) => self.fill(a, observed),
             (Op::Close, _) => {
                 expect_done(a, "close", observed)?;
@@ -338,12 +314,7 @@ impl PipeModel {
     }
 
     fn accept(&mut self, tag: u8, start: u64, n: u64) {
-        let s = &mut self.streams[tag as usize];
-        s.lo = s.lo.max(start + n);
-        s.hi = s.hi.max(s.lo);
-        if n > 0 {
-            s.spans.push((start, n));
-        }
+        self.streams[tag as usize].accept(start, n);
     }
 
     fn write(&mut self, a: u8, len: u64, observed: &Observed) -> Result<(), Violation> {
@@ -442,9 +413,7 @@ impl PipeModel {
                 }
                 let st = &mut self.actors[a as usize];
                 st.pending = Some(Pending::Write { start, len });
-                let s = &mut self.streams[tag as usize];
-                s.hi = s.hi.max(start + len);
-                s.spans.push((start, len));
+                self.streams[tag as usize].pending(start, len);
                 Ok(())
             }
             Observed::Died(d) => self.died_writing(a, d, "a write"),
@@ -538,15 +507,13 @@ impl PipeModel {
             ));
         }
         for (tag, s) in self.streams.iter_mut().enumerate() {
-            if s.consumed < s.lo {
+            let (read, wrote) = (s.consumed, s.lo);
+            if s.closed().is_err() {
                 return Err(violation(
                     &[rules::EOF_ALL_CLOSED, rules::ORDER],
-                    format!("end of file after {} of the {} bytes writer {tag} wrote", s.consumed, s.lo),
+                    format!("end of file after {read} of the {wrote} bytes writer {tag} wrote"),
                 ));
             }
-            // Whatever an interrupted write had copied is now known.
-            s.lo = s.consumed;
-            s.hi = s.consumed;
         }
         Ok(())
     }
@@ -570,28 +537,15 @@ impl PipeModel {
                 }
             }
             let s = &mut self.streams[tag as usize];
-            let p = s.consumed;
-            if p >= s.hi {
-                return Err(violation(
-                    &[rules::ORDER],
-                    format!("actor {a} read a byte of writer {tag} at position {p} (byte {i} of the read), but writer {tag} has written only {} bytes", s.hi),
-                ));
-            }
-            if b != pattern::byte(tag, p) {
-                return Err(violation(
-                    &[rules::ORDER],
-                    format!(
-                        "actor {a}: byte {i} of the read is not writer {tag}'s byte at position {p}, the next one due from it: bytes lost, repeated or reordered"
-                    ),
-                ));
-            }
-            s.consumed += 1;
+            let p = s
+                .consume(tag, b)
+                .map_err(|why| violation(&[rules::ORDER], format!("actor {a}: byte {i} of the read is {why}")))?;
             let consumed = s.consumed;
             match self.atomic_open {
                 Some((_, end)) if consumed >= end => self.atomic_open = None,
                 Some(_) => {}
                 None => {
-                    let span = s.spans.iter().find(|(st, len)| p >= *st && p < st + len).copied();
+                    let span = s.span_at(p);
                     if let Some((st, len)) = span {
                         if len <= self.k.atomic_pipe_write() && consumed < st + len {
                             self.atomic_open = Some((tag, st + len));
@@ -678,13 +632,7 @@ impl PipeModel {
 
     /// A pending write returned `k` of `len` bytes: its span and bounds shrink.
     fn settle_write(&mut self, tag: u8, start: u64, len: u64, k: u64) {
-        let s = &mut self.streams[tag as usize];
-        if let Some(span) = s.spans.iter_mut().rev().find(|(st, l)| *st == start && *l == len) {
-            span.1 = k;
-        }
-        s.spans.retain(|(_, l)| *l > 0);
-        s.lo = s.lo.max(start + k);
-        s.hi = start + k;
+        self.streams[tag as usize].settle(start, len, k);
     }
 
     /// The pending operations the rules say must complete now.

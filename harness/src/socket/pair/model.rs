@@ -16,6 +16,7 @@ use crate::os::{errno_name, signal_name};
 use crate::pattern;
 use crate::protocol::Reply;
 use crate::socket::rules;
+use crate::stream::{self, Holder, Stream};
 
 pub use crate::checker::describe;
 use crate::checker::violation;
@@ -29,24 +30,13 @@ enum Pending {
     Recv { max: u64 },
 }
 
-#[derive(Clone, Debug)]
-struct ActorState {
-    end: usize,
-    holds: bool,
-    alive: bool,
-    sigpipe: SigpipeDisposition,
-    pending: Option<Pending>,
-}
+type ActorState = Holder<Pending>;
 
-/// One sender's traffic in one direction.
+/// One sender's traffic in one direction: its byte stream, and for
+/// datagram kinds its unreceived messages `(start, len, completed)`.
 #[derive(Clone, Debug, Default)]
 struct Sent {
-    /// Stream positions accepted for certain / possibly.
-    lo: u64,
-    hi: u64,
-    /// Positions received.
-    consumed: u64,
-    /// Messages (datagram kinds): (start, len, completed), unreceived ones.
+    stream: Stream,
     queue: Vec<(u64, u64, bool)>,
 }
 
@@ -84,15 +74,7 @@ impl PairModel {
     /// The model at the start: every actor alive holding its end, SIGPIPE
     /// ignored (Rust's default in every actor).
     pub fn new(setup: &PairSetup, k: &Constants) -> PairModel {
-        let actors = (0..setup.actors())
-            .map(|a| ActorState {
-                end: setup.end_of(a),
-                holds: true,
-                alive: true,
-                sigpipe: SigpipeDisposition::Ignore,
-                pending: None,
-            })
-            .collect();
+        let actors = Holder::cast(setup.actors(), |a| setup.end_of(a));
         let dir = || Direction { by_tag: vec![Sent::default(); pattern::TAGS as usize], known_full: false };
         PairModel {
             setup: setup.clone(),
@@ -118,7 +100,7 @@ impl PairModel {
     }
 
     fn open(&self, end: usize) -> bool {
-        self.actors.iter().any(|a| a.alive && a.holds && a.end == end)
+        stream::open(&self.actors, end)
     }
 
     /// Bytes (streams) or whole messages (datagram kinds) certainly waiting
@@ -131,7 +113,7 @@ impl PairModel {
                 if self.kind().keeps_boundaries() {
                     s.queue.iter().filter(|m| m.2).count() as u64
                 } else {
-                    s.lo.saturating_sub(s.consumed)
+                    s.stream.unread_lo()
                 }
             })
             .sum()
@@ -142,9 +124,7 @@ impl PairModel {
         self.dirs[d]
             .by_tag
             .iter()
-            .map(
-                |s| if self.kind().keeps_boundaries() { s.queue.len() as u64 } else { s.hi.saturating_sub(s.consumed) },
-            )
+            .map(|s| if self.kind().keeps_boundaries() { s.queue.len() as u64 } else { s.stream.unread_hi() })
             .sum()
     }
 
@@ -178,7 +158,8 @@ impl PairModel {
     pub fn next_send(&self, actor: u8) -> (u8, u64) {
         let end = self.actors[actor as usize].end;
         let tag = actor % pattern::TAGS;
-        (tag, self.dirs[end].by_tag[tag as usize].lo.max(self.dirs[end].by_tag[tag as usize].hi))
+        let s = &self.dirs[end].by_tag[tag as usize].stream;
+        (tag, s.lo.max(s.hi))
     }
 
     /// Applies one event, or names the rule it breaks.
@@ -368,7 +349,7 @@ impl PairModel {
                 self.observed_blocked += 1;
                 self.actors[a as usize].pending = Some(Pending::Send { start, len: n });
                 let s = &mut self.dirs[end].by_tag[tag as usize];
-                s.hi = s.hi.max(start + n);
+                s.stream.pending(start, n);
                 if messages {
                     s.queue.push((start, n, false));
                 }
@@ -431,8 +412,7 @@ impl PairModel {
     fn accept(&mut self, end: usize, tag: u8, start: u64, k: u64) {
         let messages = self.kind().keeps_boundaries();
         let s = &mut self.dirs[end].by_tag[tag as usize];
-        s.lo = s.lo.max(start + k);
-        s.hi = s.hi.max(s.lo);
+        s.stream.accept(start, k);
         if messages && k > 0 {
             s.queue.push((start, k, true));
         }
@@ -550,13 +530,13 @@ impl PairModel {
         }
         let rule = if self.open(from) { rules::SHUTDOWN } else { rules::PEER_CLOSED };
         for (tag, s) in self.dirs[from].by_tag.iter_mut().enumerate() {
-            let unread =
-                if self.setup.kind.keeps_boundaries() { s.queue.iter().any(|m| m.2) } else { s.consumed < s.lo };
-            if unread {
+            let messages_unread = self.setup.kind.keeps_boundaries() && s.queue.iter().any(|m| m.2);
+            let bytes_unread = !self.setup.kind.keeps_boundaries() && s.stream.closed().is_err();
+            if messages_unread || bytes_unread {
                 return Err(violation(&[rule], format!("end of file before all of sender {tag}'s data was received")));
             }
-            s.lo = s.consumed.max(s.lo.min(s.consumed));
-            s.hi = s.lo;
+            s.stream.lo = s.stream.consumed;
+            s.stream.hi = s.stream.consumed;
             s.queue.clear();
         }
         self.ends[end].reset_pending = false;
@@ -575,20 +555,10 @@ impl PairModel {
         }
         for (i, &b) in d.iter().enumerate() {
             let tag = pattern::tag_of(b);
-            let s = &mut self.dirs[from].by_tag[tag as usize];
-            let p = s.consumed;
-            if p >= s.hi {
-                return Err(violation(&[rules::ORDER], format!("actor {a} received a byte of sender {tag} at position {p} (byte {i}), but it sent only {} bytes", s.hi)));
-            }
-            if b != pattern::byte(tag, p) {
-                return Err(violation(
-                    &[rules::ORDER],
-                    format!(
-                        "actor {a}: byte {i} of the read is not sender {tag}'s byte at position {p}, the next one due from it: bytes lost, repeated or reordered"
-                    ),
-                ));
-            }
-            s.consumed += 1;
+            let s = &mut self.dirs[from].by_tag[tag as usize].stream;
+            s.consume(tag, b).map_err(|why| {
+                violation(&[rules::ORDER], format!("actor {a}: byte {i} received is {why} (sender {tag})"))
+            })?;
         }
         Ok(())
     }
@@ -626,7 +596,7 @@ impl PairModel {
             ));
         }
         s.queue.remove(0);
-        s.consumed = s.consumed.max(start + len);
+        s.stream.consumed = s.stream.consumed.max(start + len);
         Ok(())
     }
 
@@ -681,8 +651,7 @@ impl PairModel {
 
     fn settle_send(&mut self, end: usize, tag: u8, start: u64, len: u64, k: u64) {
         let s = &mut self.dirs[end].by_tag[tag as usize];
-        s.lo = s.lo.max(start + k);
-        s.hi = start + k;
+        s.stream.settle(start, len, k);
         if let Some(m) = s.queue.iter_mut().find(|m| m.0 == start && !m.2) {
             m.2 = true;
         }
@@ -711,7 +680,7 @@ impl PairModel {
                             && other.end == from
                             && match other.pending {
                                 Some(Pending::Send { start, len }) => {
-                                    let s = &self.dirs[from].by_tag[b % pattern::TAGS as usize];
+                                    let s = &self.dirs[from].by_tag[b % pattern::TAGS as usize].stream;
                                     s.consumed < start + len
                                 }
                                 _ => false,
@@ -737,7 +706,7 @@ impl PairModel {
                     let delivered = if self.kind().keeps_boundaries() {
                         !s.queue.iter().any(|m| m.0 == start)
                     } else {
-                        s.consumed >= start + len
+                        s.stream.consumed >= start + len
                     };
                     if !self.open(from) || self.ends[end].shut_write {
                         out.push(Obligation::of(a as u8, rules::EPIPE, "the peer is gone: a blocked send must wake"));
