@@ -22,6 +22,14 @@ use serde::{Deserialize, Serialize};
 
 pub use error::SpecError;
 
+/// The id of every rule of the built-in catalogue, one constant each
+/// (generated from `spec/rules/*.toml` at build time: `pipe.read.empty-blocks`
+/// is [`ids::PIPE_READ_EMPTY_BLOCKS`]). Name rules through these, never by a
+/// string of your own.
+pub mod ids {
+    include!(concat!(env!("OUT_DIR"), "/ids.rs"));
+}
+
 /// The rule files compiled into the crate, in mechanism order, as
 /// `(file name, text)`.
 const BUILTIN_FILES: &[(&str, &str)] = &[
@@ -169,8 +177,8 @@ impl Allowance {
     /// The rule whose check it relaxes (the only rule that may name it).
     pub fn rule(self) -> &'static str {
         match self {
-            Allowance::SeqpacketEpipeWithoutSigpipe => "socket.epipe.peer-closed",
-            Allowance::MapPrivateShmRefused => "shm.private.copy-on-write",
+            Allowance::SeqpacketEpipeWithoutSigpipe => ids::SOCKET_EPIPE_PEER_CLOSED,
+            Allowance::MapPrivateShmRefused => ids::SHM_PRIVATE_COPY_ON_WRITE,
         }
     }
 }

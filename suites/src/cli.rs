@@ -113,6 +113,10 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
+    if let Err(e) = registry::verify() {
+        eprintln!("ipc-conform: error: the registry of properties does not match the catalogue: {e}");
+        return EXIT_ERROR;
+    }
     if let Err(e) = ipc_conform_harness::cleanup::install_signal_handlers() {
         eprintln!("ipc-conform: error: installing the SIGINT/SIGTERM handler: {e}");
         return EXIT_ERROR;
@@ -180,15 +184,22 @@ fn mutants(args: MutantsArgs) -> Result<i32, String> {
 
 fn bench(args: BenchArgs) -> Result<i32, String> {
     use ipc_conform_harness::bench;
+    use ipc_conform_spec::ids;
     let cfg = RunConfig::from_env()?;
     let scratch = ipc_conform_harness::scratch::Scratch::new().map_err(|e| format!("scratch folder: {e}"))?;
     let out = scratch.path().join("run").to_string_lossy().into_owned();
     let mut run_args = vec!["run".to_string(), "--out".to_string(), out];
     if args.quick {
-        run_args.extend(["--rules", "pipe.read.empty-blocks", "--cases", "4"].map(String::from));
+        let quick_rules = format!("{},{}", ids::PIPE_READ_EMPTY_BLOCKS, ids::SOCKET_READ_EMPTY_BLOCKS);
+        run_args.extend(["--rules".to_string(), quick_rules, "--cases".to_string(), "4".to_string()]);
     }
     let rules = registry::catalogue().select(&[]).map_err(|e| e.to_string())?;
-    let rules = if args.quick { rules.into_iter().filter(|r| r.id.ends_with("empty-blocks")).collect() } else { rules };
+    let rules = if args.quick {
+        let quick = [ids::PIPE_READ_EMPTY_BLOCKS, ids::SOCKET_READ_EMPTY_BLOCKS];
+        rules.into_iter().filter(|r| quick.contains(&r.id.as_str())).collect()
+    } else {
+        rules
+    };
     let figures =
         bench::measure(args.quick, &rules, &registry::check_rule, &run_args, &cfg, &scratch.path().join("schedules"))
             .map_err(|e| format!("bench: {e}"))?;

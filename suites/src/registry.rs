@@ -31,6 +31,33 @@ pub fn all() -> impl Iterator<Item = &'static Property> {
     PROPERTIES.iter().flat_map(|m| m.iter())
 }
 
+/// Checks, before anything runs, that properties and catalogue agree:
+/// every rule has a property, every property names a rule of the
+/// catalogue, and no two properties share a name (a replay file names its
+/// property). The error lists every mismatch.
+pub fn verify() -> Result<(), String> {
+    let mut problems = Vec::new();
+    for rule in &catalogue().rules {
+        if for_rule(&rule.id).is_empty() {
+            problems.push(format!("rule `{}` has no property", rule.id));
+        }
+    }
+    for p in all() {
+        if catalogue().get(p.rule).is_none() {
+            problems.push(format!("property `{}` names `{}`, which is not a rule of the catalogue", p.name, p.rule));
+        }
+    }
+    let mut names: Vec<&str> = all().map(|p| p.name).collect();
+    names.sort_unstable();
+    for pair in names.windows(2).filter(|w| w[0] == w[1]) {
+        problems.push(format!("two properties are named `{}`", pair[0]));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems.join("; ")),
+    }
+}
+
 /// The properties that check `rule`.
 pub fn for_rule(rule: &str) -> Vec<&'static Property> {
     all().filter(|p| p.rule == rule).collect()

@@ -16,6 +16,10 @@ fn config() -> Result<&'static RunConfig, String> {
 
 fn main() {
     ipc_conform::enter_role();
+    if let Err(e) = registry::verify() {
+        eprintln!("the registry of properties does not match the catalogue: {e}");
+        std::process::exit(101);
+    }
     let args = Arguments::from_args();
     let trials = registry::catalogue()
         .rules

@@ -6,6 +6,7 @@
 //! from [`DEVIATE_ENV`] and the OS-layer wrappers below consult [`is`].
 //! Without the variable nothing here changes any call.
 
+use ipc_conform_spec::ids;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{Mutex, OnceLock};
@@ -14,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 pub const DEVIATE_ENV: &str = "IPC_CONFORM_DEVIATE";
 
 macro_rules! deviations {
-    ($( $variant:ident = $name:literal, [$($rule:literal),+], $what:literal; )+) => {
+    ($( $variant:ident = $name:literal, [$($rule:expr),+], $what:literal; )+) => {
         /// One way the OS layer can be made to misbehave.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Deviation { $( #[doc = $what] $variant, )+ }
@@ -42,49 +43,49 @@ macro_rules! deviations {
 }
 
 deviations! {
-    WriteOnReadEndSucceeds = "write-on-read-end-succeeds", ["pipe.direction.one-way"], "a write refused with EBADF reports success instead";
-    ReadDropsAByte = "read-drops-a-byte", ["pipe.stream.order"], "a read of several bytes loses one in the middle";
-    ReadEmptyReturnsZero = "read-empty-returns-zero", ["pipe.read.empty-blocks"], "a read with nothing available returns 0 at once";
-    PipeNeverFull = "pipe-never-full", ["pipe.write.capacity-finite"], "a non-blocking write refused with EAGAIN reports success";
-    FullWriteReturnsAtOnce = "full-write-returns-at-once", ["pipe.write.full-blocks"], "a blocking write that would block fails with EAGAIN instead";
-    SmallWriteSplit = "small-write-split", ["pipe.write.atomic-pipe-buf"], "a write of several bytes writes only its first half";
-    CloseKeepsHiddenCopy = "close-keeps-hidden-copy", ["pipe.eof.all-writers-closed", "socket.eof.peer-closed"], "close keeps a hidden duplicate of the descriptor open";
-    EofAfterData = "eof-after-data", ["pipe.eof.any-writer-open"], "a reader that has had data reads 0 when nothing is available";
-    WakeOneReader = "wake-one-reader", ["pipe.wake.all-readers"], "of the readers woken by end of file only the first returns";
-    EpipeBecomesSuccess = "epipe-becomes-success", ["pipe.epipe.all-readers-closed", "socket.epipe.peer-closed"], "a write or send refused with EPIPE reports success";
-    SigpipeSuppressed = "sigpipe-suppressed", ["pipe.sigpipe.default-kills"], "setting SIGPIPE to its default ignores it instead";
-    FifoOpenNonblocking = "fifo-open-nonblocking", ["pipe.fifo.open-rendezvous"], "a blocking open of a FIFO is done non-blocking";
-    ProducerIgnoresSigpipe = "producer-ignores-sigpipe", ["pipe.shell.pipeline"], "the pipeline's producer keeps SIGPIPE ignored";
-    SendFails = "send-fails", ["socket.pair.bidirectional"], "every send on a connected socket fails with ENOTCONN";
-    RecvDropsAByte = "recv-drops-a-byte", ["socket.stream.order"], "a stream receive of several bytes loses one in the middle";
-    DatagramSplit = "datagram-split", ["socket.message.boundaries"], "a message of several bytes is sent as two messages";
-    RecvEmptyReturnsZero = "recv-empty-returns-zero", ["socket.read.empty-blocks"], "a receive with nothing waiting returns 0 at once";
-    SendNeverBlocks = "send-never-blocks", ["socket.write.full-blocks"], "a blocking send that would block fails with EAGAIN instead";
-    ShutdownNoop = "shutdown-noop", ["socket.eof.shutdown-write"], "shutdown does nothing";
-    AcceptFails = "accept-fails", ["socket.server.accept"], "accept fails with ECONNABORTED";
-    UdpAltered = "udp-altered", ["socket.udp.datagram"], "a UDP datagram has one byte flipped on the way out";
-    RightsReopen = "rights-reopen", ["socket.rights.fd-passing"], "SCM_RIGHTS passes a fresh open of the object instead of the open file description";
-    PrivilegesKept = "privileges-kept", ["socket.path.permissions", "process.memory.no-foreign-access", "shm.permissions"], "dropping privileges does nothing";
-    FileWriteHeldUntilClose = "file-write-held-until-close", ["file.write.visible"], "a write to a regular file is kept in the process until the descriptor is closed";
-    RenameUnlinksTargetFirst = "rename-unlinks-target-first", ["file.rename.atomic-replace"], "a rename over an existing file unlinks the target first, then renames (a gap)";
-    RenameCopiesInPlace = "rename-copies-in-place", ["file.rename.atomic-replace"], "a rename over an existing file copies the contents into it in place, then unlinks the source (torn)";
-    NoreplaceReplaces = "noreplace-replaces", ["file.rename.noreplace"], "a rename that must not replace is a plain rename (RENAME_NOREPLACE ignored)";
-    ExclIgnored = "excl-ignored", ["file.create.exclusive"], "open ignores O_EXCL";
-    FlockAlwaysSucceeds = "flock-always-succeeds", ["file.lock.flock-exclusive"], "flock succeeds at once without locking";
-    FcntlLockWholeFile = "fcntl-lock-whole-file", ["file.lock.fcntl-ranges"], "a process record lock (or unlock) covers the whole file, whatever its range";
-    LockLeaksToSurvivor = "lock-leaks-to-survivor", ["file.lock.released-on-death"], "a flock or OFD lock leaks its open file description into a process that outlives the holder";
-    OfdLockIsProcessLock = "ofd-lock-is-process-lock", ["file.lock.ofd"], "an OFD lock is taken as a traditional process-owned record lock";
-    AppendSeeksThenWrites = "append-seeks-then-writes", ["file.append.atomic"], "a write under O_APPEND seeks to the end, then writes (two steps)";
-    MapSharedIsPrivate = "map-shared-is-private", ["shm.shared.visible"], "mmap with MAP_SHARED makes a private mapping";
-    MapPrivateIsShared = "map-private-is-shared", ["shm.private.copy-on-write"], "mmap with MAP_PRIVATE makes a shared mapping";
-    FetchAddNotAtomic = "fetch-add-not-atomic", ["shm.sync.no-lost-updates"], "an atomic fetch-and-add in shared memory is a load then a store";
-    PublishFlagBeforeData = "publish-flag-before-data", ["shm.sync.publish"], "a release publication stores its flag (relaxed) before the data, which come a moment later";
-    WakeWakesNobody = "wake-wakes-nobody", ["shm.sync.wait-wake"], "a post sets the word but wakes no waiter (no FUTEX_WAKE, no sem_post)";
-    ShmUnlinkDiscardsContents = "shm-unlink-discards-contents", ["shm.name.lifetime"], "shm_unlink truncates the object to nothing (and back) before removing the name";
-    ShmChmodGrantsAll = "shm-chmod-grants-all", ["shm.permissions"], "fchmod of a shared-memory object ignores the mode and grants read and write to all (0666)";
-    PwriteIgnoresOffset = "pwrite-ignores-offset", ["shm.file.coherence"], "pwrite writes at the descriptor's file offset instead of the given one";
-    ForkSharesMemory = "fork-shares-memory", ["process.memory.private"], "fork leaves the parent's private memory shared with the child";
-    ExecClosesInherited = "exec-closes-inherited", ["process.fd.inherited"], "a descriptor placed without close-on-exec for a spawned program is closed by exec all the same";
+    WriteOnReadEndSucceeds = "write-on-read-end-succeeds", [ids::PIPE_DIRECTION_ONE_WAY], "a write refused with EBADF reports success instead";
+    ReadDropsAByte = "read-drops-a-byte", [ids::PIPE_STREAM_ORDER], "a read of several bytes loses one in the middle";
+    ReadEmptyReturnsZero = "read-empty-returns-zero", [ids::PIPE_READ_EMPTY_BLOCKS], "a read with nothing available returns 0 at once";
+    PipeNeverFull = "pipe-never-full", [ids::PIPE_WRITE_CAPACITY_FINITE], "a non-blocking write refused with EAGAIN reports success";
+    FullWriteReturnsAtOnce = "full-write-returns-at-once", [ids::PIPE_WRITE_FULL_BLOCKS], "a blocking write that would block fails with EAGAIN instead";
+    SmallWriteSplit = "small-write-split", [ids::PIPE_WRITE_ATOMIC_PIPE_BUF], "a write of several bytes writes only its first half";
+    CloseKeepsHiddenCopy = "close-keeps-hidden-copy", [ids::PIPE_EOF_ALL_WRITERS_CLOSED, ids::SOCKET_EOF_PEER_CLOSED], "close keeps a hidden duplicate of the descriptor open";
+    EofAfterData = "eof-after-data", [ids::PIPE_EOF_ANY_WRITER_OPEN], "a reader that has had data reads 0 when nothing is available";
+    WakeOneReader = "wake-one-reader", [ids::PIPE_WAKE_ALL_READERS], "of the readers woken by end of file only the first returns";
+    EpipeBecomesSuccess = "epipe-becomes-success", [ids::PIPE_EPIPE_ALL_READERS_CLOSED, ids::SOCKET_EPIPE_PEER_CLOSED], "a write or send refused with EPIPE reports success";
+    SigpipeSuppressed = "sigpipe-suppressed", [ids::PIPE_SIGPIPE_DEFAULT_KILLS], "setting SIGPIPE to its default ignores it instead";
+    FifoOpenNonblocking = "fifo-open-nonblocking", [ids::PIPE_FIFO_OPEN_RENDEZVOUS], "a blocking open of a FIFO is done non-blocking";
+    ProducerIgnoresSigpipe = "producer-ignores-sigpipe", [ids::PIPE_SHELL_PIPELINE], "the pipeline's producer keeps SIGPIPE ignored";
+    SendFails = "send-fails", [ids::SOCKET_PAIR_BIDIRECTIONAL], "every send on a connected socket fails with ENOTCONN";
+    RecvDropsAByte = "recv-drops-a-byte", [ids::SOCKET_STREAM_ORDER], "a stream receive of several bytes loses one in the middle";
+    DatagramSplit = "datagram-split", [ids::SOCKET_MESSAGE_BOUNDARIES], "a message of several bytes is sent as two messages";
+    RecvEmptyReturnsZero = "recv-empty-returns-zero", [ids::SOCKET_READ_EMPTY_BLOCKS], "a receive with nothing waiting returns 0 at once";
+    SendNeverBlocks = "send-never-blocks", [ids::SOCKET_WRITE_FULL_BLOCKS], "a blocking send that would block fails with EAGAIN instead";
+    ShutdownNoop = "shutdown-noop", [ids::SOCKET_EOF_SHUTDOWN_WRITE], "shutdown does nothing";
+    AcceptFails = "accept-fails", [ids::SOCKET_SERVER_ACCEPT], "accept fails with ECONNABORTED";
+    UdpAltered = "udp-altered", [ids::SOCKET_UDP_DATAGRAM], "a UDP datagram has one byte flipped on the way out";
+    RightsReopen = "rights-reopen", [ids::SOCKET_RIGHTS_FD_PASSING], "SCM_RIGHTS passes a fresh open of the object instead of the open file description";
+    PrivilegesKept = "privileges-kept", [ids::SOCKET_PATH_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS, ids::SHM_PERMISSIONS], "dropping privileges does nothing";
+    FileWriteHeldUntilClose = "file-write-held-until-close", [ids::FILE_WRITE_VISIBLE], "a write to a regular file is kept in the process until the descriptor is closed";
+    RenameUnlinksTargetFirst = "rename-unlinks-target-first", [ids::FILE_RENAME_ATOMIC_REPLACE], "a rename over an existing file unlinks the target first, then renames (a gap)";
+    RenameCopiesInPlace = "rename-copies-in-place", [ids::FILE_RENAME_ATOMIC_REPLACE], "a rename over an existing file copies the contents into it in place, then unlinks the source (torn)";
+    NoreplaceReplaces = "noreplace-replaces", [ids::FILE_RENAME_NOREPLACE], "a rename that must not replace is a plain rename (RENAME_NOREPLACE ignored)";
+    ExclIgnored = "excl-ignored", [ids::FILE_CREATE_EXCLUSIVE], "open ignores O_EXCL";
+    FlockAlwaysSucceeds = "flock-always-succeeds", [ids::FILE_LOCK_FLOCK_EXCLUSIVE], "flock succeeds at once without locking";
+    FcntlLockWholeFile = "fcntl-lock-whole-file", [ids::FILE_LOCK_FCNTL_RANGES], "a process record lock (or unlock) covers the whole file, whatever its range";
+    LockLeaksToSurvivor = "lock-leaks-to-survivor", [ids::FILE_LOCK_RELEASED_ON_DEATH], "a flock or OFD lock leaks its open file description into a process that outlives the holder";
+    OfdLockIsProcessLock = "ofd-lock-is-process-lock", [ids::FILE_LOCK_OFD], "an OFD lock is taken as a traditional process-owned record lock";
+    AppendSeeksThenWrites = "append-seeks-then-writes", [ids::FILE_APPEND_ATOMIC], "a write under O_APPEND seeks to the end, then writes (two steps)";
+    MapSharedIsPrivate = "map-shared-is-private", [ids::SHM_SHARED_VISIBLE], "mmap with MAP_SHARED makes a private mapping";
+    MapPrivateIsShared = "map-private-is-shared", [ids::SHM_PRIVATE_COPY_ON_WRITE], "mmap with MAP_PRIVATE makes a shared mapping";
+    FetchAddNotAtomic = "fetch-add-not-atomic", [ids::SHM_SYNC_NO_LOST_UPDATES], "an atomic fetch-and-add in shared memory is a load then a store";
+    PublishFlagBeforeData = "publish-flag-before-data", [ids::SHM_SYNC_PUBLISH], "a release publication stores its flag (relaxed) before the data, which come a moment later";
+    WakeWakesNobody = "wake-wakes-nobody", [ids::SHM_SYNC_WAIT_WAKE], "a post sets the word but wakes no waiter (no FUTEX_WAKE, no sem_post)";
+    ShmUnlinkDiscardsContents = "shm-unlink-discards-contents", [ids::SHM_NAME_LIFETIME], "shm_unlink truncates the object to nothing (and back) before removing the name";
+    ShmChmodGrantsAll = "shm-chmod-grants-all", [ids::SHM_PERMISSIONS], "fchmod of a shared-memory object ignores the mode and grants read and write to all (0666)";
+    PwriteIgnoresOffset = "pwrite-ignores-offset", [ids::SHM_FILE_COHERENCE], "pwrite writes at the descriptor's file offset instead of the given one";
+    ForkSharesMemory = "fork-shares-memory", [ids::PROCESS_MEMORY_PRIVATE], "fork leaves the parent's private memory shared with the child";
+    ExecClosesInherited = "exec-closes-inherited", [ids::PROCESS_FD_INHERITED], "a descriptor placed without close-on-exec for a spawned program is closed by exec all the same";
 }
 
 impl std::str::FromStr for Deviation {

@@ -1,28 +1,30 @@
 //! The ids of the `shm` and `process` rules, as the catalogue
 //! (`spec/rules/shm.toml`, `spec/rules/process.toml`) spells them.
 
+use ipc_conform_spec::ids;
+
 /// A write to ordinary memory after fork is not seen by the other process.
-pub const MEMORY_PRIVATE: &str = "process.memory.private";
+pub const MEMORY_PRIVATE: &str = ids::PROCESS_MEMORY_PRIVATE;
 /// Another user's process memory cannot be read or written.
-pub const NO_FOREIGN_ACCESS: &str = "process.memory.no-foreign-access";
+pub const NO_FOREIGN_ACCESS: &str = ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS;
 /// Descriptors without close-on-exec are inherited and share the offset.
-pub const FD_INHERITED: &str = "process.fd.inherited";
+pub const FD_INHERITED: &str = ids::PROCESS_FD_INHERITED;
 /// MAP_SHARED mappings of one object see each other's writes.
-pub const SHARED_VISIBLE: &str = "shm.shared.visible";
+pub const SHARED_VISIBLE: &str = ids::SHM_SHARED_VISIBLE;
 /// MAP_PRIVATE writes reach neither other processes nor the object.
-pub const PRIVATE_COW: &str = "shm.private.copy-on-write";
+pub const PRIVATE_COW: &str = ids::SHM_PRIVATE_COPY_ON_WRITE;
 /// Atomic or locked increments lose no update.
-pub const NO_LOST_UPDATES: &str = "shm.sync.no-lost-updates";
+pub const NO_LOST_UPDATES: &str = ids::SHM_SYNC_NO_LOST_UPDATES;
 /// Release/acquire publication and an SPSC ring deliver complete data.
-pub const PUBLISH: &str = "shm.sync.publish";
+pub const PUBLISH: &str = ids::SHM_SYNC_PUBLISH;
 /// A waiter blocks until another process posts, then wakes.
-pub const WAIT_WAKE: &str = "shm.sync.wait-wake";
+pub const WAIT_WAKE: &str = ids::SHM_SYNC_WAIT_WAKE;
 /// After unlink, mappings stay valid and the name is gone.
-pub const NAME_LIFETIME: &str = "shm.name.lifetime";
+pub const NAME_LIFETIME: &str = ids::SHM_NAME_LIFETIME;
 /// A 0600 object cannot be opened for writing by another uid.
-pub const PERMISSIONS: &str = "shm.permissions";
+pub const PERMISSIONS: &str = ids::SHM_PERMISSIONS;
 /// write()/read() and MAP_SHARED mappings of a file agree.
-pub const FILE_COHERENCE: &str = "shm.file.coherence";
+pub const FILE_COHERENCE: &str = ids::SHM_FILE_COHERENCE;
 
 /// Every process rule id.
 pub const PROCESS: [&str; 3] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED];
