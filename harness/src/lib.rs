@@ -25,6 +25,7 @@ pub mod observed;
 pub mod os;
 pub mod pattern;
 pub mod pipe;
+pub mod process;
 pub mod progress;
 pub mod protocol;
 pub mod report;

@@ -7,10 +7,12 @@ use ipc_conform_harness::evidence::Evidence;
 use ipc_conform_harness::observed::Observed;
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::os::shm::ForeignAccess;
+use ipc_conform_harness::process::foreign::{judge_foreign, ForeignEvent, ForeignOp};
+use ipc_conform_harness::process::inherit::{file_byte, InheritEvent, InheritJudge, InheritOp};
+use ipc_conform_harness::process::rules as process_rules;
 use ipc_conform_harness::protocol::shm::ForkRegion;
 use ipc_conform_harness::protocol::Reply;
-use ipc_conform_harness::shm::access::{judge_foreign, judge_permissions, AccessEvent, AccessOp};
-use ipc_conform_harness::shm::inherit::{file_byte, InheritEvent, InheritJudge, InheritOp};
+use ipc_conform_harness::shm::access::{judge_permissions, AccessEvent, AccessOp};
 use ipc_conform_harness::shm::memory::{Backing, MemEvent, MemModel, MemOp, View};
 use ipc_conform_harness::shm::rules;
 use ipc_conform_harness::shm::sync::{judge_hammer, judge_publish, Counter, PublishCase, SyncEvent, SyncOp, WakeJudge};
@@ -59,8 +61,8 @@ fn rejects(result: Result<(), Violation>, rule: &str) {
 #[test]
 fn process_memory_private_rejects_a_child_store_seen_by_the_parent() {
     let fork = |observed| mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed);
-    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[1, 2, 3]))]), rules::MEMORY_PRIVATE);
-    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[0, 1, 2]))]), rules::MEMORY_PRIVATE);
+    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[1, 2, 3]))]), process_rules::MEMORY_PRIVATE);
+    rejects(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[0, 1, 2]))]), process_rules::MEMORY_PRIVATE);
     assert_eq!(run_mem(Backing::Shm, &[View::Shared], &[fork(values(&[1, 1, 2]))]), Ok(()));
 }
 
@@ -68,13 +70,18 @@ fn process_memory_private_rejects_a_child_store_seen_by_the_parent() {
 
 #[test]
 fn no_foreign_access_rejects_a_read_or_write_that_got_through() {
-    let probe =
-        |how, write, observed| AccessEvent::Step { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
-    rejects(judge_foreign(&probe(ForeignAccess::ProcMem, None, values(&[42]))), rules::NO_FOREIGN_ACCESS);
-    rejects(judge_foreign(&probe(ForeignAccess::VmCall, Some(7), done())), rules::NO_FOREIGN_ACCESS);
-    rejects(judge_foreign(&probe(ForeignAccess::PtraceAttach, None, done())), rules::NO_FOREIGN_ACCESS);
-    let secret = |observed| AccessEvent::Step { index: 0, actor: 0, op: AccessOp::ReadSecret { value: 42 }, observed };
-    rejects(judge_foreign(&secret(values(&[7]))), rules::NO_FOREIGN_ACCESS);
+    let probe = |how, write, observed| ForeignEvent::Step {
+        index: 0,
+        actor: 1,
+        op: ForeignOp::Foreign { how, write },
+        observed,
+    };
+    rejects(judge_foreign(&probe(ForeignAccess::ProcMem, None, values(&[42]))), process_rules::NO_FOREIGN_ACCESS);
+    rejects(judge_foreign(&probe(ForeignAccess::VmCall, Some(7), done())), process_rules::NO_FOREIGN_ACCESS);
+    rejects(judge_foreign(&probe(ForeignAccess::PtraceAttach, None, done())), process_rules::NO_FOREIGN_ACCESS);
+    let secret =
+        |observed| ForeignEvent::Step { index: 0, actor: 0, op: ForeignOp::ReadSecret { value: 42 }, observed };
+    rejects(judge_foreign(&secret(values(&[7]))), process_rules::NO_FOREIGN_ACCESS);
     assert_eq!(judge_foreign(&probe(ForeignAccess::ProcMem, None, errno(libc::EACCES))), Ok(()));
     assert_eq!(judge_foreign(&secret(values(&[42]))), Ok(()));
 }
@@ -102,22 +109,22 @@ fn inherit_trace(trace: &[InheritEvent]) -> Result<(), Violation> {
 fn fd_inherited_rejects_separate_offsets_a_missing_descriptor_and_a_leaked_cloexec_one() {
     let read = |actor, observed| inherit(actor, InheritOp::Read { max: 10 }, observed);
     // The second reader starts from 0 again: not one open file description.
-    rejects(inherit_trace(&[read(0, data(0, 10)), read(1, data(0, 10))]), rules::FD_INHERITED);
+    rejects(inherit_trace(&[read(0, data(0, 10)), read(1, data(0, 10))]), process_rules::FD_INHERITED);
     assert_eq!(inherit_trace(&[read(0, data(0, 10)), read(1, data(10, 10))]), Ok(()));
     let placed = InheritOp::Identity { number: 9, inherited: true };
-    rejects(inherit_trace(&[inherit(0, placed.clone(), errno(libc::EBADF))]), rules::FD_INHERITED);
+    rejects(inherit_trace(&[inherit(0, placed.clone(), errno(libc::EBADF))]), process_rules::FD_INHERITED);
     rejects(
         inherit_trace(&[read(0, data(0, 10)), inherit(1, placed.clone(), values(&[1, 2, 0]))]),
-        rules::FD_INHERITED,
+        process_rules::FD_INHERITED,
     );
     assert_eq!(inherit_trace(&[inherit(0, placed, values(&[1, 2, 0]))]), Ok(()));
     let cloexec = InheritOp::Identity { number: 7, inherited: false };
-    rejects(inherit_trace(&[inherit(0, cloexec.clone(), values(&[1, 2, 0]))]), rules::FD_INHERITED);
+    rejects(inherit_trace(&[inherit(0, cloexec.clone(), values(&[1, 2, 0]))]), process_rules::FD_INHERITED);
     assert_eq!(inherit_trace(&[inherit(0, cloexec.clone(), errno(libc::EBADF))]), Ok(()));
     assert_eq!(inherit_trace(&[inherit(0, cloexec, values(&[1, 99, 0]))]), Ok(()));
     rejects(
         inherit_trace(&[read(0, data(0, 10)), inherit(u8::MAX, InheritOp::CoordinatorOffset, values(&[0]))]),
-        rules::FD_INHERITED,
+        process_rules::FD_INHERITED,
     );
 }
 
@@ -318,11 +325,11 @@ fn file_coherence_rejects_a_write_not_seen_by_a_mapping_and_a_store_not_seen_by_
 #[test]
 fn every_rule_has_a_checker_test_here() {
     let source = include_str!("shm_checker.rs");
-    for rule in rules::PROCESS.iter().chain(rules::SHM.iter()) {
+    for rule in process_rules::ALL.iter().chain(rules::SHM.iter()) {
         let constant = match *rule {
-            r if r == rules::MEMORY_PRIVATE => "MEMORY_PRIVATE",
-            r if r == rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
-            r if r == rules::FD_INHERITED => "FD_INHERITED",
+            r if r == process_rules::MEMORY_PRIVATE => "MEMORY_PRIVATE",
+            r if r == process_rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
+            r if r == process_rules::FD_INHERITED => "FD_INHERITED",
             r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",
             r if r == rules::PRIVATE_COW => "PRIVATE_COW",
             r if r == rules::NO_LOST_UPDATES => "NO_LOST_UPDATES",
@@ -349,11 +356,14 @@ fn malformed_observations_are_rejected_without_panicking() {
             rules::SHARED_VISIBLE,
         );
         let fork = mem(0, MemOp::Fork { region: ForkRegion::Heap, a: 1, c: 2, p: 3 }, observed.clone());
-        rejects(run_mem(Backing::Shm, &views, &[fork]), rules::MEMORY_PRIVATE);
+        rejects(run_mem(Backing::Shm, &views, &[fork]), process_rules::MEMORY_PRIVATE);
         let flag = PublishCase::Flag { words: 1, rounds: 1, producer_pauses: vec![], consumer_pauses: vec![] };
         let e = SyncEvent::Step { index: 0, actor: 1, op: SyncOp::Observed { rounds: 1 }, observed: observed.clone() };
         rejects(judge_publish(&flag, &e), rules::PUBLISH);
-        rejects(inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]), rules::FD_INHERITED);
+        rejects(
+            inherit_trace(&[inherit(0, InheritOp::Read { max: 4 }, observed.clone())]),
+            process_rules::FD_INHERITED,
+        );
     }
     // A word out of range in a recorded trace is refused, not a panic.
     let mut model = MemModel::new(Backing::Shm, &ipc_conform_harness::Constants::linux_example());
@@ -363,8 +373,12 @@ fn malformed_observations_are_rejected_without_panicking() {
 
 #[test]
 fn no_foreign_access_takes_only_a_denial_for_a_denial() {
-    let probe =
-        |how, write, observed| AccessEvent::Step { index: 0, actor: 1, op: AccessOp::Foreign { how, write }, observed };
+    let probe = |how, write, observed| ForeignEvent::Step {
+        index: 0,
+        actor: 1,
+        op: ForeignOp::Foreign { how, write },
+        observed,
+    };
     // A call that does not exist, or an address fault after the permission
     // check, is no proof that another user's memory is out of reach.
     for e in [libc::ENOSYS, libc::EFAULT, libc::EINVAL, libc::EIO] {

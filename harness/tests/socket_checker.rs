@@ -12,8 +12,10 @@ use ipc_conform_harness::pattern;
 use ipc_conform_harness::protocol::Reply;
 use ipc_conform_harness::socket::pair::model::{PairEvent, PairModel};
 use ipc_conform_harness::socket::pair::{PairOp, PairSetup};
+use ipc_conform_harness::socket::rights::{self, RightsCase};
 use ipc_conform_harness::socket::rules;
-use ipc_conform_harness::socket::scenarios::{self, RightsCase, UdpCase};
+use ipc_conform_harness::socket::udp::{self, UdpCase};
+use ipc_conform_harness::socket::{perms, server};
 use ipc_conform_harness::Constants;
 
 fn setup(kind: SocketKind) -> PairSetup {
@@ -233,8 +235,8 @@ fn bytes_of_two_clients_on_one_connection_break_server_accept() {
     let lens = [4, 4];
     let mut mixed = bytes(0, 0, 2);
     mixed.extend(bytes(1, 0, 2));
-    fails_naming(scenarios::judge_connection(&mixed, &lens).unwrap_err(), rules::ACCEPT);
-    assert_eq!(scenarios::judge_connection(&bytes(1, 0, 4), &lens).ok(), Some(1));
+    fails_naming(server::judge_connection(&mixed, &lens).unwrap_err(), rules::ACCEPT);
+    assert_eq!(server::judge_connection(&bytes(1, 0, 4), &lens).ok(), Some(1));
 }
 
 #[test]
@@ -242,11 +244,11 @@ fn an_altered_or_repeated_datagram_breaks_udp() {
     let case = UdpCase { senders: vec![vec![20, 30]] };
     let mut altered = pattern::datagram(0, 1, 30);
     altered[15] ^= 1;
-    fails_naming(scenarios::judge_datagrams(&[altered], &case), rules::UDP);
+    fails_naming(udp::judge_datagrams(&[altered], &case), rules::UDP);
     let once = pattern::datagram(0, 0, 20);
-    fails_naming(scenarios::judge_datagrams(&[once.clone(), once.clone()], &case), rules::UDP);
+    fails_naming(udp::judge_datagrams(&[once.clone(), once.clone()], &case), rules::UDP);
     // Loss is allowed.
-    assert_eq!(scenarios::judge_datagrams(&[once], &case), CaseOutcome::Pass);
+    assert_eq!(udp::judge_datagrams(&[once], &case), CaseOutcome::Pass);
 }
 
 #[test]
@@ -254,20 +256,20 @@ fn separate_offsets_break_fd_passing() {
     let case = RightsCase { pipe_len: 1, file_lens: (3, 4) };
     let mut file = bytes(0, 0, 3);
     file.extend(bytes(1, 0, 4));
-    fails_naming(scenarios::judge_shared_offset(&case, (3, 4), &file), rules::RIGHTS);
-    assert_eq!(scenarios::judge_shared_offset(&case, (7, 7), &file), CaseOutcome::Pass);
+    fails_naming(rights::judge_shared_offset(&case, (3, 4), &file), rules::RIGHTS);
+    assert_eq!(rights::judge_shared_offset(&case, (7, 7), &file), CaseOutcome::Pass);
 }
 
 #[test]
 fn a_connect_without_permission_that_succeeds_breaks_path_permissions() {
-    fails_naming(scenarios::judge_denied_connect(&ret(Reply::Opened { slot: 1, fd: 6 })).unwrap(), rules::PERMISSIONS);
-    assert_eq!(scenarios::judge_denied_connect(&ret(Reply::Errno(libc::EACCES))), None);
+    fails_naming(perms::judge_denied_connect(&ret(Reply::Opened { slot: 1, fd: 6 })).unwrap(), rules::PERMISSIONS);
+    assert_eq!(perms::judge_denied_connect(&ret(Reply::Errno(libc::EACCES))), None);
 }
 
 #[test]
 fn a_udp_case_that_lost_every_datagram_is_not_a_pass() {
     let case = UdpCase { senders: vec![vec![20, 30]] };
-    assert_ne!(scenarios::judge_datagrams(&[], &case), CaseOutcome::Pass);
+    assert_ne!(udp::judge_datagrams(&[], &case), CaseOutcome::Pass);
 }
 
 #[test]

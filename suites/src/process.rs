@@ -6,11 +6,11 @@
 //! with a descriptor placed without close-on-exec.
 
 use ipc_conform_harness::os::shm::ForeignAccess;
+use ipc_conform_harness::process::foreign::{self, ForeignCase};
+use ipc_conform_harness::process::inherit::{self, InheritCase};
+use ipc_conform_harness::process::rules;
 use ipc_conform_harness::protocol::shm::ForkRegion;
-use ipc_conform_harness::shm::access::{self, ForeignCase};
-use ipc_conform_harness::shm::inherit::{self, InheritCase};
 use ipc_conform_harness::shm::memory::{Backing, MemOp, MemSchedule, MemStep, View};
-use ipc_conform_harness::shm::rules;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -42,7 +42,7 @@ pub static PROPERTIES: &[Property] = &[
                 rules::NO_FOREIGN_ACCESS,
                 "process_unprivileged_cannot_reach_another_users_memory",
                 foreign(),
-                access::run_foreign,
+                foreign::run_foreign,
                 cfg,
             )
         },
@@ -51,7 +51,7 @@ pub static PROPERTIES: &[Property] = &[
                 rules::NO_FOREIGN_ACCESS,
                 "process_unprivileged_cannot_reach_another_users_memory",
                 case,
-                access::run_foreign,
+                foreign::run_foreign,
                 cfg,
             )
         },

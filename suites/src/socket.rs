@@ -11,8 +11,11 @@ use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use ipc_conform_harness::socket::pair::{exec, PairOp, PairSchedule, PairSetup, PairStep};
+use ipc_conform_harness::socket::perms::{self, Denial, PermsCase};
+use ipc_conform_harness::socket::rights::{self, RightsCase};
 use ipc_conform_harness::socket::rules;
-use ipc_conform_harness::socket::scenarios::{self, Denial, PermsCase, RightsCase, ServerCase, Transport, UdpCase};
+use ipc_conform_harness::socket::server::{self, ServerCase, Transport};
+use ipc_conform_harness::socket::udp::{self, UdpCase};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -59,22 +62,22 @@ pub static PROPERTIES: &[Property] = &[
         "socket_server_accepts_each_client_on_its_own_channel",
         ServerCase,
         servers,
-        scenarios::run_server
+        server::run_server
     ),
-    scenario_property!(rules::UDP, "socket_udp_datagrams_arrive_whole_or_not_at_all", UdpCase, udp, scenarios::run_udp),
+    scenario_property!(rules::UDP, "socket_udp_datagrams_arrive_whole_or_not_at_all", UdpCase, udp, udp::run_udp),
     scenario_property!(
         rules::RIGHTS,
         "socket_scm_rights_passes_the_same_open_file",
         RightsCase,
         rights,
-        scenarios::run_rights
+        rights::run_rights
     ),
     scenario_property!(
         rules::PERMISSIONS,
         "socket_connect_without_write_permission_is_refused",
         PermsCase,
         perms,
-        scenarios::run_perms
+        perms::run_perms
     ),
 ];
 

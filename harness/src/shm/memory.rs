@@ -389,26 +389,12 @@ impl MemModel {
                     Err(unexpected(rules::NAME_LIFETIME, "ENOENT after the name was unlinked"))
                 }
             }
-            MemOp::Fork { region, a: va, c, p } => {
-                let want = if region == ForkRegion::AnonShared { [va, c, p] } else { [va, va, c] };
-                let rule = if region == ForkRegion::AnonShared { rules::SHARED_VISIBLE } else { rules::MEMORY_PRIVATE };
-                match got {
-                    Observed::Returned(Reply::Values(v)) if v.len() == 3 => {
-                        let v = [v[0] as u64, v[1] as u64, v[2] as u64];
-                        if v == want {
-                            return Ok(());
-                        }
-                        Err(Violation::new(
-                            rule,
-                            format!(
-                                "fork exchange over {region:?} memory: child first loaded {:#x}, parent then loaded {:#x}, child last loaded {:#x}; expected {:#x}, {:#x}, {:#x}",
-                                v[0], v[1], v[2], want[0], want[1], want[2]
-                            ),
-                        ))
-                    }
-                    _ => Err(unexpected(rule, "three values")),
+            MemOp::Fork { region, a: va, c, p } => match got {
+                Observed::Returned(Reply::Values(v)) if v.len() == 3 => {
+                    crate::process::private::judge(region, va, c, p, [v[0] as u64, v[1] as u64, v[2] as u64])
                 }
-            }
+                _ => Err(unexpected(crate::process::private::rule_of(region), "three values")),
+            },
         }
     }
 }

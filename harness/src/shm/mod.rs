@@ -1,5 +1,4 @@
-//! The `shm` and `process` mechanisms: shared memory between processes
-//! and the isolation of ordinary process memory and descriptors.
+//! The `shm` mechanism: shared memory between processes.
 //!
 //! Each rule family has a case type (data: serde, printed as numbered
 //! steps), an executor that runs it through a [`crate::Session`] of real
@@ -7,15 +6,15 @@
 //! the rule an observation breaks:
 //!
 //! - [`memory`]: stores, loads, `write(2)`/`read(2)`, unlink and fork
-//!   exchanges over shared and private views of one object;
+//!   exchanges over shared and private views of one object (the fork
+//!   exchanges over private memory are judged by [`crate::process::private`]);
 //! - [`sync`]: processes hammering shared counters, publication by
 //!   release/acquire, a ring buffer, and waiting for a post;
-//! - [`access`]: permissions of a shared-memory object and another user's
-//!   process memory, for a second uid;
-//! - [`inherit`]: descriptors inherited across spawn.
+//! - [`access`]: a shared-memory object's permission bits for another uid.
+//!
+//! The `process` rules live in [`crate::process`].
 
 pub mod access;
-pub mod inherit;
 pub mod memory;
 pub mod name;
 pub mod ring;

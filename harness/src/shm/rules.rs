@@ -1,14 +1,7 @@
-//! The ids of the `shm` and `process` rules, as the catalogue
-//! (`spec/rules/shm.toml`, `spec/rules/process.toml`) spells them.
+//! The ids of the `shm` rules (`spec/rules/shm.toml`).
 
 use ipc_conform_spec::ids;
 
-/// A write to ordinary memory after fork is not seen by the other process.
-pub const MEMORY_PRIVATE: &str = ids::PROCESS_MEMORY_PRIVATE;
-/// Another user's process memory cannot be read or written.
-pub const NO_FOREIGN_ACCESS: &str = ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS;
-/// Descriptors without close-on-exec are inherited and share the offset.
-pub const FD_INHERITED: &str = ids::PROCESS_FD_INHERITED;
 /// MAP_SHARED mappings of one object see each other's writes.
 pub const SHARED_VISIBLE: &str = ids::SHM_SHARED_VISIBLE;
 /// MAP_PRIVATE writes reach neither other processes nor the object.
@@ -25,9 +18,6 @@ pub const NAME_LIFETIME: &str = ids::SHM_NAME_LIFETIME;
 pub const PERMISSIONS: &str = ids::SHM_PERMISSIONS;
 /// write()/read() and MAP_SHARED mappings of a file agree.
 pub const FILE_COHERENCE: &str = ids::SHM_FILE_COHERENCE;
-
-/// Every process rule id.
-pub const PROCESS: [&str; 3] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED];
 
 /// Every shm rule id.
 pub const SHM: [&str; 8] =

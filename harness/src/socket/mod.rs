@@ -1,7 +1,12 @@
 //! Sockets: connected pairs (schedules, the reference model, the
-//! executor), and the scenarios of servers, UDP, descriptor passing and
-//! path permissions.
+//! executor: [`pair`]), and one scenario per rule beyond a pair, each with
+//! its case type, its judges and its executor: [`server`], [`udp`],
+//! [`rights`], [`perms`].
 
+mod kit;
 pub mod pair;
+pub mod perms;
+pub mod rights;
 pub mod rules;
-pub mod scenarios;
+pub mod server;
+pub mod udp;

@@ -7,9 +7,9 @@
 //! descriptor must not be open in any reader.
 
 use super::rules;
-use super::{fail, Event, Violation};
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::{describe, Event, Violation};
 use crate::observed::Observed;
 use crate::os::shm::fd_identity;
 use crate::protocol::shm::ShmOp;
@@ -133,7 +133,7 @@ impl InheritJudge {
                     (true, _) => bad(format!(
                         "actor {}: descriptor {number}, placed without close-on-exec, is not the file after spawn: {}",
                         e.actor,
-                        super::show(e.observed)
+                        describe(e.observed)
                     )),
                     (false, Some([d, i, _])) if (*d, *i) == (dev, ino) => bad(format!(
                         "actor {}: the spawner's close-on-exec descriptor {number} is open on the file in the child",
@@ -141,13 +141,13 @@ impl InheritJudge {
                     )),
                     (false, Some(_)) => Ok(()),
                     (false, None) if *e.observed == Observed::Returned(Reply::Errno(libc::EBADF)) => Ok(()),
-                    (false, None) => bad(format!("actor {}: fstat of {number}: {}", e.actor, super::show(e.observed))),
+                    (false, None) => bad(format!("actor {}: fstat of {number}: {}", e.actor, describe(e.observed))),
                 }
             }
             InheritOp::Read { max } => {
                 let Some((_, _, len)) = self.file else { return bad("no file identity recorded".into()) };
                 let Observed::Returned(Reply::Data(data)) = &e.observed else {
-                    return bad(format!("actor {}: read: {}", e.actor, super::show(e.observed)));
+                    return bad(format!("actor {}: read: {}", e.actor, describe(e.observed)));
                 };
                 let want = u64::from(max).min(len.saturating_sub(self.pos));
                 let expected: Vec<u8> = (self.pos..self.pos + want).map(file_byte).collect();
@@ -171,7 +171,7 @@ impl InheritJudge {
                 Some([off]) if *off == self.pos => Ok(()),
                 _ => bad(format!(
                     "the spawner's offset is {}, but its children read up to {}: not one open file description",
-                    super::show(e.observed),
+                    describe(e.observed),
                     self.pos
                 )),
             },
@@ -210,7 +210,7 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
     };
     let file = Observed::Returned(Reply::Values(vec![dev as i64, ino as i64, i64::from(case.len)]));
     if let Err(v) = record(events, u8::MAX, InheritOp::File, file) {
-        return Ok(fail(v));
+        return Ok(v.into());
     }
     let kept_number = kept.as_raw_fd();
     let mut slots = Vec::new();
@@ -218,12 +218,12 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
         let id = session.spawn_with(&[(placed.as_fd(), case.number)])?;
         let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: case.number }))?;
         if let Err(v) = record(events, r, InheritOp::Identity { number: case.number, inherited: true }, observed) {
-            return Ok(fail(v));
+            return Ok(v.into());
         }
         if kept_number != case.number {
             let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: kept_number }))?;
             if let Err(v) = record(events, r, InheritOp::Identity { number: kept_number, inherited: false }, observed) {
-                return Ok(fail(v));
+                return Ok(v.into());
             }
         }
         match session.call(id, &Request::Shm(ShmOp::AdoptNumber { fd: case.number }))? {
@@ -235,13 +235,13 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
         let r = r % readers;
         let observed = session.call(ActorId(r as usize), &Request::Read { slot: slots[r as usize], max: *max })?;
         if let Err(v) = record(events, r, InheritOp::Read { max: *max }, observed) {
-            return Ok(fail(v));
+            return Ok(v.into());
         }
     }
     let (_, _, off) = fd_identity(placed.as_raw_fd()).map_err(|e| Stop::io("lseek", e))?;
     let observed = Observed::Returned(Reply::Values(vec![off as i64]));
     if let Err(v) = record(events, u8::MAX, InheritOp::CoordinatorOffset, observed) {
-        return Ok(fail(v));
+        return Ok(v.into());
     }
     drop((placed, kept, scratch));
     Ok(CaseOutcome::Pass)

@@ -1,0 +1,13 @@
+//! The ids of the `process` rules (`spec/rules/process.toml`).
+
+use ipc_conform_spec::ids;
+
+/// A write to ordinary memory after fork is not seen by the other process.
+pub const MEMORY_PRIVATE: &str = ids::PROCESS_MEMORY_PRIVATE;
+/// Another user's process memory cannot be read or written.
+pub const NO_FOREIGN_ACCESS: &str = ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS;
+/// Descriptors without close-on-exec are inherited and share the offset.
+pub const FD_INHERITED: &str = ids::PROCESS_FD_INHERITED;
+
+/// Every process rule id.
+pub const ALL: [&str; 3] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED];
