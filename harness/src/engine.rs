@@ -59,6 +59,84 @@ pub trait Mechanism {
     fn observed(&mut self, _actor: u8, _op: &Self::Op, _observed: &Observed) {}
 }
 
+/// The part of a case that its schedule alone decides (who is alive, who
+/// holds what): which steps can be issued at all. Generators keep only
+/// such steps ([`keep_issuable`]), so that a schedule, also a shrunk one,
+/// never holds a step that could not run, and a replayed one is refused if
+/// it does ([`first_unissuable`]). What the host decides (an actor still
+/// blocked in an earlier call) is left to the run.
+pub trait Skeleton<S> {
+    /// Whether `step` can be issued now; if so, applies its effect.
+    fn admit(&mut self, step: &S) -> Result<(), &'static str>;
+}
+
+/// One step of a schedule: an actor of the cast and its operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Step<O> {
+    /// The actor.
+    pub actor: u8,
+    /// What it does.
+    pub op: O,
+}
+
+/// Who is alive and who still holds its object (or descriptor), as far as
+/// a schedule alone decides: the common part of every [`Skeleton`].
+#[derive(Clone, Debug)]
+pub struct Cast {
+    /// Per actor: alive.
+    pub alive: Vec<bool>,
+    /// Per actor: still holds what it was given.
+    pub holds: Vec<bool>,
+}
+
+impl Cast {
+    /// `actors` actors, all alive and holding.
+    pub fn new(actors: u8) -> Cast {
+        Cast { alive: vec![true; usize::from(actors)], holds: vec![true; usize::from(actors)] }
+    }
+
+    /// `Err` unless `actor` is alive.
+    pub fn live(&self, actor: u8) -> Result<(), &'static str> {
+        match self.alive[usize::from(actor)] {
+            true => Ok(()),
+            false => Err("the actor has ended"),
+        }
+    }
+
+    /// `Err` unless `actor` still holds what it was given.
+    pub fn holding(&self, actor: u8) -> Result<(), &'static str> {
+        match self.holds[usize::from(actor)] {
+            true => Ok(()),
+            false => Err("the actor has closed its end"),
+        }
+    }
+}
+
+/// Keeps the steps that `skeleton` admits, each addressed to an actor of
+/// the cast of `actors` (a generated actor number wraps once, here, so the
+/// schedule shows the actor that runs the step).
+pub fn keep_issuable<O>(steps: &mut Vec<Step<O>>, actors: u8, mut skeleton: impl Skeleton<Step<O>>) {
+    let n = actors.max(1);
+    steps.retain_mut(|step| {
+        step.actor %= n;
+        skeleton.admit(step).is_ok()
+    });
+}
+
+/// The first step that [`keep_issuable`] would drop, and why.
+pub fn first_unissuable<O>(
+    steps: &[Step<O>],
+    actors: u8,
+    mut skeleton: impl Skeleton<Step<O>>,
+) -> Option<(usize, &'static str)> {
+    steps.iter().enumerate().find_map(|(i, step)| {
+        if step.actor >= actors {
+            return Some((i, "no such actor in the cast"));
+        }
+        skeleton.admit(step).err().map(|why| (i, why))
+    })
+}
+
 /// The usual set-up of a two-ended object: starts `actors` actors, then
 /// (no fork anywhere meanwhile: a forked child would hold a hidden copy of
 /// an end) creates the object with `create`, hands end `end_of(actor)` to

@@ -407,3 +407,29 @@ fn a_pipe_buf_below_posix_floor_breaks_atomic_and_the_model_still_owes_512() {
     let err = events.iter().try_for_each(|e| model.apply(e)).unwrap_err();
     assert!(err.rules.contains(&rules::ATOMIC), "{err}");
 }
+
+#[test]
+fn schedules_hold_only_issuable_steps_and_a_replay_of_another_is_refused() {
+    use ipc_conform_harness::pipe::Step;
+    let s = PipeSchedule {
+        setup: setup(1, 0, 1),
+        steps: vec![
+            Step { actor: 0, op: Op::Kill },
+            Step { actor: 0, op: Op::Write { len: 5 } },
+            Step { actor: 1, op: Op::Close },
+            Step { actor: 1, op: Op::Read { max: 5 } },
+            Step { actor: 3, op: Op::Exit },
+            Step { actor: 1, op: Op::Fill { chunk: 1 } },
+        ],
+    };
+    let why = s.validate().unwrap_err();
+    assert!(why.contains("step 2") && why.contains("the actor has ended"), "{why}");
+    let issuable = s.issuable();
+    // The killed writer's write, the closed reader's read and fill go; actor
+    // 3 wraps to the reader (1 of 2), whose exit stays.
+    assert_eq!(
+        issuable.steps,
+        vec![Step { actor: 0, op: Op::Kill }, Step { actor: 1, op: Op::Close }, Step { actor: 1, op: Op::Exit }]
+    );
+    assert_eq!(issuable.validate(), Ok(()));
+}

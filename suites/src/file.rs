@@ -137,6 +137,7 @@ fn note_observation(outcome: &mut RuleOutcome) {
 
 fn locks(rule: &str, name: &str, strategy: BoxedStrategy<LockSchedule>, cfg: &RunConfig) -> RuleOutcome {
     let timing = cfg.timing;
+    let strategy = strategy.prop_map(LockSchedule::issuable);
     runner::check(rule, name, strategy, |s| exec::run_locks(s, timing), cfg)
 }
 

@@ -212,6 +212,7 @@ fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &Ru
     if let Some(v) = ipc_conform_harness::pipe::model::constants_violation(&k).filter(|v| v.rules.contains(&rule)) {
         return RuleOutcome::without_cases(rule, name, ipc_conform_harness::Verdict::Fail, v.to_string());
     }
+    let strategy = strategy.prop_map(PipeSchedule::issuable);
     let mut outcome = runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg);
     if rule == rules::CAPACITY && outcome.verdict == ipc_conform_harness::Verdict::Pass && outcome.measured.is_empty() {
         outcome.verdict = ipc_conform_harness::Verdict::Unresolved;

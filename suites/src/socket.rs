@@ -83,6 +83,7 @@ pub static PROPERTIES: &[Property] = &[
 
 fn check_pairs(rule: &str, name: &str, strategy: BoxedStrategy<PairSchedule>, cfg: &RunConfig) -> RuleOutcome {
     let (k, timing) = (cfg.constants.clone(), cfg.timing);
+    let strategy = strategy.prop_map(PairSchedule::issuable);
     runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg)
 }
 

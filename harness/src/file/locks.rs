@@ -98,14 +98,8 @@ impl fmt::Display for LockOp {
     }
 }
 
-/// One step: an actor (modulo the number of actors) and its operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockStep {
-    /// The actor.
-    pub actor: u8,
-    /// The operation.
-    pub op: LockOp,
-}
+/// One step: an actor and its operation.
+pub type LockStep = crate::engine::Step<LockOp>;
 
 /// A lock case: how many actors, then the steps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +134,9 @@ impl LockSchedule {
                 }
             }
         }
+        if let Some((i, why)) = self.first_unissuable() {
+            return Err(format!("step {}: {}: {why}", i + 1, self.steps[i].op));
+        }
         Ok(())
     }
 
@@ -148,9 +145,55 @@ impl LockSchedule {
         self.actors.clamp(1, 8)
     }
 
-    /// The actor a step addresses, after wrapping.
+    /// The actor a step addresses (after [`LockSchedule::issuable`], the
+    /// step's own number).
     pub fn actor_of(&self, step: &LockStep) -> u8 {
         step.actor % self.cast()
+    }
+
+    /// The schedule with every step addressed to an actor of the cast and
+    /// issuable as far as the schedule alone decides: no step by an actor
+    /// that has ended, no use of a closed descriptor, no reopening of an
+    /// open one. What the host decides (a request still pending, a lock
+    /// held or not) is left to the run.
+    pub fn issuable(mut self) -> LockSchedule {
+        let actors = self.cast();
+        crate::engine::keep_issuable(&mut self.steps, actors, Skeleton::new(actors));
+        self
+    }
+
+    /// The first step that [`LockSchedule::issuable`] would drop, and why.
+    pub fn first_unissuable(&self) -> Option<(usize, &'static str)> {
+        crate::engine::first_unissuable(&self.steps, self.cast(), Skeleton::new(self.cast()))
+    }
+}
+
+/// The part of a lock case that the schedule alone decides: who is alive,
+/// which of its descriptors are open.
+struct Skeleton {
+    cast: crate::engine::Cast,
+    open: Vec<[bool; FDS as usize]>,
+}
+
+impl Skeleton {
+    fn new(actors: u8) -> Skeleton {
+        Skeleton { cast: crate::engine::Cast::new(actors), open: vec![[true; FDS as usize]; actors as usize] }
+    }
+}
+
+impl crate::engine::Skeleton<LockStep> for Skeleton {
+    fn admit(&mut self, step: &LockStep) -> Result<(), &'static str> {
+        let a = usize::from(step.actor);
+        self.cast.live(step.actor)?;
+        match (step.op, step.op.fd()) {
+            (LockOp::Exit | LockOp::Kill, _) => self.cast.alive[a] = false,
+            (LockOp::Reopen { .. }, Some(fd)) if self.open[a][fd as usize] => return Err("the descriptor is open"),
+            (LockOp::Reopen { .. }, Some(fd)) => self.open[a][fd as usize] = true,
+            (_, Some(fd)) if !self.open[a][fd as usize] => return Err("the descriptor is closed"),
+            (LockOp::Close { .. }, Some(fd)) => self.open[a][fd as usize] = false,
+            _ => {}
+        }
+        Ok(())
     }
 }
 

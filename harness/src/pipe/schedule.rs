@@ -1,6 +1,7 @@
 //! Pipe schedules as data: who holds which end at the start, then numbered
 //! steps. Schedules print, shrink (proptest), serialize and replay.
 
+use crate::engine::Cast;
 use crate::os::signal::SigpipeDisposition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -101,14 +102,7 @@ impl fmt::Display for Op {
 }
 
 /// One step: an actor and what it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    /// The actor (taken modulo the number of actors, so that shrinking the
-    /// cast never invalidates a step).
-    pub actor: u8,
-    /// The operation.
-    pub op: Op,
-}
+pub type Step = crate::engine::Step<Op>;
 
 /// A whole pipe case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,12 +147,73 @@ impl PipeSchedule {
                 return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
             }
         }
+        if let Some((i, why)) = self.first_unissuable() {
+            return Err(format!("step {}: {}: {why}", i + 1, self.steps[i].op));
+        }
         Ok(())
     }
 
-    /// The actor a step addresses, after wrapping.
+    /// The actor a step addresses (after [`PipeSchedule::issuable`], the
+    /// step's own number).
     pub fn actor_of(&self, step: &Step) -> u8 {
         step.actor % self.setup.actors().max(1)
+    }
+
+    /// The schedule with every step addressed to an actor of the cast and
+    /// issuable as far as the schedule alone decides: no step by an actor
+    /// that has exited or been killed, no use of an end after closing it,
+    /// no write by an idle writer or while reads may overlap, no fill
+    /// through the read end. Generators pass their schedules through this
+    /// (shrunk ones too, so a counterexample never shows a step that could
+    /// not run, nor an actor renumbered). What the host decides (an actor
+    /// still blocked in an earlier call) is left to the run.
+    pub fn issuable(mut self) -> PipeSchedule {
+        let actors = self.setup.actors();
+        crate::engine::keep_issuable(&mut self.steps, actors, Skeleton::new(&self.setup));
+        self
+    }
+
+    /// The first step that [`PipeSchedule::issuable`] would drop, and why.
+    pub fn first_unissuable(&self) -> Option<(usize, &'static str)> {
+        let actors = self.setup.actors();
+        crate::engine::first_unissuable(&self.steps, actors, Skeleton::new(&self.setup))
+    }
+}
+
+/// The part of a pipe case that the schedule alone decides.
+struct Skeleton<'a> {
+    setup: &'a Setup,
+    cast: Cast,
+}
+
+impl<'a> Skeleton<'a> {
+    fn new(setup: &'a Setup) -> Skeleton<'a> {
+        Skeleton { setup, cast: Cast::new(setup.actors()) }
+    }
+}
+
+impl crate::engine::Skeleton<Step> for Skeleton<'_> {
+    fn admit(&mut self, step: &Step) -> Result<(), &'static str> {
+        let a = usize::from(step.actor);
+        self.cast.live(step.actor)?;
+        let write_end = self.setup.end_of(step.actor) == End::Write;
+        match step.op {
+            Op::Write { .. } | Op::Read { .. } | Op::Fill { .. } | Op::Close => self.cast.holding(step.actor)?,
+            _ => {}
+        }
+        match step.op {
+            Op::Write { .. } | Op::Fill { .. } if self.setup.concurrent_reads => {
+                return Err("no writes while reads may overlap")
+            }
+            Op::Write { .. } | Op::Fill { .. } if write_end && step.actor >= self.setup.writers => {
+                return Err("an idle writer does not write")
+            }
+            Op::Fill { .. } if !write_end => return Err("fills go through the write end"),
+            Op::Close => self.cast.holds[a] = false,
+            Op::Exit | Op::Kill => self.cast.alive[a] = false,
+            _ => {}
+        }
+        Ok(())
     }
 }
 

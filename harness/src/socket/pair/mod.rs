@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod model;
 
+use crate::engine::Cast;
 use crate::os::signal::SigpipeDisposition;
 use crate::os::socket::SocketKind;
 use serde::{Deserialize, Serialize};
@@ -81,13 +82,7 @@ impl fmt::Display for PairOp {
 }
 
 /// One step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PairStep {
-    /// The actor (modulo the number of actors).
-    pub actor: u8,
-    /// What it does.
-    pub op: PairOp,
-}
+pub type PairStep = crate::engine::Step<PairOp>;
 
 /// A whole socket-pair case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,12 +114,67 @@ impl PairSchedule {
                 return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
             }
         }
+        if let Some((i, why)) = self.first_unissuable() {
+            return Err(format!("step {}: {}: {why}", i + 1, self.steps[i].op));
+        }
         Ok(())
     }
 
-    /// The actor a step addresses.
+    /// The actor a step addresses (after [`PairSchedule::issuable`], the
+    /// step's own number).
     pub fn actor_of(&self, step: &PairStep) -> u8 {
         step.actor % self.setup.actors().max(1)
+    }
+
+    /// The schedule with every step addressed to an actor of the cast and
+    /// issuable as far as the schedule alone decides: no step by an actor
+    /// that has ended, no use of an end after closing it (but exit and
+    /// SIGPIPE changes), no fill of a socket that is not a stream. What the
+    /// host decides (an actor still blocked) is left to the run.
+    pub fn issuable(mut self) -> PairSchedule {
+        let actors = self.setup.actors();
+        crate::engine::keep_issuable(&mut self.steps, actors, Skeleton::new(&self.setup));
+        self
+    }
+
+    /// The first step that [`PairSchedule::issuable`] would drop, and why.
+    pub fn first_unissuable(&self) -> Option<(usize, &'static str)> {
+        let actors = self.setup.actors();
+        crate::engine::first_unissuable(&self.steps, actors, Skeleton::new(&self.setup))
+    }
+}
+
+/// The part of a pair case that the schedule alone decides.
+struct Skeleton<'a> {
+    setup: &'a PairSetup,
+    cast: Cast,
+}
+
+impl<'a> Skeleton<'a> {
+    fn new(setup: &'a PairSetup) -> Skeleton<'a> {
+        Skeleton { setup, cast: Cast::new(setup.actors()) }
+    }
+}
+
+impl crate::engine::Skeleton<PairStep> for Skeleton<'_> {
+    fn admit(&mut self, step: &PairStep) -> Result<(), &'static str> {
+        let a = usize::from(step.actor);
+        self.cast.live(step.actor)?;
+        match step.op {
+            PairOp::Exit | PairOp::Kill => self.cast.alive[a] = false,
+            PairOp::Sigpipe(_) => {}
+            _ => {
+                self.cast.holding(step.actor)?;
+                match step.op {
+                    PairOp::Fill { .. } if self.setup.kind != SocketKind::Stream => {
+                        return Err("fills are for stream sockets")
+                    }
+                    PairOp::Close => self.cast.holds[a] = false,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
     }
 }
 
