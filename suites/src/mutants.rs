@@ -1,7 +1,9 @@
 //! Detection power: the catalogue run under the deviant OS layer, one
 //! deviation at a time. Every deviation must be caught (a `fail` or `hung`
-//! verdict) by the rule it names, and the unmodified OS layer must show no
-//! failure for the same rules, or the figures mean nothing.
+//! verdict of the rule it names, or `unresolved` where the deviation
+//! defeats the rule's premise and its positive control must notice), and
+//! the unmodified OS layer must show no failure for the same rules, or the
+//! figures mean nothing.
 
 use crate::registry;
 use ipc_conform_harness::os::deviant::{self, Deviation};
@@ -23,8 +25,13 @@ pub struct Row {
 }
 
 impl Row {
-    /// Whether the rule caught the deviation.
+    /// Whether the rule caught the deviation: its own `fail` (confirmed)
+    /// or `hung`; for a deviation that defeats the rule's premise, its
+    /// `unresolved` (the positive control noticed).
     pub fn caught(&self) -> bool {
+        if self.deviation.wants_unresolved() {
+            return self.verdict == Verdict::Unresolved;
+        }
         matches!(self.verdict, Verdict::Fail | Verdict::Hung)
     }
 }

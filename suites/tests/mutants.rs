@@ -19,6 +19,10 @@ fn main() {
         Trial::test("mutants.a-deviation-that-never-returns-is-hung", a_deviation_that_never_returns_is_hung),
         Trial::test("mutants.every-deviation-names-a-catalogue-rule", every_deviation_names_a_catalogue_rule),
         Trial::test("mutants.a-lock-survivor-is-caught-and-reaped", a_lock_survivor_is_caught_and_reaped),
+        Trial::test(
+            "mutants.a-second-user-locked-out-is-unresolved-not-pass",
+            a_second_user_locked_out_is_unresolved_not_pass,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -108,6 +112,23 @@ fn a_lock_survivor_is_caught_and_reaped() -> Result<(), Failed> {
     let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
     if pid >= 0 {
         return Err(format!("a child process is left after the run (waitpid: {pid})").into());
+    }
+    Ok(())
+}
+
+/// A second user refused everything for an unrelated reason (as on a host
+/// whose root directory is closed to others) proves nothing about the
+/// mode bits or the other user's memory: the positive controls make both
+/// rules `unresolved`, never `pass`. Without root there is no second user
+/// and both say `unsupported`.
+fn a_second_user_locked_out_is_unresolved_not_pass() -> Result<(), Failed> {
+    let result = run(&[Deviation::SecondUserLockedOut])?;
+    let want =
+        if ipc_conform_harness::os::process::can_switch_user() { Verdict::Unresolved } else { Verdict::Unsupported };
+    for row in &result.rows {
+        if row.verdict != want {
+            return Err(format!("{}: expected {want}, got {} ({})", row.rule, row.verdict, row.reason).into());
+        }
     }
     Ok(())
 }

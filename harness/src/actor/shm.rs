@@ -155,6 +155,10 @@ pub fn perform(actor: &mut Actor, op: ShmOp) -> Result<Reply, Reply> {
                 None => return Err(refused("no secret kept")),
             }
         }
+        ShmOp::ForeignOwnChild { how } => match oshm::reach_own_child(how) {
+            Ok(reached) => Reply::Values(vec![i64::from(reached)]),
+            Err(e) => errno(&e),
+        },
         ShmOp::Foreign { pid, addr, how, write } => match oshm::foreign_access(pid, addr, how, write) {
             Ok(Some(v)) => Reply::Values(vec![v as i64]),
             Ok(None) => Reply::Done,

@@ -86,6 +86,7 @@ deviations! {
     PwriteIgnoresOffset = "pwrite-ignores-offset", [ids::SHM_FILE_COHERENCE], "pwrite writes at the descriptor's file offset instead of the given one";
     ForkSharesMemory = "fork-shares-memory", [ids::PROCESS_MEMORY_PRIVATE], "fork leaves the parent's private memory shared with the child";
     ExecClosesInherited = "exec-closes-inherited", [ids::PROCESS_FD_INHERITED], "a descriptor placed without close-on-exec for a spawned program is closed by exec all the same";
+    SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
 
 impl std::str::FromStr for Deviation {
@@ -96,6 +97,30 @@ impl std::str::FromStr for Deviation {
             format!("unknown deviation `{s}`; known: {}", names.join(", "))
         })
     }
+}
+
+impl Deviation {
+    /// What the deviation's rules must say: `fail` or `hung` (caught), or,
+    /// for a deviation that defeats a rule's premise rather than its
+    /// behaviour, `unresolved` (its positive control notices).
+    pub fn wants_unresolved(self) -> bool {
+        matches!(self, Deviation::SecondUserLockedOut)
+    }
+}
+
+static LOCKED_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// [`Deviation::SecondUserLockedOut`]: this process dropped its privileges,
+/// and from now on is refused everything (see [`locked_out`]).
+pub fn note_privileges_dropped() {
+    if is(Deviation::SecondUserLockedOut) {
+        LOCKED_OUT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether this process is locked out ([`Deviation::SecondUserLockedOut`]).
+pub fn locked_out() -> bool {
+    LOCKED_OUT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The deviation this process runs under (read once from the environment).

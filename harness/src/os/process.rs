@@ -293,6 +293,7 @@ pub fn drop_privileges(uid: u32, gid: u32) -> io::Result<()> {
     }
     setgid(Gid::from_raw(gid))?;
     setuid(Uid::from_raw(uid))?;
+    super::deviant::note_privileges_dropped();
     Ok(())
 }
 

@@ -49,6 +49,9 @@ pub fn page_size() -> usize {
 /// close-on-exec.
 pub fn shm_open(name: &str, create: bool, write: bool, mode: u32) -> io::Result<OwnedFd> {
     let c = cstring(name)?;
+    if deviant::locked_out() {
+        return Err(io::Error::from_raw_os_error(libc::EACCES));
+    }
     let mut flags = if write { libc::O_RDWR } else { libc::O_RDONLY };
     if create {
         flags |= libc::O_CREAT | libc::O_EXCL;
@@ -491,6 +494,9 @@ pub enum ForeignAccess {
 /// process `pid` in the way `how`. `Ok(Some(v))`: read `v`; `Ok(None)`:
 /// written, or attached; `Err`: refused (the errno says why).
 pub fn foreign_access(pid: i32, addr: u64, how: ForeignAccess, write: Option<u64>) -> io::Result<Option<u64>> {
+    if deviant::locked_out() {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    }
     match how {
         ForeignAccess::VmCall => vm_call(pid, addr, write),
         ForeignAccess::ProcMem => {
@@ -505,6 +511,74 @@ pub fn foreign_access(pid: i32, addr: u64, how: ForeignAccess, write: Option<u64
         ForeignAccess::PtraceAttach => ptrace_attach(pid),
     }
 }
+
+/// The positive control of a foreign access by a process without
+/// privileges: the same method, reading, on a process of its own uid that
+/// it may reach under any policy that lets a parent trace its children (a
+/// child forked for it, holding a known word). Whether it reached it.
+pub fn reach_own_child(how: ForeignAccess) -> io::Result<bool> {
+    const MARK: u64 = 0x5ec0_17e5_7c41_1d00;
+    let cell = Box::new(std::sync::atomic::AtomicU64::new(MARK));
+    let addr = cell.as_ptr() as usize as u64;
+    let lifeline = super::process::LIFELINE_FD;
+    // The child says on this pipe when it is ready to be read.
+    let (ready_r, ready_w) = super::pipe::pipe_cloexec()?;
+    let ready = ready_w.as_raw_fd();
+    // SAFETY: the child only makes async-signal-safe calls (prctl, write,
+    // poll, _exit): it waits to be read, and ends when killed, when the
+    // coordinator's lifeline closes, or after ten seconds.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // A process that changed its uid is not dumpable, and neither is
+        // its child, which would keep even its own parent out; the child
+        // makes itself a plain process of this uid again.
+        make_dumpable();
+        // SAFETY: as above.
+        unsafe {
+            libc::write(ready, [1u8].as_ptr().cast(), 1);
+            for _ in 0..1000 {
+                let mut p = libc::pollfd { fd: lifeline, events: libc::POLLIN, revents: 0 };
+                if libc::poll(&mut p, 1, 10) > 0 {
+                    break;
+                }
+            }
+            libc::_exit(0)
+        }
+    }
+    drop(ready_w);
+    let mut byte = [0u8; 1];
+    let _ = rustix::io::read(&ready_r, &mut byte);
+    let reached = foreign_access(pid, addr, how, None);
+    // SAFETY: kill and reap our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+    }
+    drop(cell);
+    Ok(match reached {
+        Ok(Some(v)) => v == MARK,
+        Ok(None) => how == ForeignAccess::PtraceAttach,
+        Err(_) => false,
+    })
+}
+
+/// # References
+/// - prctl(2) (Linux): `PR_SET_DUMPABLE` (a process that changed
+///   credentials is not dumpable, so `ptrace` access checks keep others of
+///   its uid out until it sets this back).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn make_dumpable() {
+    // SAFETY: PR_SET_DUMPABLE with 1 takes plain integers (async-signal-safe).
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1 as libc::c_ulong, 0, 0, 0) };
+}
+
+/// Elsewhere there is no such flag.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn make_dumpable() {}
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn vm_call(pid: i32, addr: u64, write: Option<u64>) -> io::Result<Option<u64>> {

@@ -1,8 +1,11 @@
 //! Another user's process memory (`process.memory.no-foreign-access`):
 //! actor 0 (root) keeps a secret in its heap; actor 1 first reads it by
-//! each method as root (the positive control), then drops to another uid
-//! and tries every way in again, reading and writing; the secret must be
-//! unchanged. Needs a second uid ([`super::drop_privileges`]).
+//! each method as root, then drops to another uid, reads a child of its
+//! own by each method (the two positive controls: the method works here,
+//! and it works for this uid on its own processes), and then tries every
+//! way into actor 0 again, reading and writing. Only a method that passed
+//! both controls is judged, so a refusal is about the other user; the
+//! secret must be unchanged. Needs a second uid ([`super::drop_privileges`]).
 
 use super::rules;
 use super::{drop_privileges, NEEDS_SECOND_UID};
@@ -32,6 +35,9 @@ pub enum ForeignOp {
     /// same way (proves the method works here, so that a denial after
     /// dropping privileges is about the uid).
     Control { how: ForeignAccess },
+    /// Positive control: after dropping privileges, read a child of its
+    /// own the same way.
+    OwnChild { how: ForeignAccess },
     /// Read the secret back in its own process.
     ReadSecret { value: u64 },
 }
@@ -44,6 +50,7 @@ impl fmt::Display for ForeignOp {
             ForeignOp::Foreign { how, write: None } => write!(f, "read actor 0's secret by {how:?}"),
             ForeignOp::Foreign { how, write: Some(v) } => write!(f, "write {v:#x} over actor 0's secret by {how:?}"),
             ForeignOp::Control { how } => write!(f, "as root, read actor 0's secret by {how:?} (positive control)"),
+            ForeignOp::OwnChild { how } => write!(f, "read a child of its own by {how:?} (positive control)"),
             ForeignOp::ReadSecret { value } => write!(f, "read its secret back (kept {value:#x})"),
         }
     }
@@ -119,11 +126,12 @@ impl fmt::Display for ForeignCase {
         writeln!(f, "  1. actor 0 (root): keep {:#x} in heap memory, report its address", self.value)?;
         writeln!(f, "  2. actor 1 (still root): read the secret by each method below (positive controls)")?;
         writeln!(f, "  3. actor 1: drop to uid/gid {}/{}", UNPRIVILEGED.0, UNPRIVILEGED.1)?;
+        writeln!(f, "  4. actor 1: read a child of its own by each method (positive controls)")?;
         for (i, (how, write)) in self.probes.iter().enumerate() {
             let op = ForeignOp::Foreign { how: *how, write: *write };
-            writeln!(f, "{:>3}. actor 1: {op} (must be refused, where its control succeeded)", i + 4)?;
+            writeln!(f, "{:>3}. actor 1: {op} (must be refused, where both controls succeeded)", i + 5)?;
         }
-        writeln!(f, "{:>3}. actor 0: read the secret back: still {:#x}", self.probes.len() + 4, self.value)
+        writeln!(f, "{:>3}. actor 0: read the secret back: still {:#x}", self.probes.len() + 5, self.value)
     }
 }
 
@@ -174,6 +182,25 @@ fn drive_foreign(
     let observed = drop_privileges(session, prober)?;
     events.push(ForeignEvent::Step { index, actor: 1, op: ForeignOp::DropPrivileges, observed });
     index += 1;
+    // The other control: as this uid, the method reaches a process of its
+    // own, so that a refusal below is about the other user.
+    let mut judged = Vec::new();
+    for how in usable {
+        let observed = session.call(prober, &Request::Shm(ShmOp::ForeignOwnChild { how }))?;
+        if one_value(&observed) == Some(1) {
+            judged.push(how);
+        }
+        events.push(ForeignEvent::Step { index, actor: 1, op: ForeignOp::OwnChild { how }, observed });
+        index += 1;
+    }
+    if judged.is_empty() {
+        return Ok(CaseOutcome::Unresolved(
+            "no probe of this case reaches even a process of the unprivileged user's own here (see the trace): \
+             its refusals of another user's process would prove nothing about the other user"
+                .into(),
+        ));
+    }
+    let usable = judged;
     for (how, write) in case.probes.iter().filter(|(how, _)| usable.contains(how)) {
         let op = ShmOp::Foreign { pid, addr, how: *how, write: *write };
         let observed = session.call(prober, &Request::Shm(op))?;

@@ -139,6 +139,10 @@ pub enum ShmOp {
     /// Tries to reach process `pid`'s word at `addr`: `Values([value])`
     /// when read, `Done` when written or attached, else the errno.
     Foreign { pid: i32, addr: u64, how: ForeignAccess, write: Option<u64> },
+    /// The positive control for a process without privileges: read a
+    /// child of its own by `how` ([`crate::os::shm::reach_own_child`]);
+    /// reply `Values([1])` if it reached it, `Values([0])` if not.
+    ForeignOwnChild { how: ForeignAccess },
     /// What descriptor number `fd` refers to: `Values([dev, ino, offset])`
     /// or `Errno(EBADF)`.
     FdIdentity { fd: i32 },

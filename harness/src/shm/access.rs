@@ -31,17 +31,14 @@ pub struct PermCase {
 
 impl fmt::Display for PermCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  1. actor 0 (root): shm_open(O_CREAT|O_EXCL), fchmod {:#o}", self.mode)?;
+        writeln!(f, "  1. actor 0 (root): shm_open(O_CREAT|O_EXCL)")?;
         writeln!(f, "  2. actor 1: drop to uid/gid {}/{}", UNPRIVILEGED.0, UNPRIVILEGED.1)?;
+        writeln!(f, "  3. actor 0: fchmod 0666; actor 1: shm_open O_RDWR (positive control: must succeed)")?;
+        writeln!(f, "  4. actor 0: fchmod {:#o}", self.mode)?;
         for (i, w) in self.probes.iter().enumerate() {
-            writeln!(f, "{:>3}. actor 1: shm_open {}", i + 3, if *w { "O_RDWR" } else { "O_RDONLY" })?;
+            writeln!(f, "{:>3}. actor 1: shm_open {}", i + 5, if *w { "O_RDWR" } else { "O_RDONLY" })?;
         }
-        writeln!(f, "{:>3}. actor 0: shm_open O_RDWR (the owner may)", self.probes.len() + 3)?;
-        writeln!(
-            f,
-            "{:>3}. actor 0: fchmod 0666; actor 1: shm_open O_RDWR (positive control: must succeed)",
-            self.probes.len() + 4
-        )
+        writeln!(f, "{:>3}. actor 0: shm_open O_RDWR (the owner may)", self.probes.len() + 5)
     }
 }
 
@@ -108,18 +105,37 @@ fn drive_permissions(
 ) -> Result<CaseOutcome, Stop> {
     let name = ShmName::fresh();
     let (owner, other) = (session.spawn()?, session.spawn()?);
-    let open = ShmOp::Open { name: name.as_str().to_string(), create: true, write: true, mode: case.mode & 0o777 };
+    let open = ShmOp::Open { name: name.as_str().to_string(), create: true, write: true, mode: 0o600 };
     let slot = expect_opened(session.call(owner, &Request::Shm(open))?, 0)?;
-    expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: case.mode & 0o777 }))?, "fchmod")?;
     let observed = drop_privileges(session, other)?;
     events.push(AccessEvent::Step { index: 0, actor: 1, op: AccessOp::DropPrivileges, observed });
+    // Positive control first: opened to everyone, the object must open for
+    // the other uid, so that what it is refused below is about the mode
+    // bits (not a directory it cannot reach, a sandbox, ...).
+    expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: 0o666 }))?, "fchmod")?;
+    let probe = |write| ShmOp::ProbeOpen { name: name.as_str().to_string(), write, file: false };
+    let observed = session.call(other, &Request::Shm(probe(true)))?;
+    let opened = observed == Observed::Returned(Reply::Done);
+    events.push(AccessEvent::Step {
+        index: 1,
+        actor: 1,
+        op: AccessOp::Open { mode: 0o666, write: true, owner: false },
+        observed,
+    });
+    if !opened {
+        return Ok(CaseOutcome::Unresolved(
+            "positive control: with mode 0666 the other uid cannot open the object for writing, \
+             so its refusals would prove nothing about the mode bits"
+                .into(),
+        ));
+    }
+    expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: case.mode & 0o777 }))?, "fchmod")?;
     let mut probes: Vec<(ActorId, bool, bool)> = case.probes.iter().map(|w| (other, *w, false)).collect();
     probes.push((owner, true, true));
     for (i, (id, write, is_owner)) in probes.into_iter().enumerate() {
-        let op = ShmOp::ProbeOpen { name: name.as_str().to_string(), write, file: false };
-        let observed = session.call(id, &Request::Shm(op))?;
+        let observed = session.call(id, &Request::Shm(probe(write)))?;
         let e = AccessEvent::Step {
-            index: i + 1,
+            index: i + 2,
             actor: id.0 as u8,
             op: AccessOp::Open { mode: case.mode & 0o777, write, owner: is_owner },
             observed,
@@ -130,26 +146,6 @@ fn drive_permissions(
             return Ok(fail(v));
         }
     }
-    // Positive control: opened to everyone, the object must open for the
-    // other uid, so that its refusals above were about the mode bits (not
-    // a directory it cannot reach, a sandbox, ...).
-    expect_done(session.call(owner, &Request::Shm(ShmOp::Chmod { slot, mode: 0o666 }))?, "fchmod")?;
-    let op = ShmOp::ProbeOpen { name: name.as_str().to_string(), write: true, file: false };
-    let observed = session.call(other, &Request::Shm(op))?;
-    let opened = observed == Observed::Returned(Reply::Done);
-    events.push(AccessEvent::Step {
-        index: case.probes.len() + 2,
-        actor: 1,
-        op: AccessOp::Open { mode: 0o666, write: true, owner: false },
-        observed,
-    });
     drop(name);
-    if !opened {
-        return Ok(CaseOutcome::Unresolved(
-            "positive control: after fchmod 0666 the other uid still cannot open the object for writing, \
-             so its refusals above prove nothing about the mode bits"
-                .into(),
-        ));
-    }
     Ok(CaseOutcome::Pass)
 }
