@@ -54,11 +54,11 @@ impl Mutants {
     /// The table people read.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "{:<28} {:<32} {:<8} caught", "deviation", "rule", "verdict");
+        let _ = writeln!(out, "{:<28} {:<32} {:<10} caught", "deviation", "rule", "verdict");
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "{:<28} {:<32} {:<8} {}",
+                "{:<28} {:<32} {:<10} {}",
                 r.deviation.name(),
                 r.rule,
                 r.verdict.as_str(),
