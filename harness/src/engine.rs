@@ -217,8 +217,8 @@ fn grounds<O>(event: &Event<O>) -> bool {
 }
 
 /// A violation as the case's outcome: `fail`, unless the observation it
-/// objects to rests on a timeout alone.
-fn judged(v: Violation, on_timeout: bool) -> CaseOutcome {
+/// objects to rests on a timeout alone (then `unresolved`).
+pub fn judged(v: Violation, on_timeout: bool) -> CaseOutcome {
     if on_timeout {
         return CaseOutcome::Unresolved(format!(
             "{v} (the observation rests on a bounded wait alone, no view of the actor's thread: not grounds for a fail)"
@@ -295,5 +295,29 @@ pub fn settle<C: Checker>(
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_objection_resting_on_a_timeout_alone_is_unresolved_not_fail() {
+        let v = crate::checker::violation(&[crate::pipe::rules::READ_BLOCKS], "read blocked with 3 bytes buffered");
+        assert!(matches!(judged(v.clone(), false), CaseOutcome::Fail { .. }));
+        match judged(v, true) {
+            CaseOutcome::Unresolved(why) => assert!(why.contains("bounded wait"), "{why}"),
+            other => panic!("a timeout grounded {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_observation_rests_on_a_timeout_only_when_its_evidence_is_one() {
+        use crate::evidence::Evidence;
+        let step = |observed| Event::Step { index: 0, actor: 0, op: (), observed };
+        assert!(grounds(&step(Observed::Blocked(Evidence::Timeout { waited_ms: 200 }))));
+        assert!(!grounds(&step(Observed::Blocked(Evidence::ThreadState("waiting".into())))));
+        assert!(!grounds(&step(Observed::Returned(crate::protocol::Reply::Done))));
     }
 }

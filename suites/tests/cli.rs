@@ -189,3 +189,40 @@ fn bench_json_quick_prints_every_documented_figure() {
         assert!(perf.contains(&format!("`run.{f}`")), "README's Performance section does not document `run.{f}`");
     }
 }
+
+#[test]
+fn a_replayed_lock_case_out_of_range_is_refused_with_a_clear_error() {
+    // start + len would overflow: refused before anything runs (it used to
+    // panic inside the case and, caught by proptest, pass).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lock.json");
+    let case = serde_json::json!({
+        "rule": "file.lock.fcntl-ranges",
+        "property": "file_fcntl_locks_exclude_on_overlap_only_and_die_with_any_close",
+        "case": {"actors": 2, "steps": [
+            {"actor": 0, "op": {"Record": {"fd": 0, "owner": "Process", "kind": "Write",
+                                           "start": u64::MAX, "len": 10, "wait": false}}}
+        ]}
+    });
+    std::fs::write(&file, case.to_string()).unwrap();
+    let o = ipc_conform(&["run", "--replay", file.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}\n{}", stderr(&o));
+    assert!(out.contains("error") && out.contains("out of range") && out.contains("step 1"), "{out}");
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+
+    // A step by an actor that has ended cannot be issued: refused too.
+    let case = serde_json::json!({
+        "rule": "file.lock.fcntl-ranges",
+        "property": "file_fcntl_locks_exclude_on_overlap_only_and_die_with_any_close",
+        "case": {"actors": 2, "steps": [
+            {"actor": 1, "op": "Kill"},
+            {"actor": 1, "op": {"Close": {"fd": 0}}}
+        ]}
+    });
+    std::fs::write(&file, case.to_string()).unwrap();
+    let o = ipc_conform(&["run", "--replay", file.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("step 2") && out.contains("the actor has ended"), "{out}");
+}

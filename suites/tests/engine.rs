@@ -33,6 +33,10 @@ fn main() {
             "engine.a-long-operation-that-makes-progress-is-not-hung",
             a_long_operation_that_makes_progress_is_not_hung,
         ),
+        Trial::test(
+            "engine.a-death-nobody-asked-for-is-a-stop-naming-it",
+            a_death_nobody_asked_for_is_a_stop_naming_it,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -256,4 +260,42 @@ fn a_long_operation_that_makes_progress_is_not_hung() -> Result<(), Failed> {
     )?;
     // The test proves something only if the loop outlasted the deadline.
     check(took > timing.deadline, format!("the loop took only {took:?}; the deadline is {:?}", timing.deadline))
+}
+
+/// The session knows which deaths the schedule asked for: its kill is an
+/// observation; an outside SIGKILL of an idle actor, found by the audit,
+/// and of a busy one, found when its reply is due, are `Stop::Death`
+/// naming the actor, the signal and what it was doing.
+#[serial_test::serial]
+fn a_death_nobody_asked_for_is_a_stop_naming_it() -> Result<(), Failed> {
+    let mut session = Session::new(Timing::default());
+    let (asked, idle, busy) = (session.spawn()?, session.spawn()?, session.spawn()?);
+    let death = session.kill(asked)?;
+    check(death.signal == Some(libc::SIGKILL), format!("the schedule's kill: {death}"))?;
+    session.audit().map_err(|e| Failed::from(format!("a kill the schedule asked for: {e}")))?;
+    // SAFETY: kill(2) of our own actor, from outside the session; then wait
+    // (without reaping it: WNOWAIT) until it has died.
+    unsafe {
+        libc::kill(session.pid(idle), libc::SIGKILL);
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(libc::P_PID, session.pid(idle) as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT);
+    }
+    let found = session.audit();
+    let message = found.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+    check(
+        matches!(found, Err(Stop::Death { actor: 1, .. }))
+            && message.contains("SIGKILL")
+            && message.contains("between operations")
+            && message.contains("did not ask for"),
+        format!("an idle actor killed from outside: {found:?}"),
+    )?;
+    session.start(busy, &Request::Pause)?;
+    // SAFETY: as above.
+    unsafe { libc::kill(session.pid(busy), libc::SIGKILL) };
+    let woke = session.complete(busy);
+    let message = woke.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+    check(
+        matches!(woke, Err(Stop::Death { actor: 2, .. })) && message.contains("during Pause"),
+        format!("a busy actor killed from outside: {woke:?}"),
+    )
 }

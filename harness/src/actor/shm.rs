@@ -205,8 +205,13 @@ fn barrier(m: &Mapping, processes: u32) -> Result<(), Reply> {
     b.fetch_add(1, Ordering::SeqCst);
     let start = Instant::now();
     let mut backoff = oshm::Backoff::default();
-    while b.load(Ordering::SeqCst) < u64::from(processes) && start.elapsed() < Duration::from_secs(5) {
-        backoff.wait();
+    oshm::wake_word(b);
+    loop {
+        let arrived = b.load(Ordering::SeqCst);
+        if arrived >= u64::from(processes) || start.elapsed() >= Duration::from_secs(5) {
+            break;
+        }
+        backoff.wait_on(b, arrived);
     }
     Ok(())
 }
@@ -223,7 +228,7 @@ fn hammer_counters(m: &Mapping, plan: &HammerPlan) -> Result<Reply, Reply> {
         oshm::fetch_add(atomic, 1);
         let mut backoff = oshm::Backoff::default();
         while lock.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            backoff.wait();
+            backoff.wait_on(lock, 1);
         }
         let v = locked.load(Ordering::Relaxed);
         if inside {
@@ -231,6 +236,7 @@ fn hammer_counters(m: &Mapping, plan: &HammerPlan) -> Result<Reply, Reply> {
         }
         locked.store(v + 1, Ordering::Relaxed);
         lock.store(0, Ordering::Release);
+        oshm::wake_word(lock);
         let v = plain.load(Ordering::Relaxed);
         if inside {
             oshm::pause_point(4);

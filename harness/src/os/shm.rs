@@ -659,9 +659,10 @@ pub fn adopt_number(number: RawFd) -> io::Result<OwnedFd> {
 }
 
 /// Waiting for another process to move in shared memory, without hogging a
-/// core: yields a few times, then sleeps for growing spells (8 to 64 µs), so that
-/// a loaded machine still lets the other process run. Progress, not an
-/// oracle: no verdict depends on how long a wait takes.
+/// core: yields a few times, then sleeps in the kernel on the word it waits
+/// for ([`Backoff::wait_on`]), so that a loaded machine still lets the
+/// other process run and the waiter wakes as soon as the word changes.
+/// Progress, not an oracle: no verdict depends on how long a wait takes.
 #[derive(Default)]
 pub struct Backoff {
     rounds: u32,
@@ -681,24 +682,6 @@ impl Backoff {
             unsafe { libc::sched_yield() };
         } else {
             wait_word(word, seen, std::time::Duration::from_millis(1));
-        }
-    }
-
-    /// One more round of waiting with no word to sleep on (a lock that
-    /// may be free at once): yields, then short sleeps.
-    pub fn wait(&mut self) {
-        // A few yields only: under load a yield can cost a whole time slice
-        // behind busy processes, while a sleeper is woken with priority.
-        // Sleeps stay short (at most 64 µs): a ring hands over thousands of
-        // messages one by one, and each handover waits out the other side's
-        // current sleep.
-        self.rounds = self.rounds.saturating_add(1);
-        if self.rounds <= 4 {
-            // SAFETY: sched_yield has no preconditions.
-            unsafe { libc::sched_yield() };
-        } else {
-            let micros = 4u64 << (self.rounds - 4).min(4);
-            std::thread::sleep(std::time::Duration::from_micros(micros));
         }
     }
 }

@@ -234,7 +234,8 @@ impl PipeModel {
     }
 
     fn fill(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
-        let was_empty = self.buffered_hi() == 0;
+        // From empty and with no reader draining meanwhile: a measure of capacity.
+        let was_empty = self.buffered_hi() == 0 && self.pending_reads() == 0;
         match observed {
             Observed::Returned(Reply::Filled { total, errno }) => {
                 let tag = a % pattern::TAGS;
