@@ -3,7 +3,7 @@
 //! (FIFO rendezvous: its judges, fed bad observations; the shell pipeline's
 //! judge is tested beside it in `fixtures`.)
 
-use ipc_conform_harness::case::CaseOutcome;
+use ipc_conform_harness::checker::Violation;
 use ipc_conform_harness::evidence::Evidence;
 use ipc_conform_harness::observed::{Death, Observed};
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
@@ -349,25 +349,25 @@ fn sigpipe_while_a_reader_is_open_is_rejected() {
     rejects(setup(1, 0, 1), &events, rules::SIGPIPE_KILLS);
 }
 
-fn failed_rules(outcome: Option<CaseOutcome>) -> Vec<String> {
-    match outcome {
-        Some(CaseOutcome::Fail { rules, .. }) => rules,
-        other => panic!("expected a failure, got {other:?}"),
+fn failed_rules(judged: Result<(), Violation>) -> Vec<&'static str> {
+    match judged {
+        Err(v) => v.rules,
+        Ok(()) => panic!("expected a violation"),
     }
 }
 
 #[test]
 fn a_fifo_open_that_returns_before_the_other_side_breaks_rendezvous() {
     let named = failed_rules(fifo::judge_first_open(&ret(Reply::Opened { slot: 0, fd: 5 }), "reader", "writer"));
-    assert_eq!(named, vec![rules::FIFO.to_string()]);
-    assert_eq!(fifo::judge_first_open(&blocked(), "reader", "writer"), None);
+    assert_eq!(named, vec![rules::FIFO]);
+    assert_eq!(fifo::judge_first_open(&blocked(), "reader", "writer"), Ok(()));
 }
 
 #[test]
 fn a_nonblocking_fifo_writer_alone_that_opens_breaks_rendezvous() {
     let named = failed_rules(fifo::judge_nonblocking_writer_alone(&ret(Reply::Opened { slot: 0, fd: 5 })));
-    assert_eq!(named, vec![rules::FIFO.to_string()]);
-    assert_eq!(fifo::judge_nonblocking_writer_alone(&ret(Reply::Errno(libc::ENXIO))), None);
+    assert_eq!(named, vec![rules::FIFO]);
+    assert_eq!(fifo::judge_nonblocking_writer_alone(&ret(Reply::Errno(libc::ENXIO))), Ok(()));
 }
 
 #[test]

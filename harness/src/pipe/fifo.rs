@@ -6,6 +6,7 @@
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
@@ -48,27 +49,32 @@ impl fmt::Display for FifoCase {
 const READER: ActorId = ActorId(0);
 const WRITER: ActorId = ActorId(1);
 
+fn violation(message: String) -> Violation {
+    Violation::new(rules::FIFO, message)
+}
+
 fn fail(message: String) -> CaseOutcome {
     CaseOutcome::Fail { rules: vec![rules::FIFO.to_string()], message }
 }
 
 /// The checker's word on a non-blocking open for writing with no reader:
 /// `None` when allowed (`ENXIO`), else the failing outcome.
-pub fn judge_nonblocking_writer_alone(observed: &Observed) -> Option<CaseOutcome> {
+pub fn judge_nonblocking_writer_alone(observed: &Observed) -> Result<(), Violation> {
     match observed {
-        Observed::Returned(Reply::Errno(e)) if *e == libc::ENXIO => None,
-        other => {
-            Some(fail(format!("a non-blocking open for writing with no reader {}; allowed: ENXIO", describe(other))))
-        }
+        Observed::Returned(Reply::Errno(e)) if *e == libc::ENXIO => Ok(()),
+        other => Err(violation(format!(
+            "a non-blocking open for writing with no reader {}; allowed: ENXIO",
+            describe(other)
+        ))),
     }
 }
 
 /// The checker's word on the first blocking open of the rendezvous: `None`
 /// when it is pending (blocked, with evidence), else the outcome.
-pub fn judge_first_open(observed: &Observed, first_name: &str, second_name: &str) -> Option<CaseOutcome> {
+pub fn judge_first_open(observed: &Observed, first_name: &str, second_name: &str) -> Result<(), Violation> {
     match observed {
-        Observed::Blocked(_) => None,
-        other => Some(fail(format!(
+        Observed::Blocked(_) => Ok(()),
+        other => Err(violation(format!(
             "the {first_name}'s blocking open {} before any {second_name} opened; allowed: pending until the other side opens",
             describe(other)
         ))),
@@ -98,16 +104,16 @@ fn drive(case: &FifoCase, dir: &Path, session: &mut Session, log: &mut Vec<Strin
     if case.probe_nonblocking_writer {
         let obs = session.call(WRITER, &open_req(&path, true, true))?;
         log.push(format!("writer: open O_WRONLY|O_NONBLOCK with no reader -> {}", describe(&obs)));
-        if let Some(outcome) = judge_nonblocking_writer_alone(&obs) {
-            return Ok(outcome);
+        if let Err(v) = judge_nonblocking_writer_alone(&obs) {
+            return Ok(v.into());
         }
     }
     let (first, second, first_name, second_name) =
         if case.reader_first { (READER, WRITER, "reader", "writer") } else { (WRITER, READER, "writer", "reader") };
     let obs = session.invoke(first, &open_req(&path, first == WRITER, false), open_site)?;
     log.push(format!("{first_name}: open (blocking) -> {}", describe(&obs)));
-    if let Some(outcome) = judge_first_open(&obs, first_name, second_name) {
-        return Ok(outcome);
+    if let Err(v) = judge_first_open(&obs, first_name, second_name) {
+        return Ok(v.into());
     }
     let obs = session.invoke(second, &open_req(&path, second == WRITER, false), open_site)?;
     log.push(format!("{second_name}: open (blocking) -> {}", describe(&obs)));

@@ -10,8 +10,8 @@ use crate::protocol::{Reply, Request};
 use crate::session::{ActorId, Session};
 use crate::timing::Timing;
 
-pub(crate) fn fail(rule: &str, message: String) -> CaseOutcome {
-    CaseOutcome::Fail { rules: vec![rule.to_string()], message }
+pub(crate) fn fail(rule: &'static str, message: String) -> CaseOutcome {
+    crate::checker::Violation::new(rule, message).into()
 }
 
 pub(crate) fn sock(op: SocketOp) -> Request {
@@ -47,7 +47,7 @@ pub(crate) fn recv_exactly(
     id: ActorId,
     slot: u32,
     len: usize,
-    rule: &str,
+    rule: &'static str,
 ) -> Result<Result<Vec<u8>, CaseOutcome>, Stop> {
     let mut got = Vec::new();
     while got.len() < len {

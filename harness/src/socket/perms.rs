@@ -2,10 +2,11 @@
 //! permission on its path (and search permission on its directories); the
 //! positive control opens the path and the same user connects.
 
-use super::kit::{fail, opened, run_with, sock};
+use super::kit::{opened, run_with, sock};
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::Violation;
 use crate::observed::Observed;
 use crate::pipe::model::describe;
 use crate::protocol::socket::SocketOp;
@@ -41,10 +42,10 @@ impl fmt::Display for PermsCase {
 }
 
 /// The judge of the denied connect.
-pub fn judge_denied_connect(obs: &Observed) -> Option<CaseOutcome> {
+pub fn judge_denied_connect(obs: &Observed) -> Result<(), Violation> {
     match obs {
-        Observed::Returned(Reply::Errno(e)) if *e == libc::EACCES => None,
-        other => Some(fail(
+        Observed::Returned(Reply::Errno(e)) if *e == libc::EACCES => Ok(()),
+        other => Err(Violation::new(
             rules::PERMISSIONS,
             format!(
                 "connect by a user without write permission on the socket's path {}; allowed: EACCES",
@@ -100,8 +101,8 @@ fn drive_perms(case: &PermsCase, session: &mut Session, log: &mut Vec<String>) -
     let connect = sock(SocketOp::ConnectUnix { path: path.to_string_lossy().into_owned() });
     let denied = session.call(client, &connect)?;
     log.push(format!("uid {uid}: connect with {:?} 0700 -> {}", case.denial, describe(&denied)));
-    if let Some(outcome) = judge_denied_connect(&denied) {
-        return Ok(outcome);
+    if let Err(v) = judge_denied_connect(&denied) {
+        return Ok(v.into());
     }
     chmod(&dir, 0o755)?;
     chmod(&path, 0o777)?;

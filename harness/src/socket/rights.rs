@@ -6,6 +6,7 @@ use super::kit::{fail, opened, run_with, sock, values};
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::Violation;
 use crate::observed::Observed;
 use crate::pattern;
 use crate::pipe::model::describe;
@@ -43,11 +44,11 @@ impl fmt::Display for RightsCase {
 }
 
 /// The judge of the shared-offset half: both offsets and the file's bytes.
-pub fn judge_shared_offset(case: &RightsCase, offsets: (i64, i64), file: &[u8]) -> CaseOutcome {
+pub fn judge_shared_offset(case: &RightsCase, offsets: (i64, i64), file: &[u8]) -> Result<(), Violation> {
     let (a, b) = case.file_lens;
     let total = i64::from(a) + i64::from(b);
     if offsets != (total, total) {
-        return fail(rules::RIGHTS, format!("after writes of {a} and {b} bytes through the passed descriptor the offsets are {offsets:?}; the same open file description has one offset, {total}"));
+        return Err(Violation::new(rules::RIGHTS, format!("after writes of {a} and {b} bytes through the passed descriptor the offsets are {offsets:?}; the same open file description has one offset, {total}")));
     }
     let mut expected = Vec::new();
     pattern::fill(&mut expected, 0, 0, a as usize);
@@ -55,12 +56,12 @@ pub fn judge_shared_offset(case: &RightsCase, offsets: (i64, i64), file: &[u8]) 
     pattern::fill(&mut second, 1, 0, b as usize);
     expected.extend(second);
     if file != expected.as_slice() {
-        return fail(
+        return Err(Violation::new(
             rules::RIGHTS,
-            "the file does not hold A's bytes followed by B's: the writes did not share one offset".into(),
-        );
+            "the file does not hold A's bytes followed by B's: the writes did not share one offset",
+        ));
     }
-    CaseOutcome::Pass
+    Ok(())
 }
 
 /// Runs a descriptor-passing case.
@@ -182,5 +183,5 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
     let ob = off(session.call(b, &sock(SocketOp::Offset { slot: b_file }))?);
     let bytes = std::fs::read(&path).map_err(|e| Stop::io("reading the shared file", e))?;
     log.push(format!("file: A wrote {la}, B wrote {lb}; offsets A {oa}, B {ob}; file {} bytes", bytes.len()));
-    Ok(judge_shared_offset(case, (oa, ob), &bytes))
+    Ok(judge_shared_offset(case, (oa, ob), &bytes).map_or_else(CaseOutcome::from, |()| CaseOutcome::Pass))
 }

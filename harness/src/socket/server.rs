@@ -6,6 +6,7 @@ use super::kit::{fail, opened, recv_exactly, run_with, sock, values};
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
@@ -67,8 +68,8 @@ impl fmt::Display for ServerCase {
 /// The judge of one accepted connection: it must carry exactly one
 /// client's whole message and nothing of any other client's. Returns that
 /// client's index.
-pub fn judge_connection(data: &[u8], lens: &[u32]) -> Result<usize, CaseOutcome> {
-    let err = |why: String| Err(fail(rules::ACCEPT, why));
+pub fn judge_connection(data: &[u8], lens: &[u32]) -> Result<usize, Violation> {
+    let err = |why: String| Err(Violation::new(rules::ACCEPT, why));
     let Some(&first) = data.first() else { return err("an accepted connection carried no data".into()) };
     let client = usize::from(pattern::tag_of(first));
     let Some(&len) = lens.get(client) else { return err(format!("data of an unknown client {client}")) };
@@ -214,7 +215,7 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
         let data = [head, rest].concat();
         let client = match judge_connection(&data, &case.lens) {
             Ok(c) => c,
-            Err(outcome) => return Ok(outcome),
+            Err(v) => return Ok(v.into()),
         };
         if std::mem::replace(&mut seen[client], true) {
             return Ok(fail(rules::ACCEPT, format!("client {}'s message arrived on two connections", client + 1)));

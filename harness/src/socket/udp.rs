@@ -6,6 +6,7 @@ use super::kit::{fail, run_with, sock, values};
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
+use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
 use crate::os::proc::SyscallKind;
@@ -36,16 +37,24 @@ impl fmt::Display for UdpCase {
 }
 
 /// The judge of what a UDP receiver got: each datagram exactly one sent,
-/// whole and unaltered, none twice. Loss is allowed, but a case in which
-/// every datagram was lost checked nothing: it is not a pass.
-pub fn judge_datagrams(received: &[Vec<u8>], case: &UdpCase) -> CaseOutcome {
-    let sent: usize = case.senders.iter().map(Vec::len).sum();
+/// whole and unaltered, none twice. Loss is allowed.
+pub fn judge_datagrams(received: &[Vec<u8>], case: &UdpCase) -> Result<(), Violation> {
     match datagram_problem(received, case) {
-        Some(why) => fail(rules::UDP, why),
-        None if received.is_empty() && sent > 0 => CaseOutcome::Unresolved(format!(
+        Some(why) => Err(Violation::new(rules::UDP, why)),
+        None => Ok(()),
+    }
+}
+
+/// A UDP case's outcome from what arrived: the judge's word, except that a
+/// case in which every datagram was lost checked nothing and is not a pass.
+pub fn conclude(received: &[Vec<u8>], case: &UdpCase) -> CaseOutcome {
+    let sent: usize = case.senders.iter().map(Vec::len).sum();
+    match judge_datagrams(received, case) {
+        Err(v) => v.into(),
+        Ok(()) if received.is_empty() && sent > 0 => CaseOutcome::Unresolved(format!(
             "all {sent} datagram(s) sent were lost on loopback: nothing arrived to check"
         )),
-        None => CaseOutcome::Pass,
+        Ok(()) => CaseOutcome::Pass,
     }
 }
 
@@ -135,5 +144,5 @@ fn drive_udp(
     }
     *received_count = received.len() as u64;
     log.push(format!("received {} of {total} datagrams", received.len()));
-    Ok(judge_datagrams(&received, case))
+    Ok(conclude(&received, case))
 }
