@@ -16,6 +16,7 @@
 
 use crate::case::Stop;
 use crate::evidence::BlockSite;
+use crate::evidence::EvidenceKind;
 use crate::observed::Observed;
 use crate::os::{self, proc::SyscallKind, process::SpawnSpec};
 use crate::protocol::{Reply, Request};
@@ -124,6 +125,30 @@ pub struct WholeRun {
     pub peak_rss_mib: f64,
 }
 
+/// A latency's distribution, microseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Largest sample.
+    pub max_us: f64,
+    /// Samples.
+    pub samples: u32,
+}
+
+impl Latency {
+    fn of(sorted: &[f64]) -> Latency {
+        Latency {
+            p50_us: quantile(sorted, 0.50),
+            p99_us: quantile(sorted, 0.99),
+            max_us: sorted.last().copied().unwrap_or(0.0),
+            samples: sorted.len() as u32,
+        }
+    }
+}
+
 /// Every figure of one bench run (`ipc-conform bench --json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
@@ -154,6 +179,10 @@ pub struct Figures {
     pub blocked_p99_us: f64,
     /// The same, the largest sample.
     pub blocked_max_us: f64,
+    /// The blocked confirmation at every evidence level this host offers
+    /// (the level in force is the one above), by level name.
+    #[serde(default)]
+    pub blocked_by_level: BTreeMap<String, Latency>,
     /// Schedules (cases) per second, by mechanism.
     pub schedules: BTreeMap<String, ScheduleRate>,
     /// The whole default run.
@@ -261,7 +290,12 @@ pub fn engine_operations(n: u32, timing: Timing) -> Result<f64, Stop> {
 /// second actor's write and completed. Returns the samples in
 /// microseconds, sorted.
 pub fn blocked_confirmation(n: u32, timing: Timing) -> Result<Vec<f64>, Stop> {
-    let mut session = Session::new(timing);
+    blocked_confirmation_at(n, timing, crate::evidence::in_force())
+}
+
+/// [`blocked_confirmation`] at evidence level `level`.
+pub fn blocked_confirmation_at(n: u32, timing: Timing, level: EvidenceKind) -> Result<Vec<f64>, Stop> {
+    let mut session = Session::at_level(timing, level);
     let reader = session.spawn()?;
     let writer = session.spawn()?;
     let read_fd = {
@@ -376,6 +410,13 @@ pub fn measure(
     let raw_us = raw_round_trips(samples.round_trips)?;
     let op_us = engine_operations(samples.operations, cfg.timing)?;
     let blocked = blocked_confirmation(samples.blocked, cfg.timing)?;
+    // Every level the host offers, down to thread-state (a timeout's
+    // latency is the bounded wait itself: not worth measuring).
+    let mut blocked_by_level = BTreeMap::new();
+    for level in EvidenceKind::ALL.into_iter().filter(|l| *l >= cfg.evidence.best && *l < EvidenceKind::Timeout) {
+        let sorted = blocked_confirmation_at(samples.blocked.min(500), cfg.timing, level)?;
+        blocked_by_level.insert(level.as_str().to_string(), Latency::of(&sorted));
+    }
     let mut cfg = cfg.clone();
     cfg.out_dir = out.to_path_buf();
     let schedules = schedule_rates(rules, samples.cases_per_rule, &cfg, check);
@@ -394,6 +435,7 @@ pub fn measure(
         blocked_p50_us: quantile(&blocked, 0.50),
         blocked_p99_us: quantile(&blocked, 0.99),
         blocked_max_us: blocked.last().copied().unwrap_or(0.0),
+        blocked_by_level,
         schedules,
         run,
     })
@@ -423,6 +465,12 @@ pub fn render(f: &Figures) -> String {
         "blocked confirmed         p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
         f.blocked_p50_us, f.blocked_p99_us, f.blocked_max_us, f.samples.blocked
     ));
+    for (level, l) in &f.blocked_by_level {
+        out.push_str(&format!(
+            "  at {:<22} p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
+            level, l.p50_us, l.p99_us, l.max_us, l.samples
+        ));
+    }
     for (mech, r) in &f.schedules {
         out.push_str(&format!(
             "schedules {:<15} {:>10.1} /s           ({} cases of {} rules in {:.2} s)\n",

@@ -41,8 +41,9 @@ pub enum Invocation {
 pub trait Mechanism {
     /// One operation of a step.
     type Op: Clone + fmt::Display;
-    /// The reference model that judges every observation.
-    type Model: Checker<Op = Self::Op>;
+    /// The reference model that judges every observation (cloned to take
+    /// an observation back: see [`drive`]).
+    type Model: Checker<Op = Self::Op> + Clone;
 
     /// The steps, in order: `(actor, operation)`.
     fn steps(&self) -> Vec<(u8, Self::Op)>;
@@ -194,10 +195,24 @@ pub fn drive<M: Mechanism>(
         }
         .map_err(at)?;
         m.observed(actor, &op, &observed);
-        let event = Event::Step { index, actor, op, observed };
-        let verdict = model.apply(&event);
-        let grounds = grounds(&event);
+        let before = observed.rests_on_timeout().then(|| model.clone());
+        let event = Event::Step { index, actor, op: op.clone(), observed };
+        let mut verdict = model.apply(&event);
+        let mut grounds = grounds(&event);
         events.push(event);
+        if let (Err(_), Some(before)) = (&verdict, before) {
+            // With no view of the thread, "blocked" only meant "no reply
+            // yet", and the model objects: wait for the reply after all.
+            // A slow return is judged as the return it is.
+            *model = before;
+            events.pop();
+            let observed = session.complete(id).map_err(at)?;
+            m.observed(actor, &op, &observed);
+            let event = Event::Step { index, actor, op, observed };
+            verdict = model.apply(&event);
+            grounds = self::grounds(&event);
+            events.push(event);
+        }
         if let Err(v) = verdict {
             return Ok(judged(v, grounds));
         }
@@ -316,7 +331,7 @@ mod tests {
     fn an_observation_rests_on_a_timeout_only_when_its_evidence_is_one() {
         use crate::evidence::Evidence;
         let step = |observed| Event::Step { index: 0, actor: 0, op: (), observed };
-        assert!(grounds(&step(Observed::Blocked(Evidence::Timeout { waited_ms: 200 }))));
+        assert!(grounds(&step(Observed::Blocked(Evidence::Timeout { waited_ms: 200, refused: None }))));
         assert!(!grounds(&step(Observed::Blocked(Evidence::ThreadState("waiting".into())))));
         assert!(!grounds(&step(Observed::Returned(crate::protocol::Reply::Done))));
     }

@@ -19,7 +19,7 @@
 
 use crate::case::{CaseOutcome, CaseReport};
 use crate::constants::Constants;
-use crate::evidence::EvidenceTally;
+use crate::evidence::{EvidenceKind, EvidenceProbe, EvidenceTally};
 use crate::timing::Timing;
 use crate::verdict::Verdict;
 use proptest::strategy::Strategy;
@@ -57,6 +57,9 @@ pub struct RunConfig {
     /// How many times a minimal failing case is replayed before its
     /// verdict is given (`IPC_CONFORM_CONFIRM`, default 3; at least 1).
     pub confirm: u32,
+    /// The evidence levels this host offers, probed at start, and the one
+    /// in force ([`crate::evidence`]).
+    pub evidence: EvidenceProbe,
 }
 
 /// Replays of a minimal failing case when `IPC_CONFORM_CONFIRM` is unset.
@@ -96,7 +99,9 @@ impl RunConfig {
     /// A configuration from the environment: timing from
     /// `IPC_CONFORM_TIMEOUT_SCALE`, seed from `IPC_CONFORM_SEED` or fresh,
     /// out dir from `IPC_CONFORM_OUT` or `target/ipc-conform` of the
-    /// workspace, constants measured now.
+    /// workspace, constants measured now, evidence levels probed now
+    /// (capped by `IPC_CONFORM_EVIDENCE`) and put in force for the sessions
+    /// of this process.
     pub fn from_env() -> Result<RunConfig, String> {
         let timing = Timing::from_env()?;
         let seed = match std::env::var("IPC_CONFORM_SEED") {
@@ -112,6 +117,8 @@ impl RunConfig {
             },
             Err(_) => DEFAULT_CONFIRM,
         };
+        let evidence = crate::evidence::probe(timing, crate::evidence::cap_from_env()?);
+        crate::evidence::set_in_force(evidence.level);
         Ok(RunConfig {
             cases: None,
             seed,
@@ -121,7 +128,15 @@ impl RunConfig {
             progress: Progress::default(),
             max_shrink_iters: None,
             confirm,
+            evidence,
         })
+    }
+
+    /// Caps the evidence level (`--evidence`): the sessions of this process
+    /// confirm "blocked" at most at `cap` from now on.
+    pub fn cap_evidence(&mut self, cap: EvidenceKind) {
+        self.evidence = self.evidence.clone().capped(Some(cap));
+        crate::evidence::set_in_force(self.evidence.level);
     }
 }
 

@@ -13,9 +13,9 @@
 //! kills every actor's process group and reaps it.
 
 use crate::case::Stop;
-use crate::evidence::{BlockSite, Evidence, EvidenceTally};
+use crate::evidence::{BlockSite, Evidence, EvidenceKind, EvidenceTally};
 use crate::observed::{Death, Observed};
-use crate::os::proc::{wait_state, ThreadView, WaitState};
+use crate::os::proc::{wait_state, ThreadView, ViewError, WaitState};
 use crate::os::{self, process::SpawnSpec};
 use crate::protocol::{self, Reply, Request};
 use crate::timing::Timing;
@@ -33,6 +33,18 @@ impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "actor {}", self.0)
     }
+}
+
+/// What one sample of an actor's thread showed.
+enum Seen {
+    /// Asleep in the expected call on the expected descriptor.
+    Proc(WaitState),
+    /// Asleep (what the view names).
+    Asleep(String),
+    /// Not (yet) asleep where the call would wait.
+    Nothing,
+    /// The view was refused.
+    Refused(ViewError),
 }
 
 /// One frame from an actor.
@@ -60,36 +72,53 @@ struct ActorHandle {
     /// The schedule asked this actor to end (an exit or a kill).
     ending: bool,
     death: Option<Death>,
-    /// Its thread's `/proc` files, opened at the first invoke.
+    /// Its thread's views, opened at the first invoke.
     view: Option<ThreadView>,
 }
+
+/// How many consecutive samples must show the thread asleep, with no
+/// reply, at the levels that see only that it sleeps.
+const ASLEEP_SAMPLES: u32 = 3;
 
 /// One test case's actors.
 pub struct Session {
     actors: Vec<ActorHandle>,
     timing: Timing,
+    /// The evidence level "blocked" is confirmed at ([`crate::evidence`]).
+    level: EvidenceKind,
     /// Actors say `Started` before each operation that may block, so that
-    /// a thread-state sample taken afterwards can only show the operation
-    /// itself waiting (platforms without a syscall view).
+    /// a sample taken afterwards can only show the operation itself
+    /// waiting (every level below `proc`).
     ack: bool,
     /// Every "blocked" observation of this session, by evidence kind.
     pub evidence: EvidenceTally,
 }
 
 impl Session {
-    /// A session with no actors yet.
+    /// A session with no actors yet, at the evidence level in force
+    /// ([`crate::evidence::in_force`]).
     pub fn new(timing: Timing) -> Session {
-        let ack = !os::proc::HAS_SYSCALL_VIEW && os::proc::HAS_THREAD_STATE;
-        Session { actors: Vec::new(), timing, ack, evidence: EvidenceTally::default() }
+        Session::at_level(timing, crate::evidence::in_force())
+    }
+
+    /// A session that confirms "blocked" at `level`.
+    pub fn at_level(timing: Timing, level: EvidenceKind) -> Session {
+        let ack = level > EvidenceKind::Proc;
+        Session { actors: Vec::new(), timing, level, ack, evidence: EvidenceTally::default() }
     }
 
     /// A session whose actors acknowledge each operation that may block
-    /// before performing it (the macOS evidence path), on any platform: for
-    /// the engine's own tests.
+    /// before performing it, at the strongest level: for the engine's own
+    /// tests of the acknowledgement path.
     pub fn with_acknowledgements(timing: Timing) -> Session {
         let mut session = Session::new(timing);
         session.ack = true;
         session
+    }
+
+    /// The evidence level this session confirms "blocked" at.
+    pub fn level(&self) -> EvidenceKind {
+        self.level
     }
 
     /// The limits this session applies.
@@ -152,6 +181,11 @@ impl Session {
         self.actors[id.0].pid
     }
 
+    /// The id of an actor's thread, as the kernel's thread views name it.
+    pub fn tid(&self, id: ActorId) -> i64 {
+        self.actors[id.0].tid
+    }
+
     /// The pids of every actor, live or not.
     pub fn pids(&self) -> Vec<i32> {
         self.actors.iter().map(|a| a.pid).collect()
@@ -196,15 +230,18 @@ impl Session {
     }
 
     /// Invokes an operation that may block at `site`, and waits until it
-    /// returns or is proved blocked there. Where the kernel shows no wait
-    /// state, an operation still without reply after the bounded wait is
-    /// taken as blocked with `Timeout` evidence (which never grounds a
-    /// `fail` on its own). [`Stop::Hung`] when neither happens within the
-    /// liveness deadline (the actor is asleep somewhere else, or running).
+    /// returns or is proved blocked there, at the session's evidence level
+    /// ([`crate::evidence`]): `proc`, the thread asleep in the call on the
+    /// descriptor; `wchan` and `thread-state`, after the actor announced
+    /// the call, the thread asleep in several consecutive samples with no
+    /// reply; `timeout`, no reply within the bounded wait (which never
+    /// grounds a `fail` on its own). A view that the kernel refuses during
+    /// the call leaves this call at `timeout`, said so in its evidence.
+    /// [`Stop::Hung`] when neither happens and the operation makes no
+    /// progress within the liveness deadline.
     pub fn invoke(&mut self, id: ActorId, request: &Request, site: BlockSite) -> Result<Observed, Stop> {
         self.send(id, request, &[])?;
         let (pid, tid) = (self.actors[id.0].pid, self.actors[id.0].tid);
-        let start = Instant::now();
         if self.ack && request.may_block() {
             // Wait for the actor to say it is about to perform the call.
             if let Some(observed) = self.await_frame(id, self.timing.deadline, true)? {
@@ -218,13 +255,15 @@ impl Session {
         const PAUSE_STEP: Duration = Duration::from_micros(10);
         const PAUSE_DENSE: Duration = Duration::from_millis(2);
         os::process::precise_timers();
+        let began = Instant::now();
+        let mut start = began;
         let mut pause = PAUSE_STEP;
-        let mut kernel_view = os::proc::HAS_SYSCALL_VIEW;
-        let thread_view = os::proc::HAS_THREAD_STATE && self.ack;
-        if kernel_view && self.actors[id.0].view.is_none() {
-            self.actors[id.0].view = ThreadView::open(pid, tid).ok();
+        let mut level = self.level;
+        let mut refused: Option<ViewError> = None;
+        let mut asleep = 0u32;
+        if level < EvidenceKind::Timeout && self.actors[id.0].view.is_none() {
+            self.actors[id.0].view = Some(ThreadView::open(pid, tid));
         }
-        let mut start = start;
         loop {
             if self.readable(id, pause)? {
                 match self.take_frame(id)? {
@@ -234,32 +273,54 @@ impl Session {
                 }
                 continue;
             }
-            if kernel_view {
-                let sample = match &self.actors[id.0].view {
-                    Some(view) => view.sample(),
-                    None => wait_state(pid, tid),
-                };
-                match sample {
-                    Ok(mut ws) if site.matches(&ws) => {
-                        if let Some(view) = &self.actors[id.0].view {
-                            ws.wchan = view.wchan();
-                        }
-                        let evidence = Evidence::Proc(ws);
-                        self.evidence.add(&evidence);
-                        return Ok(Observed::Blocked(evidence));
+            let seen = match (&self.actors[id.0].view, level) {
+                (_, EvidenceKind::Timeout) | (None, _) => Seen::Nothing,
+                (Some(view), EvidenceKind::Proc) => match view.sample() {
+                    Ok(ws) if site.matches(&ws) => Seen::Proc(ws),
+                    Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
+                    Err(e) => Seen::Refused(e),
+                },
+                (Some(view), EvidenceKind::Wchan) => match (view.state(), view.wchan()) {
+                    (Ok(s), Ok(w)) if site.asleep(s) && !w.is_empty() && w != "0" => Seen::Asleep(w),
+                    (Ok(_), Ok(_)) | (Err(ViewError::Gone), _) | (_, Err(ViewError::Gone)) => Seen::Nothing,
+                    (Err(e), _) | (_, Err(e)) => Seen::Refused(e),
+                },
+                (Some(view), EvidenceKind::ThreadState) => match view.state() {
+                    Ok(s) if site.asleep(s) => Seen::Asleep(format!("state {s}")),
+                    Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
+                    Err(e) => Seen::Refused(e),
+                },
+            };
+            match seen {
+                Seen::Proc(mut ws) => {
+                    if let Some(view) = &self.actors[id.0].view {
+                        ws.wchan = view.wchan().unwrap_or_default();
                     }
-                    Ok(_) => {}
-                    Err(_) if !self.alive_now(id) => {}
-                    Err(_) => kernel_view = false,
+                    return Ok(self.blocked(Evidence::Proc(ws)));
                 }
-            } else if thread_view && os::proc::thread_waiting(pid, tid).unwrap_or(false) {
-                let evidence = Evidence::ThreadState(format!("thread {tid} waiting in {}", site.kind.name()));
-                self.evidence.add(&evidence);
-                return Ok(Observed::Blocked(evidence));
-            } else if !thread_view && start.elapsed() >= self.timing.bounded_wait {
-                let evidence = Evidence::Timeout { waited_ms: start.elapsed().as_millis() as u64 };
-                self.evidence.add(&evidence);
-                return Ok(Observed::Blocked(evidence));
+                Seen::Asleep(what) => {
+                    asleep += 1;
+                    // A sample seen asleep before a reply that arrived
+                    // since could be the actor waiting for its next
+                    // request: only samples with no reply after them count.
+                    if asleep >= ASLEEP_SAMPLES && !self.readable(id, Duration::ZERO)? {
+                        let what = format!("thread {tid} asleep in {} ({what}) in {asleep} samples", site.kind.name());
+                        return Ok(self.blocked(match level {
+                            EvidenceKind::Wchan => Evidence::Wchan(what),
+                            _ => Evidence::ThreadState(what),
+                        }));
+                    }
+                }
+                Seen::Refused(e) => {
+                    refused = Some(e);
+                    level = EvidenceKind::Timeout;
+                }
+                Seen::Nothing => asleep = 0,
+            }
+            if level == EvidenceKind::Timeout && began.elapsed() >= self.timing.bounded_wait {
+                let waited_ms = began.elapsed().as_millis() as u64;
+                let refused = refused.map(|e| e.to_string());
+                return Ok(self.blocked(Evidence::Timeout { waited_ms, refused }));
             }
             if start.elapsed() >= self.timing.deadline {
                 let ws = self.describe_wait(id);
@@ -272,10 +333,29 @@ impl Session {
                     ),
                 ));
             }
-            if start.elapsed() >= PAUSE_DENSE {
+            if began.elapsed() >= PAUSE_DENSE {
                 pause = (pause * 2).min(Duration::from_millis(1));
             }
         }
+    }
+
+    /// Records evidence of a blocked call and returns the observation.
+    fn blocked(&mut self, evidence: Evidence) -> Observed {
+        self.evidence.add(&evidence);
+        Observed::Blocked(evidence)
+    }
+
+    /// Sends an operation that may block and, with acknowledgements on,
+    /// waits until the actor says it is about to perform it (a reply
+    /// instead is a harness error: the caller expected it to block).
+    pub fn begin(&mut self, id: ActorId, request: &Request) -> Result<(), Stop> {
+        self.send(id, request, &[])?;
+        if self.ack && request.may_block() {
+            if let Some(observed) = self.await_frame(id, self.timing.deadline, true)? {
+                return Err(Stop::harness(format!("{id}: {} returned at once: {observed:?}", request.summary())));
+            }
+        }
+        Ok(())
     }
 
     /// Sends an operation and returns at once, so that several actors can
@@ -374,7 +454,11 @@ impl Session {
     }
 
     fn describe_wait(&self, id: ActorId) -> String {
-        self.wait_state(id).map(|w| w.to_string()).unwrap_or_else(|| "no wait state available".into())
+        match wait_state(self.actors[id.0].pid, self.actors[id.0].tid) {
+            Ok(ws) if matches!(ws.state, 'T' | 't') => format!("{ws}: stopped or traced, not blocked"),
+            Ok(ws) => ws.to_string(),
+            Err(e) => format!("no wait state: {e}"),
+        }
     }
 
     /// Looks for actors that died without the schedule asking, also those
@@ -409,10 +493,6 @@ impl Session {
             self.judge_death(id, death)?;
         }
         Ok(())
-    }
-
-    fn alive_now(&self, id: ActorId) -> bool {
-        std::path::Path::new(&format!("/proc/{}", self.actors[id.0].pid)).exists()
     }
 
     fn send(&mut self, id: ActorId, request: &Request, fds: &[BorrowedFd<'_>]) -> Result<(), Stop> {

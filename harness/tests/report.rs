@@ -3,7 +3,7 @@
 //! pids and kernel versions are redacted, so the snapshots hold on any
 //! machine.
 
-use ipc_conform_harness::evidence::EvidenceTally;
+use ipc_conform_harness::evidence::{EvidenceKind, EvidenceProbe, EvidenceTally, ViewCheck};
 use ipc_conform_harness::report::{merge_markdown, PlatformInfo, Report};
 use ipc_conform_harness::runner::{Counterexample, Measured, RuleOutcome};
 use ipc_conform_harness::{Constants, Verdict};
@@ -17,7 +17,7 @@ fn outcome(rule: &str, verdict: Verdict, reason: Option<&str>) -> RuleOutcome {
         verdict,
         reason: reason.map(str::to_string),
         cases: 64,
-        evidence: EvidenceTally { proc: 12, thread_state: 0, timeout: 0 },
+        evidence: EvidenceTally { proc: 12, wchan: 0, thread_state: 0, timeout: 0 },
         counterexample: None,
         measured: BTreeMap::new(),
         duration_ms: 1234,
@@ -83,6 +83,17 @@ fn fixed_report() -> Report {
         kernel: "6.18.44-test".into(),
         arch: "x86_64".into(),
         constants: Constants::linux_example(),
+        evidence: Some(EvidenceProbe {
+            level: EvidenceKind::Proc,
+            best: EvidenceKind::Proc,
+            cap: None,
+            reason: "the strongest view".into(),
+            views: vec![
+                ViewCheck { level: EvidenceKind::Proc, usable: true, answer: "ok".into() },
+                ViewCheck { level: EvidenceKind::Wchan, usable: true, answer: "ok (pipe_read)".into() },
+                ViewCheck { level: EvidenceKind::ThreadState, usable: true, answer: "ok".into() },
+            ],
+        }),
     };
     let started = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_683_900);
     Report::build(&checked, platform, started, 98_765, 0x1234)

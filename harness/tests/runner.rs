@@ -40,6 +40,13 @@ fn config(dir: &std::path::Path) -> RunConfig {
         progress: Default::default(),
         max_shrink_iters: None,
         confirm: 3,
+        evidence: ipc_conform_harness::evidence::EvidenceProbe {
+            level: ipc_conform_harness::evidence::EvidenceKind::Proc,
+            best: ipc_conform_harness::evidence::EvidenceKind::Proc,
+            cap: None,
+            reason: "a fixed configuration for the runner's own tests".into(),
+            views: Vec::new(),
+        },
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::registry;
 use clap::{Parser, Subcommand};
+use ipc_conform_harness::evidence::EvidenceKind;
 use ipc_conform_harness::report::{merge_markdown, PlatformInfo, Report};
 use ipc_conform_harness::runner::{self, Progress, RuleOutcome, RunConfig};
 use ipc_conform_harness::verdict::Verdict;
@@ -69,6 +70,9 @@ struct RunArgs {
     /// Where the report and saved failures go [default: target/ipc-conform/].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Cap the evidence "blocked" rests on: proc (the call and its descriptor), wchan, thread-state, or timeout (no view; never grounds a fail). Default: the strongest this host offers (probed at start), or IPC_CONFORM_EVIDENCE.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_evidence)]
+    evidence: Option<EvidenceKind>,
     /// Replay one saved failing case (a file from <out>/failures/).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "cases", "seed", "list"])]
     replay: Option<PathBuf>,
@@ -211,6 +215,10 @@ fn bench(args: BenchArgs) -> Result<i32, String> {
     Ok(EXIT_OK)
 }
 
+fn parse_evidence(text: &str) -> Result<EvidenceKind, String> {
+    text.parse()
+}
+
 /// Makes sure the out folder can be written before anything runs.
 fn check_writable(dir: &Path) -> Result<(), String> {
     let probe = dir.join(".ipc-conform-write-test");
@@ -230,6 +238,9 @@ fn run(args: RunArgs) -> Result<i32, String> {
         cfg.seed = seed;
     }
     cfg.cases = args.cases;
+    if let Some(cap) = args.evidence {
+        cfg.cap_evidence(cap);
+    }
     if let Some(path) = args.replay {
         return replay(&path, &cfg);
     }
@@ -244,7 +255,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
     check_writable(&cfg.out_dir)?;
     let k = &cfg.constants;
     println!(
-        "ipc-conform {}: {} rule(s), seed {:#x}, {} cases per rule; PIPE_BUF {}, pipe capacity {}",
+        "ipc-conform {}: {} rule(s), seed {:#x}, {} cases per rule; PIPE_BUF {}, pipe capacity {}; evidence {}",
         env!("CARGO_PKG_VERSION"),
         rules.len(),
         cfg.seed,
@@ -254,6 +265,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
         ),
         k.pipe_buf,
         k.pipe_capacity,
+        cfg.evidence,
     );
     let bar = ProgressBar::new(rules.len());
     cfg.progress = bar.hook();
@@ -262,8 +274,13 @@ fn run(args: RunArgs) -> Result<i32, String> {
     let mut checked = check_in_parallel(&rules, &cfg, &bar);
     registry::attribute_findings(&mut checked);
     bar.clear();
-    let report =
-        Report::build(&checked, PlatformInfo::current(k), started, clock.elapsed().as_millis() as u64, cfg.seed);
+    let report = Report::build(
+        &checked,
+        PlatformInfo::current(k, &cfg.evidence),
+        started,
+        clock.elapsed().as_millis() as u64,
+        cfg.seed,
+    );
     print_summary(&report, &checked);
     report.write(&cfg.out_dir).map_err(|e| format!("writing the report to {}: {e}", cfg.out_dir.display()))?;
     println!("report: {}", cfg.out_dir.join("report.md").display());
@@ -324,7 +341,7 @@ fn print_summary(report: &Report, checked: &[(&ipc_conform_spec::Rule, RuleOutco
         let ev = &e.evidence;
         let evidence = match ev.kind.as_str() {
             "none" => "none".to_string(),
-            kind => format!("{kind} x{}", ev.proc + ev.thread_state + ev.timeout),
+            kind => format!("{kind} x{}", ev.proc + ev.wchan + ev.thread_state + ev.timeout),
         };
         println!("{:<36} {:<12} {:>6}  {}", e.id, e.verdict.as_str(), e.cases, evidence);
     }

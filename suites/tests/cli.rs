@@ -134,6 +134,7 @@ const BENCH_FIELDS: &[&str] = &[
     "blocked_p50_us",
     "blocked_p99_us",
     "blocked_max_us",
+    "blocked_by_level",
     "schedules",
     "run",
 ];
@@ -171,6 +172,13 @@ fn bench_json_quick_prints_every_documented_figure() {
     let ratio = num("engine_op_us") / num("raw_round_trip_us");
     assert!((num("engine_to_raw_ratio") - ratio).abs() < 1e-6 * ratio.max(1.0), "ratio {ratio}");
     assert!(num("blocked_p50_us") <= num("blocked_p99_us") && num("blocked_p99_us") <= num("blocked_max_us"));
+    // Every level the host offers below timeout, with its latency.
+    let levels = json["blocked_by_level"].as_object().expect("blocked_by_level is an object");
+    assert!(levels.contains_key("thread-state"), "{levels:?}");
+    for (level, l) in levels {
+        assert_eq!(keys(l), sorted(&["p50_us", "p99_us", "max_us", "samples"]), "{level}");
+        assert!(l["p50_us"].as_f64().unwrap() > 0.0 && l["samples"].as_u64().unwrap() > 0, "{level}: {l}");
+    }
     let schedules = json["schedules"].as_object().expect("schedules is an object");
     assert!(schedules.contains_key("pipe") && schedules.contains_key("socket"), "{schedules:?}");
     for (mech, rate) in schedules {

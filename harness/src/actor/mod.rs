@@ -17,6 +17,7 @@ pub const CONTROL_FD: RawFd = 4;
 /// Runs the actor loop until the coordinator closes the channel or asks the
 /// actor to exit; never returns.
 pub fn main() -> ! {
+    os::process::apply_dumpable_knob();
     os::process::watch_lifeline();
     crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.

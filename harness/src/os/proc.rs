@@ -1,11 +1,12 @@
 //! What the kernel shows about a thread that waits: on Linux,
-//! `/proc/<pid>/task/<tid>/{stat,syscall,wchan}` (proc(5)).
+//! `/proc/<pid>/task/<tid>/{stat,syscall,wchan}` (proc(5)); on macOS the
+//! thread's run state (`proc_pidinfo`).
 //!
 //! This is the positive evidence behind every "blocked" verdict: a thread
 //! that sleeps (state `S`) inside the expected system call on the expected
-//! descriptor is blocked there. Elsewhere no such view exists and
-//! [`wait_state`] answers `Unsupported`; the engine then falls back to a
-//! bounded wait and says so in the verdict.
+//! descriptor is blocked there. Which views exist, and which the kernel
+//! gives to the coordinator, differs from host to host: the engine probes
+//! them at start ([`crate::evidence::probe`]) and uses the strongest.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -45,108 +46,178 @@ impl fmt::Display for WaitState {
     }
 }
 
-/// Reads the wait state of thread `tid` of process `pid`.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub fn wait_state(pid: i32, tid: i64) -> io::Result<WaitState> {
-    let base = format!("/proc/{pid}/task/{tid}");
-    let stat = std::fs::read_to_string(format!("{base}/stat"))?;
-    let state = parse_stat_state(&stat).ok_or_else(|| io::Error::other(format!("unreadable {base}/stat")))?;
-    let syscall = std::fs::read_to_string(format!("{base}/syscall")).ok().and_then(|s| parse_syscall(&s));
-    let wchan = std::fs::read_to_string(format!("{base}/wchan")).unwrap_or_default();
-    Ok(WaitState { state, syscall, wchan: wchan.trim().to_string() })
+/// Why a view of a thread could not be read: an answer, never swallowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ViewError {
+    /// The thread (or its process) is gone (`ESRCH`, `ENOENT` after it existed).
+    Gone,
+    /// The kernel refuses this view to the coordinator (`EACCES`, `EPERM`:
+    /// ptrace access checks, a non-dumpable actor, an LSM, Yama).
+    Denied(i32),
+    /// This view does not exist here (`ENOENT` of the file itself, a
+    /// platform without it).
+    Missing(i32),
+    /// It answered something unreadable.
+    Garbled,
 }
 
-/// Reads the wait state of a thread: not available on this platform.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub fn wait_state(_pid: i32, _tid: i64) -> io::Result<WaitState> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "no per-thread syscall view on this platform"))
+impl ViewError {
+    fn of(err: &io::Error) -> ViewError {
+        match err.raw_os_error() {
+            Some(libc::ESRCH) => ViewError::Gone,
+            Some(e @ (libc::EACCES | libc::EPERM)) => ViewError::Denied(e),
+            Some(e) => ViewError::Missing(e),
+            None if err.kind() == io::ErrorKind::Unsupported => ViewError::Missing(libc::ENOSYS),
+            None => ViewError::Garbled,
+        }
+    }
 }
 
-/// A thread's `/proc` files kept open, so that sampling its wait state
-/// again and again costs two `pread(2)`s rather than opening, reading and
-/// closing three files each time. The handles refer to that very thread:
-/// once it is gone they fail (`ESRCH`) even if its id is reused.
+impl fmt::Display for ViewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ViewError::Gone => f.write_str("the thread is gone"),
+            ViewError::Denied(e) => write!(f, "refused ({})", super::errno_name(*e)),
+            ViewError::Missing(e) => write!(f, "not available ({})", super::errno_name(*e)),
+            ViewError::Garbled => f.write_str("unreadable contents"),
+        }
+    }
+}
+
+/// Reads the wait state of thread `tid` of process `pid`, for messages (a
+/// `hung` verdict's detail): whatever of it can be read.
+pub fn wait_state(pid: i32, tid: i64) -> Result<WaitState, ViewError> {
+    let view = ThreadView::open(pid, tid);
+    let state = view.state()?;
+    let syscall = view.syscall().ok().flatten();
+    Ok(WaitState { state, syscall, wchan: view.wchan().unwrap_or_default() })
+}
+
+/// A thread's views, each opened once and kept, so that sampling again and
+/// again costs a `pread(2)` each rather than opening, reading and closing
+/// files. The handles refer to that very thread: once it is gone they fail
+/// (`ESRCH`) even if its id is reused. Each view answers for itself: one
+/// that the kernel refuses says so ([`ViewError`]).
+///
+/// # References
+/// - proc(5) (Linux): `/proc/<pid>/task/<tid>/{stat,syscall,wchan}`; the
+///   `syscall` file needs ptrace access to the thread
+///   (`PTRACE_MODE_ATTACH_FSCREDS`), `wchan` shows `0` without it.
+/// - proc_pidinfo (macOS libproc): `PROC_PIDTHREADID64INFO`, the thread's
+///   run state.
 pub struct ThreadView {
+    pid: i32,
+    tid: i64,
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    stat: std::fs::File,
+    stat: Result<std::fs::File, ViewError>,
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    syscall: std::fs::File,
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    base: String,
+    syscall: Result<std::fs::File, ViewError>,
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn pread_text<'b>(file: &std::fs::File, buf: &'b mut [u8]) -> io::Result<&'b str> {
+fn pread_text<'b>(file: &std::fs::File, buf: &'b mut [u8]) -> Result<&'b str, ViewError> {
     use std::os::unix::fs::FileExt;
     let n = loop {
         match file.read_at(buf, 0) {
             Ok(n) => break n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(ViewError::of(&e)),
         }
     };
-    std::str::from_utf8(&buf[..n]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    std::str::from_utf8(&buf[..n]).map_err(|_| ViewError::Garbled)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn open_view(path: &str) -> Result<std::fs::File, ViewError> {
+    std::fs::File::open(path).map_err(|e| match e.raw_os_error() {
+        // The thread's directory exists only while it does.
+        Some(libc::ENOENT) if !std::path::Path::new(path).parent().is_some_and(|d| d.exists()) => ViewError::Gone,
+        _ => ViewError::of(&e),
+    })
 }
 
 impl ThreadView {
-    /// Opens `/proc/<pid>/task/<tid>/{stat,syscall}`.
+    /// Opens the views of thread `tid` of process `pid`.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn open(pid: i32, tid: i64) -> io::Result<ThreadView> {
+    pub fn open(pid: i32, tid: i64) -> ThreadView {
         let base = format!("/proc/{pid}/task/{tid}");
-        let stat = std::fs::File::open(format!("{base}/stat"))?;
-        let syscall = std::fs::File::open(format!("{base}/syscall"))?;
-        Ok(ThreadView { stat, syscall, base })
+        ThreadView {
+            pid,
+            tid,
+            stat: open_view(&format!("{base}/stat")),
+            syscall: open_view(&format!("{base}/syscall")),
+        }
     }
 
-    /// Opens a thread's view: not available on this platform.
+    /// Opens the views of a thread (macOS: none to open; each sample asks).
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub fn open(_pid: i32, _tid: i64) -> io::Result<ThreadView> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "no per-thread syscall view on this platform"))
+    pub fn open(pid: i32, tid: i64) -> ThreadView {
+        ThreadView { pid, tid }
     }
 
-    /// The thread's state and system call now, without `wchan` (empty; see
-    /// [`ThreadView::wchan`]); allocates nothing.
+    /// The thread's run state letter now (`S` sleeping, `D` uninterruptible
+    /// sleep, `R` running, `T`/`t` stopped or traced, `Z` zombie).
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn sample(&self) -> io::Result<WaitState> {
+    pub fn state(&self) -> Result<char, ViewError> {
         let mut buf = [0u8; 1024];
-        let state = parse_stat_state(pread_text(&self.stat, &mut buf)?)
-            .ok_or_else(|| io::Error::other(format!("unreadable {}/stat", self.base)))?;
-        let syscall = pread_text(&self.syscall, &mut buf).ok().and_then(parse_syscall);
-        Ok(WaitState { state, syscall, wchan: String::new() })
+        let file = self.stat.as_ref().map_err(|e| *e)?;
+        parse_stat_state(pread_text(file, &mut buf)?).ok_or(ViewError::Garbled)
     }
 
-    /// The thread's state now: not available on this platform.
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub fn sample(&self) -> io::Result<WaitState> {
-        Err(io::Error::new(io::ErrorKind::Unsupported, "no per-thread syscall view on this platform"))
+    /// The thread's run state now: `S` when `proc_pidinfo` says it is
+    /// waiting (`TH_STATE_WAITING`), `R` otherwise.
+    #[cfg(target_os = "macos")]
+    pub fn state(&self) -> Result<char, ViewError> {
+        thread_waiting(self.pid, self.tid).map(|w| if w { 'S' } else { 'R' }).map_err(|e| ViewError::of(&e))
     }
 
-    /// The kernel function the thread sleeps in now (`wchan`), empty when
-    /// unknown: read once a sample has confirmed the wait, for the evidence.
+    /// No thread view on this platform.
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+    pub fn state(&self) -> Result<char, ViewError> {
+        Err(ViewError::Missing(libc::ENOSYS))
+    }
+
+    /// The system call the thread is in now (`None`: running in user
+    /// space, or asleep outside a call).
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub fn wchan(&self) -> String {
-        std::fs::read_to_string(format!("{}/wchan", self.base)).map(|w| w.trim().to_string()).unwrap_or_default()
+    pub fn syscall(&self) -> Result<Option<InSyscall>, ViewError> {
+        let mut buf = [0u8; 256];
+        let file = self.syscall.as_ref().map_err(|e| *e)?;
+        Ok(parse_syscall(pread_text(file, &mut buf)?))
     }
 
-    /// The kernel function the thread sleeps in: not available here.
+    /// No per-thread syscall view on this platform.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub fn wchan(&self) -> String {
-        String::new()
+    pub fn syscall(&self) -> Result<Option<InSyscall>, ViewError> {
+        Err(ViewError::Missing(libc::ENOSYS))
+    }
+
+    /// The kernel function the thread sleeps in now (`wchan`; `0` when the
+    /// kernel does not say, to this reader or at all).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn wchan(&self) -> Result<String, ViewError> {
+        std::fs::read_to_string(format!("/proc/{}/task/{}/wchan", self.pid, self.tid))
+            .map(|w| w.trim().to_string())
+            .map_err(|e| ViewError::of(&e))
+    }
+
+    /// No wait channel on this platform.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub fn wchan(&self) -> Result<String, ViewError> {
+        Err(ViewError::Missing(libc::ENOSYS))
+    }
+
+    /// One sample of state and system call (for the syscall level).
+    pub fn sample(&self) -> Result<WaitState, ViewError> {
+        Ok(WaitState { state: self.state()?, syscall: self.syscall()?, wchan: String::new() })
     }
 }
 
-/// Whether this platform can show the system call a thread sleeps in.
-pub const HAS_SYSCALL_VIEW: bool = cfg!(any(target_os = "linux", target_os = "android"));
-
-/// Whether this platform can show a thread's run state (macOS:
-/// `proc_pidinfo(PROC_PIDTHREADID64INFO)`).
-pub const HAS_THREAD_STATE: bool = cfg!(target_os = "macos");
-
 /// Whether thread `tid` (a `pthread_threadid_np` id) of process `pid` is
 /// waiting (`TH_STATE_WAITING`), from `proc_pidinfo(2)` with
-/// `PROC_PIDTHREADID64INFO` (libproc). Weaker than the Linux view: it says
-/// the thread sleeps, not in which call; the engine samples it only after
-/// the actor has acknowledged starting the operation.
+/// `PROC_PIDTHREADID64INFO` (libproc). It says the thread sleeps, not in
+/// which call; the engine samples it only after the actor has acknowledged
+/// starting the operation.
 #[cfg(target_os = "macos")]
 pub fn thread_waiting(pid: i32, tid: i64) -> io::Result<bool> {
     // From xnu's sys/proc_info.h; libc does not export it.
@@ -168,12 +239,6 @@ pub fn thread_waiting(pid: i32, tid: i64) -> io::Result<bool> {
         return Err(io::Error::last_os_error());
     }
     Ok(info.pth_run_state == libc::TH_STATE_WAITING)
-}
-
-/// Whether a thread is waiting: not available on this platform.
-#[cfg(not(target_os = "macos"))]
-pub fn thread_waiting(_pid: i32, _tid: i64) -> io::Result<bool> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "no thread run-state view on this platform"))
 }
 
 /// The state letter: the first field after the last `)` of `stat` (the
@@ -254,6 +319,13 @@ impl SyscallKind {
             let _ = self;
             &[]
         }
+    }
+
+    /// Whether a call of this kind may wait uninterruptibly (state `D`) as
+    /// documented: none of the calls the rules make do (pipes, sockets,
+    /// FIFO opens, file locks and futexes wait interruptibly).
+    pub fn waits_uninterruptibly(self) -> bool {
+        false
     }
 
     /// Whether the first argument of this kind of call is the descriptor.

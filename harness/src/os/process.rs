@@ -116,16 +116,61 @@ pub struct SpawnSpec<'a> {
     pub fds: &'a [(BorrowedFd<'a>, RawFd)],
 }
 
-/// This process's executable, for starting it again. On Linux
-/// `/proc/self/exe`, which names the very image that runs even when the
-/// file was replaced or deleted since (a rebuild during a run would
-/// otherwise start actors from another binary, or from nothing).
+/// This process's executable as found once, at the first spawn: its path
+/// as the process sees it (`current_exe`: the link `/proc/self/exe`
+/// resolved, which a wrapper such as valgrind or a user-mode emulator
+/// answers with the program it runs, not itself), the file's identity, and
+/// an open descriptor of it.
+struct OwnImage {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+    file: std::fs::File,
+}
+
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+fn own_image() -> io::Result<&'static OwnImage> {
+    static IMAGE: OnceLock<Result<OwnImage, (io::ErrorKind, String)>> = OnceLock::new();
+    let found = IMAGE.get_or_init(|| {
+        let find = || -> io::Result<OwnImage> {
+            let path = std::env::current_exe()?;
+            let file = std::fs::File::open(&path)?;
+            let id = identity(&file.metadata()?);
+            Ok(OwnImage { path, id, file })
+        };
+        find().map_err(|e| (e.kind(), e.to_string()))
+    });
+    found.as_ref().map_err(|(kind, msg)| io::Error::new(*kind, format!("finding this program's executable: {msg}")))
+}
+
+/// The path to start this executable again by. Normally its own path; if
+/// that path no longer names the same file (the binary was rebuilt during
+/// the run), the very image that runs, through the descriptor kept open
+/// ([`image_by_descriptor`]).
 fn own_executable() -> io::Result<std::path::PathBuf> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if std::path::Path::new("/proc/self/exe").exists() {
-        return Ok(std::path::PathBuf::from("/proc/self/exe"));
+    let image = own_image()?;
+    match std::fs::metadata(&image.path) {
+        Ok(meta) if identity(&meta) == image.id => Ok(image.path.clone()),
+        _ => image_by_descriptor(&image.file),
     }
-    std::env::current_exe()
+}
+
+/// # References
+/// - proc(5) (Linux): `/proc/self/fd/<n>` names the open file itself, also
+///   once its path was replaced or removed; exec resolves it before the
+///   descriptor (close-on-exec) goes.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn image_by_descriptor(file: &std::fs::File) -> io::Result<std::path::PathBuf> {
+    Ok(std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())))
+}
+
+/// Elsewhere no path names an open file: a replaced binary is an error.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn image_by_descriptor(_file: &std::fs::File) -> io::Result<std::path::PathBuf> {
+    Err(io::Error::other("this program's executable was replaced during the run; start the run again"))
 }
 
 /// Starts this executable again as `spec.role`, in a process group of its
@@ -240,6 +285,34 @@ pub fn current_tid() -> i64 {
         i64::from(std::process::id())
     }
 }
+
+/// The environment variable that, set to `0`, makes every actor
+/// non-dumpable at start, as on a hardened host: the kernel then refuses
+/// an unprivileged coordinator the views of the actors' threads that need
+/// ptrace access (Linux `/proc/<pid>/task/<tid>/syscall`, `wchan`). For
+/// testing the evidence levels on a real restricted host.
+pub const DUMPABLE_ENV: &str = "IPC_CONFORM_ACTOR_DUMPABLE";
+
+/// In an actor: honours [`DUMPABLE_ENV`].
+pub fn apply_dumpable_knob() {
+    if std::env::var(DUMPABLE_ENV).is_ok_and(|v| v.trim() == "0") {
+        set_not_dumpable();
+    }
+}
+
+/// # References
+/// - prctl(2) (Linux): `PR_SET_DUMPABLE` 0; proc(5): the files of a
+///   non-dumpable process belong to root and need `CAP_SYS_PTRACE`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_not_dumpable() {
+    // SAFETY: PR_SET_DUMPABLE takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+}
+
+/// Elsewhere there is no such flag (macOS's thread views need no ptrace
+/// access).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_not_dumpable() {}
 
 /// In an actor: starts a thread that waits on the lifeline and ends the
 /// process (`_exit(2)`) when the coordinator is gone.

@@ -30,6 +30,15 @@ pub fn render(r: &Report) -> String {
         r.duration_ms as f64 / 1000.0,
         r.seed
     );
+    if let Some(ev) = &p.evidence {
+        let _ = writeln!(out, "## Evidence of blocking\n");
+        let _ = writeln!(out, "Level in force: **{}** ({}): {}.\n", ev.level, cell(&ev.reason), ev.level.proves());
+        let _ = writeln!(out, "| view | usable | what it showed of an actor blocked in read(2) |\n| --- | --- | --- |");
+        for v in &ev.views {
+            let _ = writeln!(out, "| {} | {} | {} |", v.level, if v.usable { "yes" } else { "no" }, cell(&v.answer));
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "## Platform constants (measured at start)\n");
     let _ = writeln!(out, "| constant | value |\n| --- | --- |");
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&p.constants) {
@@ -46,7 +55,7 @@ pub fn render(r: &Report) -> String {
             let ev = &e.evidence;
             let evidence = match ev.kind.as_str() {
                 "none" => "none".to_string(),
-                kind => format!("{kind} ({})", ev.proc + ev.thread_state + ev.timeout),
+                kind => format!("{kind} ({})", ev.proc + ev.wchan + ev.thread_state + ev.timeout),
             };
             let _ = writeln!(
                 out,

@@ -10,6 +10,7 @@ mod merge;
 pub use merge::merge_markdown;
 
 use crate::constants::Constants;
+use crate::evidence::EvidenceProbe;
 use crate::runner::{Counterexample, Measured, RuleOutcome};
 use crate::verdict::Verdict;
 use ipc_conform_spec::{Expectation, Platform, Rule};
@@ -27,17 +28,21 @@ pub struct PlatformInfo {
     pub arch: String,
     /// The constants measured at start.
     pub constants: Constants,
+    /// The evidence levels probed at start, and the one the run used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceProbe>,
 }
 
 impl PlatformInfo {
-    /// This host, with the given measured constants.
-    pub fn current(constants: &Constants) -> PlatformInfo {
+    /// This host, with the given measured constants and probed evidence.
+    pub fn current(constants: &Constants, evidence: &EvidenceProbe) -> PlatformInfo {
         let uname = rustix::system::uname();
         PlatformInfo {
             os: std::env::consts::OS.to_string(),
             kernel: uname.release().to_string_lossy().into_owned(),
             arch: std::env::consts::ARCH.to_string(),
             constants: constants.clone(),
+            evidence: Some(evidence.clone()),
         }
     }
 }
@@ -67,8 +72,11 @@ pub struct EvidenceEntry {
     /// The weakest kind any verdict rested on (`proc`, `thread-state`,
     /// `timeout`), or `none` when no "blocked" was observed.
     pub kind: String,
-    /// "Blocked" observations confirmed from `/proc`.
+    /// "Blocked" observations confirmed from `/proc` (call and descriptor).
     pub proc: u64,
+    /// ... from the wait channel.
+    #[serde(default)]
+    pub wchan: u64,
     /// ... from the thread run state.
     #[serde(rename = "thread-state")]
     pub thread_state: u64,
@@ -166,16 +174,8 @@ fn expectation(rule: &Rule, platform: Option<Platform>) -> ExpectationEntry {
 
 fn evidence(outcome: &RuleOutcome) -> EvidenceEntry {
     let e = &outcome.evidence;
-    let kind = if e.timeout > 0 {
-        "timeout"
-    } else if e.thread_state > 0 {
-        "thread-state"
-    } else if e.proc > 0 {
-        "proc"
-    } else {
-        "none"
-    };
-    EvidenceEntry { kind: kind.into(), proc: e.proc, thread_state: e.thread_state, timeout: e.timeout }
+    let kind = e.weakest().map_or("none", |k| k.as_str());
+    EvidenceEntry { kind: kind.into(), proc: e.proc, wchan: e.wchan, thread_state: e.thread_state, timeout: e.timeout }
 }
 
 impl Report {
