@@ -94,6 +94,7 @@ fn fixed_report() -> Report {
                 ViewCheck { level: EvidenceKind::ThreadState, usable: true, answer: "ok".into() },
             ],
         }),
+        interface: "glibc 2.36".into(),
     };
     let started = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_683_900);
     Report::build(&checked, platform, started, 98_765, 0x1234)

@@ -255,7 +255,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
     check_writable(&cfg.out_dir)?;
     let k = &cfg.constants;
     println!(
-        "ipc-conform {}: {} rule(s), seed {:#x}, {} cases per rule; PIPE_BUF {}, pipe capacity {}; evidence {}",
+        "ipc-conform {}: {} rule(s), seed {:#x}, {} cases per rule; PIPE_BUF {}, pipe capacity {}; through {}; evidence {}",
         env!("CARGO_PKG_VERSION"),
         rules.len(),
         cfg.seed,
@@ -265,6 +265,7 @@ fn run(args: RunArgs) -> Result<i32, String> {
         ),
         k.pipe_buf,
         k.pipe_capacity,
+        ipc_conform_harness::os::interface::checked(),
         cfg.evidence,
     );
     let bar = ProgressBar::new(rules.len());

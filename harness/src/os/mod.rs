@@ -8,6 +8,7 @@
 pub mod deviant;
 pub mod fd;
 pub mod file;
+pub mod interface;
 pub mod io;
 pub mod pipe;
 pub mod proc;

@@ -30,6 +30,9 @@ pub fn render(r: &Report) -> String {
         r.duration_ms as f64 / 1000.0,
         r.seed
     );
+    if !p.interface.is_empty() {
+        let _ = writeln!(out, "Checked through: {}.\n", cell(&p.interface));
+    }
     if let Some(ev) = &p.evidence {
         let _ = writeln!(out, "## Evidence of blocking\n");
         let _ = writeln!(out, "Level in force: **{}** ({}): {}.\n", ev.level, cell(&ev.reason), ev.level.proves());

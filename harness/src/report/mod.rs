@@ -31,6 +31,10 @@ pub struct PlatformInfo {
     /// The evidence levels probed at start, and the one the run used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceProbe>,
+    /// The interface the host was checked through: the C library's name
+    /// and version, or `raw-syscalls` ([`crate::os::interface`]).
+    #[serde(default)]
+    pub interface: String,
 }
 
 impl PlatformInfo {
@@ -43,6 +47,7 @@ impl PlatformInfo {
             arch: std::env::consts::ARCH.to_string(),
             constants: constants.clone(),
             evidence: Some(evidence.clone()),
+            interface: crate::os::interface::checked(),
         }
     }
 }
