@@ -18,6 +18,7 @@ use crate::case::Stop;
 use crate::evidence::BlockSite;
 use crate::evidence::EvidenceKind;
 use crate::observed::Observed;
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::{self, proc::SyscallKind, process::SpawnSpec};
 use crate::protocol::{Reply, Request};
 use crate::runner::{RuleOutcome, RunConfig};
@@ -309,13 +310,13 @@ pub fn blocked_confirmation_at(n: u32, timing: Timing, level: EvidenceKind) -> R
     let mut samples = Vec::with_capacity(n as usize);
     for i in 0..n {
         let start = Instant::now();
-        let observed = session.invoke(reader, &Request::Read { slot: 0, max: 1 }, site)?;
+        let observed = session.invoke(reader, &Request::Read { slot: 0, max: 1, call: ReadCall::Read }, site)?;
         let took = start.elapsed();
         if !matches!(observed, Observed::Blocked(_)) {
             return Err(Stop::harness(format!("a read of an empty pipe did not block: {observed:?}")));
         }
         samples.push(took.as_secs_f64() * 1e6);
-        let write = Request::Write { slot: 0, len: 1, tag: 1, start: u64::from(i) };
+        let write = Request::Write { slot: 0, len: 1, tag: 1, start: u64::from(i), call: WriteCall::Write };
         match session.call(writer, &write)? {
             Observed::Returned(Reply::Count(1)) => {}
             other => return Err(Stop::harness(format!("unblocking write: {other:?}"))),

@@ -141,7 +141,7 @@ pub fn describe(observed: &Observed) -> String {
             Reply::Data(d) if d.is_empty() => "returned 0 bytes".to_string(),
             Reply::Data(d) => format!("returned {} bytes", d.len()),
             Reply::Received { data, truncated } => {
-                format!("received {} bytes{}", data.len(), if *truncated { " (MSG_TRUNC)" } else { "" })
+                format!("received {} bytes{}", data.len(), if *truncated == Some(true) { " (MSG_TRUNC)" } else { "" })
             }
             Reply::Errno(e) => format!("failed with {}", errno_name(*e)),
             Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),

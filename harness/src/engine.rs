@@ -58,7 +58,18 @@ pub trait Mechanism {
     /// Bookkeeping after a step was observed (descriptors opened or
     /// closed); nothing by default.
     fn observed(&mut self, _actor: u8, _op: &Self::Op, _observed: &Observed) {}
+
+    /// The entry point (C library function) an operation goes through,
+    /// for those a rule checks through several; none by default.
+    fn entry_point(&self, _op: &Self::Op) -> Option<&'static str> {
+        None
+    }
 }
+
+/// The prefix of the observations that count a case's calls through each
+/// entry point (`entry point: readv`), so that the report shows, rule by
+/// rule, which entry points its cases used.
+pub const ENTRY_POINT_OBSERVED: &str = "entry point: ";
 
 /// The part of a case that its schedule alone decides (who is alive, who
 /// holds what): which steps can be issued at all. Generators keep only
@@ -166,6 +177,16 @@ pub fn run<M: Mechanism>(mut m: M, mut model: M::Model, timing: Timing) -> CaseR
     let mut report =
         crate::case::run_in_session(timing, |session, report| drive(&mut m, session, &mut model, &mut report.events));
     report.observations = model.observations();
+    let mut calls: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for event in &report.events {
+        if let Some(name) = match event {
+            Event::Step { op, .. } => m.entry_point(op),
+            _ => None,
+        } {
+            *calls.entry(name).or_default() += 1;
+        }
+    }
+    report.observations.extend(calls.into_iter().map(|(name, n)| (format!("{ENTRY_POINT_OBSERVED}{name}"), n)));
     report
 }
 

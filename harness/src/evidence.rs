@@ -19,6 +19,7 @@
 //! blocked in `read(2)` of an empty pipe ([`probe`]), so that the answer is
 //! about actors as they run; `--evidence` / [`EVIDENCE_ENV`] caps it.
 
+use crate::os::entry::ReadCall;
 use crate::os::proc::{SyscallKind, ThreadView, ViewError, WaitState};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -417,7 +418,7 @@ fn probe_views(timing: crate::timing::Timing) -> Result<Vec<ViewCheck>, crate::c
         drop(r);
         (fd, w)
     };
-    session.begin(actor, &Request::Read { slot: 0, max: 1 })?;
+    session.begin(actor, &Request::Read { slot: 0, max: 1, call: ReadCall::Read })?;
     let view = ThreadView::open(session.pid(actor), session.tid(actor));
     // Wait (bounded) until the thread is asleep, as far as any view tells:
     // a liveness guard, not an oracle; each view is then judged.

@@ -60,6 +60,29 @@ pub struct RunConfig {
     /// The evidence levels this host offers, probed at start, and the one
     /// in force ([`crate::evidence`]).
     pub evidence: EvidenceProbe,
+    /// The entry points (function names, as the engine counts them under
+    /// [`crate::engine::ENTRY_POINT_OBSERVED`]) the rule being checked
+    /// covers here: while one of them is unreached after the cases wanted,
+    /// more cases run, up to [`coverage_limit`]. Empty
+    /// outside a rule's check.
+    pub entry_points: Vec<String>,
+}
+
+/// A rule whose cases all held but left one of its entry points unreached
+/// runs more cases, in rounds of those wanted, up to [`coverage_limit`]
+/// cases, before the rule is `unresolved`.
+pub const COVERAGE_ROUNDS: u32 = 4;
+
+/// The fewest cases [`coverage_limit`] allows, however few were asked for
+/// (a quick run of 3 cases may need a few dozen to go through each of ten
+/// entry points).
+pub const COVERAGE_FLOOR: u32 = 256;
+
+/// The most cases run to reach every entry point of a rule when `wanted`
+/// were asked for: [`COVERAGE_ROUNDS`] times as many, at least
+/// [`COVERAGE_FLOOR`].
+pub fn coverage_limit(wanted: u32) -> u32 {
+    wanted.saturating_mul(COVERAGE_ROUNDS).max(COVERAGE_FLOOR)
 }
 
 /// Replays of a minimal failing case when `IPC_CONFORM_CONFIRM` is unset.
@@ -129,6 +152,7 @@ impl RunConfig {
             max_shrink_iters: None,
             confirm,
             evidence,
+            entry_points: Vec::new(),
         })
     }
 
@@ -256,9 +280,25 @@ pub struct RuleOutcome {
     /// Deviations of other rules found on the way (see [`Finding`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// Entry points the rule's statement covers on this platform that no
+    /// case went through (see [`RuleOutcome::note_entry_points`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_points_missed: Vec<String>,
 }
 
 impl RuleOutcome {
+    /// The entry points (of `wanted`, the rule's on this platform) that the
+    /// cases used, by the engine's count ([`crate::engine::ENTRY_POINT_OBSERVED`]):
+    /// any of `wanted` that no case went through is recorded as missed,
+    /// once cases ran.
+    pub fn note_entry_points(&mut self, wanted: &[String]) {
+        if self.cases == 0 {
+            return;
+        }
+        let used = |e: &str| self.measured.contains_key(&format!("{}{e}", crate::engine::ENTRY_POINT_OBSERVED));
+        self.entry_points_missed = wanted.iter().filter(|e| !used(e)).cloned().collect();
+    }
+
     /// An outcome decided without running a case (unsupported, error).
     pub fn without_cases(rule: &str, property: &str, verdict: Verdict, reason: String) -> RuleOutcome {
         RuleOutcome {
@@ -272,6 +312,7 @@ impl RuleOutcome {
             measured: BTreeMap::new(),
             duration_ms: 0,
             findings: Vec::new(),
+            entry_points_missed: Vec::new(),
         }
     }
 }
@@ -608,12 +649,14 @@ where
         measured: BTreeMap::new(),
         duration_ms: 0,
         findings: Vec::new(),
+        entry_points_missed: Vec::new(),
     };
     let wanted = cases_wanted(cfg);
+    let mut budget = wanted;
     let mut held = 0u32;
     let mut attempt = 0u32;
     loop {
-        let found = search(rule, &strategy, &run_case, cfg, attempt, wanted.saturating_sub(held).max(1));
+        let found = search(rule, &strategy, &run_case, cfg, attempt, budget.saturating_sub(held).max(1));
         outcome.cases += found.cases;
         outcome.evidence.merge(&found.evidence);
         for (name, m) in found.measured {
@@ -691,8 +734,24 @@ where
                 true => reason,
                 false => format!("{reason}\n  trace:\n    {}", trace.join("\n    ")),
             });
+            break;
         }
-        break;
+        // Every case held: while an entry point of the rule is unreached,
+        // more cases, up to the coverage limit.
+        outcome.note_entry_points(&cfg.entry_points);
+        if outcome.entry_points_missed.is_empty() || budget >= coverage_limit(wanted) {
+            break;
+        }
+        budget = budget.saturating_add(wanted).min(coverage_limit(wanted));
+        attempt += 1;
+    }
+    if outcome.verdict == Verdict::Pass && !outcome.entry_points_missed.is_empty() {
+        outcome.verdict = Verdict::Unresolved;
+        outcome.reason = Some(format!(
+            "every case held, but no case of {} went through {}, of the entry points the rule covers",
+            outcome.cases,
+            outcome.entry_points_missed.join(", ")
+        ));
     }
     outcome.duration_ms = start.elapsed().as_millis() as u64;
     outcome
@@ -762,6 +821,12 @@ pub fn render(outcome: &RuleOutcome) -> String {
         out.push_str(&format!(
             "\n  measured {name}: {}",
             if m.min == m.max { m.min.to_string() } else { format!("{}..{}", m.min, m.max) }
+        ));
+    }
+    if !outcome.entry_points_missed.is_empty() {
+        out.push_str(&format!(
+            "\n  entry points of the rule that no case went through: {}",
+            outcome.entry_points_missed.join(", ")
         ));
     }
     if let Some(reason) = &outcome.reason {

@@ -5,6 +5,7 @@
 
 use ipc_conform_harness::case::CaseOutcome;
 use ipc_conform_harness::observed::Observed;
+use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::pattern;
 use ipc_conform_harness::pipe::{self, Event, Op, PipeModel, PipeSchedule, Setup};
@@ -46,10 +47,7 @@ fn bytes(tag: u8, start: u64, len: usize) -> Vec<u8> {
 #[test]
 fn a_partial_nonblocking_write_of_1000_bytes_is_allowed_only_where_pipe_buf_is_512() {
     // 1000 bytes: above macOS's PIPE_BUF (512), below Linux's (4096).
-    let events = [
-        step(0, Op::Write { len: 100 }, ret(Reply::Count(100))),
-        step(0, Op::Write { len: 1000 }, ret(Reply::Count(500))),
-    ];
+    let events = [step(0, Op::write(100), ret(Reply::Count(100))), step(0, Op::write(1000), ret(Reply::Count(500)))];
     assert!(pipe_check(pipe_setup(1, true), &macos(), &events).is_ok());
     let v = pipe_check(pipe_setup(1, true), &linux(), &events).unwrap_err();
     assert_eq!(v.rules, vec![pipe::rules::ATOMIC]);
@@ -61,9 +59,9 @@ fn interleaved_1000_byte_writes_are_allowed_only_where_pipe_buf_is_512() {
     data.extend(bytes(1, 0, 1000));
     data.extend(bytes(0, 300, 700));
     let events = [
-        step(0, Op::Write { len: 1000 }, ret(Reply::Count(1000))),
-        step(1, Op::Write { len: 1000 }, ret(Reply::Count(1000))),
-        step(2, Op::Read { max: 5000 }, ret(Reply::Data(data))),
+        step(0, Op::write(1000), ret(Reply::Count(1000))),
+        step(1, Op::write(1000), ret(Reply::Count(1000))),
+        step(2, Op::read(5000), ret(Reply::Data(data))),
     ];
     assert!(pipe_check(pipe_setup(2, false), &macos(), &events).is_ok());
     let v = pipe_check(pipe_setup(2, false), &linux(), &events).unwrap_err();
@@ -76,9 +74,9 @@ fn interleaved_400_byte_writes_are_rejected_on_both() {
     data.extend(bytes(1, 0, 400));
     data.extend(bytes(0, 100, 300));
     let events = [
-        step(0, Op::Write { len: 400 }, ret(Reply::Count(400))),
-        step(1, Op::Write { len: 400 }, ret(Reply::Count(400))),
-        step(2, Op::Read { max: 5000 }, ret(Reply::Data(data))),
+        step(0, Op::write(400), ret(Reply::Count(400))),
+        step(1, Op::write(400), ret(Reply::Count(400))),
+        step(2, Op::read(5000), ret(Reply::Data(data))),
     ];
     for k in [macos(), linux()] {
         let v = pipe_check(pipe_setup(2, false), &k, &events).unwrap_err();
@@ -95,14 +93,14 @@ fn a_datagram_dropped_with_enobufs_is_allowed_only_on_macos() {
     let events = [PairEvent::Step {
         index: 0,
         actor: 0,
-        op: PairOp::Send { len: 100, dontwait: false, nosignal: false },
+        op: PairOp::Send { len: 100, dontwait: false, nosignal: false, call: WriteCall::Send },
         observed: ret(Reply::Errno(libc::ENOBUFS)),
     }];
     // Not from an empty socket: a first datagram must fit on both.
     let mut full = vec![PairEvent::Step {
         index: 0,
         actor: 0,
-        op: PairOp::Send { len: 100, dontwait: false, nosignal: false },
+        op: PairOp::Send { len: 100, dontwait: false, nosignal: false, call: WriteCall::Send },
         observed: ret(Reply::Count(100)),
     }];
     full.extend(events.iter().cloned());
@@ -116,7 +114,10 @@ fn a_datagram_dropped_with_enobufs_is_allowed_only_on_macos() {
 fn seqpacket_cases_are_unsupported_where_the_platform_has_no_seqpacket_pairs() {
     let schedule = PairSchedule {
         setup: PairSetup { kind: SocketKind::Seqpacket, holders: [1, 1] },
-        steps: vec![PairStep { actor: 0, op: PairOp::Send { len: 1, dontwait: false, nosignal: false } }],
+        steps: vec![PairStep {
+            actor: 0,
+            op: PairOp::Send { len: 1, dontwait: false, nosignal: false, call: WriteCall::Send },
+        }],
     };
     let report = exec::run(&schedule, &macos(), Timing::default());
     assert!(matches!(report.outcome, CaseOutcome::Unsupported(_)), "{:?}", report.outcome);
@@ -130,15 +131,15 @@ fn plain_end_of_file_after_the_peer_left_data_unread_is_allowed_on_both() {
         PairEvent::Step {
             index: 0,
             actor: 0,
-            op: PairOp::Send { len: 5, dontwait: false, nosignal: false },
+            op: PairOp::Send { len: 5, dontwait: false, nosignal: false, call: WriteCall::Send },
             observed: ret(Reply::Count(5)),
         },
         PairEvent::Step { index: 1, actor: 1, op: PairOp::Close, observed: ret(Reply::Done) },
         PairEvent::Step {
             index: 2,
             actor: 0,
-            op: PairOp::Recv { max: 10, dontwait: false },
-            observed: ret(Reply::Received { data: vec![], truncated: false }),
+            op: PairOp::Recv { max: 10, dontwait: false, call: ReadCall::Recvmsg },
+            observed: ret(Reply::Received { data: vec![], truncated: Some(false) }),
         },
     ];
     for k in [macos(), linux()] {

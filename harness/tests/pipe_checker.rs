@@ -79,15 +79,15 @@ const R: u8 = 1;
 
 #[test]
 fn a_write_on_the_read_end_that_succeeds_breaks_direction() {
-    let events = [step(R, Op::Write { len: 1 }, ret(Reply::Count(1)))];
+    let events = [step(R, Op::write(1), ret(Reply::Count(1)))];
     rejects(setup(1, 0, 1), &events, rules::DIRECTION);
     // ... and EBADF is accepted.
-    accepts(setup(1, 0, 1), &[step(R, Op::Write { len: 1 }, ret(Reply::Errno(libc::EBADF)))]);
+    accepts(setup(1, 0, 1), &[step(R, Op::write(1), ret(Reply::Errno(libc::EBADF)))]);
 }
 
 #[test]
 fn a_read_on_the_write_end_that_returns_data_breaks_direction() {
-    let events = [step(W, Op::Read { max: 4 }, ret(Reply::Data(vec![0; 4])))];
+    let events = [step(W, Op::read(4), ret(Reply::Data(vec![0; 4])))];
     rejects(setup(1, 0, 1), &events, rules::DIRECTION);
 }
 
@@ -95,8 +95,7 @@ fn a_read_on_the_write_end_that_returns_data_breaks_direction() {
 fn bytes_out_of_order_break_stream_order() {
     let mut data = bytes(0, 0, 8);
     data.swap(2, 3);
-    let events =
-        [step(W, Op::Write { len: 8 }, ret(Reply::Count(8))), step(R, Op::Read { max: 8 }, ret(Reply::Data(data)))];
+    let events = [step(W, Op::write(8), ret(Reply::Count(8))), step(R, Op::read(8), ret(Reply::Data(data)))];
     rejects(setup(1, 0, 1), &events, rules::ORDER);
 }
 
@@ -104,17 +103,16 @@ fn bytes_out_of_order_break_stream_order() {
 fn a_repeated_byte_breaks_stream_order() {
     let mut data = bytes(0, 0, 4);
     data.push(data[3]);
-    let events =
-        [step(W, Op::Write { len: 4 }, ret(Reply::Count(4))), step(R, Op::Read { max: 8 }, ret(Reply::Data(data)))];
+    let events = [step(W, Op::write(4), ret(Reply::Count(4))), step(R, Op::read(8), ret(Reply::Data(data)))];
     rejects(setup(1, 0, 1), &events, rules::ORDER);
 }
 
 #[test]
 fn data_split_across_reads_in_order_is_accepted() {
     let events = [
-        step(W, Op::Write { len: 10 }, ret(Reply::Count(10))),
-        step(R, Op::Read { max: 3 }, ret(Reply::Data(bytes(0, 0, 3)))),
-        step(R, Op::Read { max: 30 }, ret(Reply::Data(bytes(0, 3, 7)))),
+        step(W, Op::write(10), ret(Reply::Count(10))),
+        step(R, Op::read(3), ret(Reply::Data(bytes(0, 0, 3)))),
+        step(R, Op::read(30), ret(Reply::Data(bytes(0, 3, 7)))),
     ];
     accepts(setup(1, 0, 1), &events);
 }
@@ -122,29 +120,27 @@ fn data_split_across_reads_in_order_is_accepted() {
 #[test]
 fn a_read_of_an_empty_pipe_returning_zero_breaks_empty_blocks() {
     // The design's own example: read returned 0 bytes while a writer is open.
-    let events = [step(R, Op::Read { max: 16 }, ret(Reply::Data(Vec::new())))];
+    let events = [step(R, Op::read(16), ret(Reply::Data(Vec::new())))];
     let message = rejects(setup(1, 0, 1), &events, rules::READ_BLOCKS);
     assert!(message.contains("pending until a write or the last writer's close"), "{message}");
 }
 
 #[test]
 fn a_blocking_read_failing_with_eagain_breaks_empty_blocks() {
-    let events = [step(R, Op::Read { max: 16 }, ret(Reply::Errno(libc::EAGAIN)))];
+    let events = [step(R, Op::read(16), ret(Reply::Errno(libc::EAGAIN)))];
     rejects(setup(1, 0, 1), &events, rules::READ_BLOCKS);
 }
 
 #[test]
 fn a_read_that_blocks_with_data_buffered_breaks_empty_blocks() {
-    let events = [step(W, Op::Write { len: 5 }, ret(Reply::Count(5))), step(R, Op::Read { max: 16 }, blocked())];
+    let events = [step(W, Op::write(5), ret(Reply::Count(5))), step(R, Op::read(16), blocked())];
     rejects(setup(1, 0, 1), &events, rules::READ_BLOCKS);
 }
 
 #[test]
 fn a_blocked_read_must_wake_once_data_arrives() {
-    let mut model = accepts(
-        setup(1, 0, 1),
-        &[step(R, Op::Read { max: 16 }, blocked()), step(W, Op::Write { len: 5 }, ret(Reply::Count(5)))],
-    );
+    let mut model =
+        accepts(setup(1, 0, 1), &[step(R, Op::read(16), blocked()), step(W, Op::write(5), ret(Reply::Count(5)))]);
     let obligations = model.obligations();
     assert_eq!(obligations.len(), 1);
     assert_eq!(obligations[0].rule, rules::READ_BLOCKS);
@@ -154,28 +150,28 @@ fn a_blocked_read_must_wake_once_data_arrives() {
 
 #[test]
 fn a_fill_that_is_never_refused_breaks_capacity_finite() {
-    let events = [step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 64 << 20, errno: Some(0) }))];
+    let events = [step(W, Op::fill(4096), ret(Reply::Filled { total: 64 << 20, errno: Some(0) }))];
     rejects(setup(1, 0, 1), &events, rules::CAPACITY);
 }
 
 #[test]
 fn an_empty_pipe_that_takes_nothing_breaks_capacity_finite() {
-    let events = [step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 0, errno: None }))];
+    let events = [step(W, Op::fill(4096), ret(Reply::Filled { total: 0, errno: None }))];
     rejects(setup(1, 0, 1), &events, rules::CAPACITY);
 }
 
 #[test]
 fn a_write_to_a_full_pipe_that_returns_at_once_breaks_full_blocks() {
     let events = [
-        step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 65536, errno: None })),
-        step(W, Op::Write { len: 1 }, ret(Reply::Count(1))),
+        step(W, Op::fill(4096), ret(Reply::Filled { total: 65536, errno: None })),
+        step(W, Op::write(1), ret(Reply::Count(1))),
     ];
     rejects(setup(1, 0, 1), &events, rules::FULL_BLOCKS);
 }
 
 #[test]
 fn a_write_that_blocks_on_an_empty_pipe_breaks_full_blocks() {
-    let events = [step(W, Op::Write { len: 100 }, blocked())];
+    let events = [step(W, Op::write(100), blocked())];
     rejects(setup(1, 0, 1), &events, rules::FULL_BLOCKS);
 }
 
@@ -184,9 +180,9 @@ fn a_blocked_write_must_return_once_its_bytes_are_read() {
     let mut model = accepts(
         setup(1, 0, 1),
         &[
-            step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 10, errno: None })),
-            step(W, Op::Write { len: 6 }, blocked()),
-            step(R, Op::Read { max: 100 }, ret(Reply::Data(bytes(0, 0, 16)))),
+            step(W, Op::fill(4096), ret(Reply::Filled { total: 10, errno: None })),
+            step(W, Op::write(6), blocked()),
+            step(R, Op::read(100), ret(Reply::Data(bytes(0, 0, 16)))),
         ],
     );
     let obligations = model.obligations();
@@ -203,9 +199,9 @@ fn interleaved_small_writes_break_atomic_pipe_buf() {
     data.extend(bytes(1, 0, 100));
     data.extend(bytes(0, 50, 50));
     let events = [
-        step(0, Op::Write { len: 100 }, ret(Reply::Count(100))),
-        step(1, Op::Write { len: 100 }, ret(Reply::Count(100))),
-        step(2, Op::Read { max: 1000 }, ret(Reply::Data(data))),
+        step(0, Op::write(100), ret(Reply::Count(100))),
+        step(1, Op::write(100), ret(Reply::Count(100))),
+        step(2, Op::read(1000), ret(Reply::Data(data))),
     ];
     rejects(setup(2, 0, 1), &events, rules::ATOMIC);
 }
@@ -219,10 +215,10 @@ fn interleaved_large_writes_are_accepted() {
     data.extend(bytes(1, 0, big));
     data.extend(bytes(0, 60, big));
     let events = [
-        step(0, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 60, errno: None })),
-        step(0, Op::Write { len: big as u32 }, blocked()),
-        step(1, Op::Write { len: big as u32 }, blocked()),
-        step(2, Op::Read { max: 20000 }, ret(Reply::Data(data))),
+        step(0, Op::fill(4096), ret(Reply::Filled { total: 60, errno: None })),
+        step(0, Op::write(big as u32), blocked()),
+        step(1, Op::write(big as u32), blocked()),
+        step(2, Op::read(20000), ret(Reply::Data(data))),
     ];
     accepts(setup(2, 0, 1), &events);
 }
@@ -232,9 +228,9 @@ fn a_partial_small_write_breaks_atomic_pipe_buf() {
     let mut s = setup(1, 0, 1);
     s.nonblock_write = true;
     let events = [
-        step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 10, errno: None })),
-        step(R, Op::Read { max: 5 }, ret(Reply::Data(bytes(0, 0, 5)))),
-        step(W, Op::Write { len: 100 }, ret(Reply::Count(5))),
+        step(W, Op::fill(4096), ret(Reply::Filled { total: 10, errno: None })),
+        step(R, Op::read(5), ret(Reply::Data(bytes(0, 0, 5)))),
+        step(W, Op::write(100), ret(Reply::Count(5))),
     ];
     rejects(s, &events, rules::ATOMIC);
 }
@@ -242,16 +238,16 @@ fn a_partial_small_write_breaks_atomic_pipe_buf() {
 #[test]
 fn end_of_file_before_the_buffer_is_drained_breaks_all_writers_closed() {
     let events = [
-        step(W, Op::Write { len: 10 }, ret(Reply::Count(10))),
+        step(W, Op::write(10), ret(Reply::Count(10))),
         step(W, Op::Close, ret(Reply::Done)),
-        step(R, Op::Read { max: 100 }, ret(Reply::Data(Vec::new()))),
+        step(R, Op::read(100), ret(Reply::Data(Vec::new()))),
     ];
     rejects(setup(1, 0, 1), &events, rules::EOF_ALL_CLOSED);
 }
 
 #[test]
 fn a_read_that_blocks_after_every_writer_is_gone_breaks_all_writers_closed() {
-    let events = [step(W, Op::Kill, died(libc::SIGKILL)), step(R, Op::Read { max: 100 }, blocked())];
+    let events = [step(W, Op::Kill, died(libc::SIGKILL)), step(R, Op::read(100), blocked())];
     rejects(setup(1, 0, 1), &events, rules::EOF_ALL_CLOSED);
 }
 
@@ -259,10 +255,7 @@ fn a_read_that_blocks_after_every_writer_is_gone_breaks_all_writers_closed() {
 fn a_blocked_reader_must_wake_when_the_only_writer_exits() {
     let model = accepts(
         setup(1, 0, 1),
-        &[
-            step(R, Op::Read { max: 100 }, blocked()),
-            step(W, Op::Exit, Observed::Died(Death { code: Some(0), signal: None })),
-        ],
+        &[step(R, Op::read(100), blocked()), step(W, Op::Exit, Observed::Died(Death { code: Some(0), signal: None }))],
     );
     let obligations = model.obligations();
     assert_eq!(obligations.len(), 1);
@@ -273,10 +266,10 @@ fn a_blocked_reader_must_wake_when_the_only_writer_exits() {
 fn end_of_file_while_an_idle_process_holds_a_write_end_breaks_any_writer_open() {
     // Actor 0 writes and closes; actor 1 (idle) still holds a write end.
     let events = [
-        step(0, Op::Write { len: 3 }, ret(Reply::Count(3))),
+        step(0, Op::write(3), ret(Reply::Count(3))),
         step(0, Op::Close, ret(Reply::Done)),
-        step(2, Op::Read { max: 100 }, ret(Reply::Data(bytes(0, 0, 3)))),
-        step(2, Op::Read { max: 100 }, ret(Reply::Data(Vec::new()))),
+        step(2, Op::read(100), ret(Reply::Data(bytes(0, 0, 3)))),
+        step(2, Op::read(100), ret(Reply::Data(Vec::new()))),
     ];
     let message = rejects(setup(1, 1, 1), &events, rules::EOF_ANY_OPEN);
     assert!(message.contains("actor(s) 1"), "{message}");
@@ -289,9 +282,9 @@ fn closing_the_last_writer_obliges_every_blocked_reader_to_wake() {
     let mut model = accepts(
         s,
         &[
-            step(1, Op::Read { max: 10 }, blocked()),
-            step(2, Op::Read { max: 10 }, blocked()),
-            step(3, Op::Read { max: 10 }, blocked()),
+            step(1, Op::read(10), blocked()),
+            step(2, Op::read(10), blocked()),
+            step(3, Op::read(10), blocked()),
             step(0, Op::Close, ret(Reply::Done)),
         ],
     );
@@ -308,7 +301,7 @@ fn a_write_with_no_reader_that_succeeds_breaks_epipe() {
     let events = [
         step(W, Op::Sigpipe(SigpipeDisposition::Ignore), ret(Reply::Done)),
         step(R, Op::Close, ret(Reply::Done)),
-        step(W, Op::Write { len: 10 }, ret(Reply::Count(10))),
+        step(W, Op::write(10), ret(Reply::Count(10))),
     ];
     rejects(setup(1, 0, 1), &events, rules::EPIPE);
 }
@@ -316,8 +309,8 @@ fn a_write_with_no_reader_that_succeeds_breaks_epipe() {
 #[test]
 fn a_blocked_small_write_woken_by_the_last_reader_leaving_must_not_be_partial() {
     let events = [
-        step(W, Op::Fill { chunk: 4096 }, ret(Reply::Filled { total: 65536, errno: None })),
-        step(W, Op::Write { len: 10 }, blocked()),
+        step(W, Op::fill(4096), ret(Reply::Filled { total: 65536, errno: None })),
+        step(W, Op::write(10), blocked()),
         step(R, Op::Close, ret(Reply::Done)),
         done(W, ret(Reply::Count(3))),
     ];
@@ -329,7 +322,7 @@ fn a_write_with_no_reader_that_fails_quietly_under_default_sigpipe_breaks_defaul
     let events = [
         step(W, Op::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
         step(R, Op::Exit, Observed::Died(Death { code: Some(0), signal: None })),
-        step(W, Op::Write { len: 10 }, ret(Reply::Errno(libc::EPIPE))),
+        step(W, Op::write(10), ret(Reply::Errno(libc::EPIPE))),
     ];
     rejects(setup(1, 0, 1), &events, rules::SIGPIPE_KILLS);
     // ... and death by SIGPIPE is accepted.
@@ -338,14 +331,14 @@ fn a_write_with_no_reader_that_fails_quietly_under_default_sigpipe_breaks_defaul
         &[
             step(W, Op::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
             step(R, Op::Exit, Observed::Died(Death { code: Some(0), signal: None })),
-            step(W, Op::Write { len: 10 }, died(libc::SIGPIPE)),
+            step(W, Op::write(10), died(libc::SIGPIPE)),
         ],
     );
 }
 
 #[test]
 fn sigpipe_while_a_reader_is_open_is_rejected() {
-    let events = [step(W, Op::Write { len: 10 }, died(libc::SIGPIPE))];
+    let events = [step(W, Op::write(10), died(libc::SIGPIPE))];
     rejects(setup(1, 0, 1), &events, rules::SIGPIPE_KILLS);
 }
 
@@ -376,10 +369,7 @@ fn a_page_read_twice_breaks_stream_order() {
     // were due: a whole page repeated, every position equal modulo 64.
     let mut data = bytes(0, 0, 4096);
     data.extend(bytes(0, 0, 4096));
-    let events = [
-        step(W, Op::Write { len: 8192 }, ret(Reply::Count(8192))),
-        step(R, Op::Read { max: 8192 }, ret(Reply::Data(data))),
-    ];
+    let events = [step(W, Op::write(8192), ret(Reply::Count(8192))), step(R, Op::read(8192), ret(Reply::Data(data)))];
     rejects(setup(1, 0, 1), &events, rules::ORDER);
 }
 
@@ -387,10 +377,7 @@ fn a_page_read_twice_breaks_stream_order() {
 fn a_page_lost_breaks_stream_order() {
     let mut data = bytes(0, 0, 100);
     data.extend(bytes(0, 4196, 100));
-    let events = [
-        step(W, Op::Write { len: 8192 }, ret(Reply::Count(8192))),
-        step(R, Op::Read { max: 200 }, ret(Reply::Data(data))),
-    ];
+    let events = [step(W, Op::write(8192), ret(Reply::Count(8192))), step(R, Op::read(200), ret(Reply::Data(data)))];
     rejects(setup(1, 0, 1), &events, rules::ORDER);
 }
 
@@ -402,7 +389,7 @@ fn a_pipe_buf_below_posix_floor_breaks_atomic_and_the_model_still_owes_512() {
     assert!(v.rules.contains(&rules::ATOMIC) && v.message.contains("512"), "{v}");
     assert!(ipc_conform_harness::pipe::model::constants_violation(&k()).is_none());
     // A blocking write of 400 bytes returned in part: atomic up to 512 all the same.
-    let events = [step(W, Op::Write { len: 400 }, ret(Reply::Count(200)))];
+    let events = [step(W, Op::write(400), ret(Reply::Count(200)))];
     let mut model = PipeModel::new(&setup(1, 0, 1), &small);
     let err = events.iter().try_for_each(|e| model.apply(e)).unwrap_err();
     assert!(err.rules.contains(&rules::ATOMIC), "{err}");
@@ -415,11 +402,11 @@ fn schedules_hold_only_issuable_steps_and_a_replay_of_another_is_refused() {
         setup: setup(1, 0, 1),
         steps: vec![
             Step { actor: 0, op: Op::Kill },
-            Step { actor: 0, op: Op::Write { len: 5 } },
+            Step { actor: 0, op: Op::write(5) },
             Step { actor: 1, op: Op::Close },
-            Step { actor: 1, op: Op::Read { max: 5 } },
+            Step { actor: 1, op: Op::read(5) },
             Step { actor: 3, op: Op::Exit },
-            Step { actor: 1, op: Op::Fill { chunk: 1 } },
+            Step { actor: 1, op: Op::fill(1) },
         ],
     };
     let why = s.validate().unwrap_err();

@@ -47,6 +47,7 @@ fn config(dir: &std::path::Path) -> RunConfig {
             reason: "a fixed configuration for the runner's own tests".into(),
             views: Vec::new(),
         },
+        entry_points: Vec::new(),
     }
 }
 
@@ -189,4 +190,63 @@ fn a_deviation_that_never_reproduces_is_not_a_clean_fail() {
     assert_eq!(cx.trace, vec!["call 0".to_string()]);
     assert!(!cx.replay_trace.is_empty() && cx.replay_trace[0] != "call 0", "{:?}", cx.replay_trace);
     assert!(outcome.reason.unwrap_or_default().contains("did not reproduce"));
+}
+
+/// A case that goes through entry point `rare` only when its first number
+/// is 0 (one case in a hundred), and through `never` not at all.
+fn through_entry_points(case: &Sizes) -> CaseReport<String> {
+    let mut report = CaseReport::new();
+    report.events = vec!["a step".into()];
+    let name = match case.0.first() {
+        Some(0) => "rare",
+        _ => "common",
+    };
+    report.observations.push((format!("{}{name}", ipc_conform_harness::engine::ENTRY_POINT_OBSERVED), 1));
+    report
+}
+
+#[test]
+fn cases_go_on_until_every_entry_point_of_the_rule_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.cases = Some(50);
+    cfg.entry_points = vec!["common".into(), "rare".into()];
+    // One case in a hundred reaches `rare`: 50 cases miss it about 60 % of
+    // the time, so over 20 seeds some runs must go on past 50 cases (and
+    // the limit of 256 misses it in fewer than 8 %).
+    let strategy = vec(0u32..100, 1..2).prop_map_into_sizes();
+    let mut extended = 0;
+    for seed in 0..20 {
+        cfg.seed = seed;
+        let outcome = runner::check("demo.rule", "demo", strategy.clone(), through_entry_points, &cfg);
+        assert!(outcome.cases <= runner::coverage_limit(50) as u64, "{}", outcome.cases);
+        match outcome.verdict {
+            Verdict::Pass => {
+                assert!(outcome.entry_points_missed.is_empty());
+                assert!(outcome.measured.contains_key("entry point: rare"));
+                extended += (outcome.cases > 50) as u32;
+            }
+            Verdict::Unresolved => {
+                assert_eq!(outcome.entry_points_missed, vec!["rare".to_string()]);
+                assert_eq!(outcome.cases, runner::coverage_limit(50) as u64);
+            }
+            other => panic!("{other:?}: {:?}", outcome.reason),
+        }
+    }
+    assert!(extended > 0, "no run needed more cases than wanted to reach `rare`");
+}
+
+#[test]
+fn an_entry_point_no_case_reaches_leaves_the_rule_unresolved_not_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.cases = Some(10);
+    cfg.entry_points = vec!["common".into(), "never".into()];
+    let strategy = vec(1u32..100, 1..2).prop_map_into_sizes();
+    let outcome = runner::check("demo.rule", "demo", strategy, through_entry_points, &cfg);
+    assert_eq!(outcome.verdict, Verdict::Unresolved);
+    assert_eq!(outcome.cases, runner::coverage_limit(10) as u64);
+    assert_eq!(outcome.entry_points_missed, vec!["never".to_string()]);
+    let reason = outcome.reason.unwrap();
+    assert!(reason.contains("never") && reason.contains(&runner::coverage_limit(10).to_string()), "{reason}");
 }

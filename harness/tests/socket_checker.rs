@@ -6,6 +6,7 @@ use ipc_conform_harness::case::CaseOutcome;
 use ipc_conform_harness::checker::Violation;
 use ipc_conform_harness::evidence::Evidence;
 use ipc_conform_harness::observed::{Death, Observed};
+use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::proc::{InSyscall, WaitState};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
@@ -32,7 +33,7 @@ fn ret(reply: Reply) -> Observed {
 }
 
 fn got(data: Vec<u8>, truncated: bool) -> Observed {
-    ret(Reply::Received { data, truncated })
+    ret(Reply::Received { data, truncated: Some(truncated) })
 }
 
 fn blocked() -> Observed {
@@ -44,11 +45,11 @@ fn blocked() -> Observed {
 }
 
 fn send(len: u32) -> PairOp {
-    PairOp::Send { len, dontwait: false, nosignal: false }
+    PairOp::Send { len, dontwait: false, nosignal: false, call: WriteCall::Send }
 }
 
 fn recv(max: u32) -> PairOp {
-    PairOp::Recv { max, dontwait: false }
+    PairOp::Recv { max, dontwait: false, call: ReadCall::Recvmsg }
 }
 
 fn bytes(tag: u8, start: u64, len: usize) -> Vec<u8> {
@@ -164,7 +165,7 @@ fn a_receive_after_shutdown_that_blocks_breaks_shutdown_write() {
 fn a_send_on_the_shut_end_that_succeeds_breaks_shutdown_write() {
     let events = [
         step(0, PairOp::ShutWrite, ret(Reply::Done)),
-        step(0, PairOp::Send { len: 1, dontwait: false, nosignal: true }, ret(Reply::Count(1))),
+        step(0, PairOp::Send { len: 1, dontwait: false, nosignal: true, call: WriteCall::Send }, ret(Reply::Count(1))),
     ];
     rejects(setup(SocketKind::Stream), &events, rules::SHUTDOWN);
 }
@@ -217,7 +218,11 @@ fn a_quiet_epipe_under_default_sigpipe_breaks_epipe_for_streams() {
         &[
             step(0, PairOp::Sigpipe(SigpipeDisposition::Default), ret(Reply::Done)),
             step(1, PairOp::Close, ret(Reply::Done)),
-            step(0, PairOp::Send { len: 3, dontwait: false, nosignal: true }, ret(Reply::Errno(libc::EPIPE))),
+            step(
+                0,
+                PairOp::Send { len: 3, dontwait: false, nosignal: true, call: WriteCall::Send },
+                ret(Reply::Errno(libc::EPIPE)),
+            ),
         ],
     );
 }

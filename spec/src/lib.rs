@@ -218,6 +218,12 @@ pub enum Expectation {
         /// each comes with a `note` that explains it.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         allow: Vec<Allowance>,
+        /// The rule's entry points the platform does not have
+        /// (`lacks = [...]`, a subset of [`Rule::entry_points`], explained
+        /// by the `note`): checked everywhere else, named here so that
+        /// their absence is data, not a silent omission.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lacks: Vec<String>,
     },
     /// The rule does not apply on the platform (`expect = "not-applicable"`);
     /// checks of it are reported as unsupported.
@@ -253,9 +259,30 @@ pub struct Rule {
     pub platforms: BTreeMap<Platform, Expectation>,
     /// The name of the file the rule was read from, e.g. `spec/rules/pipe.toml`.
     pub file: String,
+    /// The entry points the statement covers (`entry_points = [...]`,
+    /// names from [`ENTRY_POINTS`]): the C library functions and object
+    /// creators through which the rule's property must reach the host,
+    /// each of them across a run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_points: Vec<String>,
 }
 
+/// The entry points a rule may name: functions that read and write
+/// descriptors.
+pub const ENTRY_POINTS: &[&str] =
+    &["read", "readv", "write", "writev", "recv", "recvfrom", "recvmsg", "send", "sendto", "sendmsg"];
+
 impl Rule {
+    /// The entry points the rule's property must use on `p`: those its
+    /// statement covers, less those the platform lacks.
+    pub fn entry_points_on(&self, p: Platform) -> Vec<&str> {
+        let lacks: &[String] = match self.platforms.get(&p) {
+            Some(Expectation::Holds { lacks, .. }) => lacks,
+            _ => &[],
+        };
+        self.entry_points.iter().filter(|e| !lacks.contains(e)).map(String::as_str).collect()
+    }
+
     /// The expectation declared for `p`.
     ///
     /// # Panics

@@ -23,13 +23,13 @@ const SEED_SECTIONS: [&str; 7] = [
 ];
 
 /// The keys a `[[rule]]` table may have.
-const RULE_KEYS: [&str; 6] = ["id", "title", "statement", "seed", "refs", "platforms"];
+const RULE_KEYS: [&str; 7] = ["id", "title", "statement", "seed", "refs", "entry_points", "platforms"];
 
 /// The keys a file's top-level table may have.
 const FILE_KEYS: [&str; 2] = ["mechanism", "rule"];
 
 /// The keys a `[rule.platforms.<platform>]` table may have.
-const PLATFORM_KEYS: [&str; 4] = ["expect", "reason", "note", "allow"];
+const PLATFORM_KEYS: [&str; 5] = ["expect", "reason", "note", "allow", "lacks"];
 
 /// See [`Catalogue::load_dir`].
 pub(crate) fn load_dir(dir: &Path) -> Result<Catalogue, SpecError> {
@@ -250,12 +250,29 @@ fn parse_rule(mut ctx: RuleCtx<'_>, mechanism: Mechanism, t: &Table) -> Result<R
         Some(v) => return Err(ctx.err(Some("refs"), must_be("an array of strings", v))),
     };
 
-    let platforms = parse_platforms(&ctx, t)?;
+    let entry_points = match t.get("entry_points") {
+        None => Vec::new(),
+        Some(v) => names(&ctx, v, "entry_points", crate::ENTRY_POINTS)?,
+    };
+    let platforms = parse_platforms(&ctx, t, &entry_points)?;
 
-    Ok(Rule { id, mechanism, title, statement, source: Source { seed, refs }, platforms, file: ctx.file.to_string() })
+    Ok(Rule {
+        id,
+        mechanism,
+        title,
+        statement,
+        source: Source { seed, refs },
+        platforms,
+        file: ctx.file.to_string(),
+        entry_points,
+    })
 }
 
-fn parse_platforms(ctx: &RuleCtx<'_>, t: &Table) -> Result<BTreeMap<Platform, Expectation>, SpecError> {
+fn parse_platforms(
+    ctx: &RuleCtx<'_>,
+    t: &Table,
+    entry_points: &[String],
+) -> Result<BTreeMap<Platform, Expectation>, SpecError> {
     let table = match t.get("platforms") {
         None => return Err(ctx.err(Some("platforms"), "missing; every rule states its expectation on linux and macos")),
         Some(Value::Table(table)) => table,
@@ -295,7 +312,26 @@ fn parse_platforms(ctx: &RuleCtx<'_>, t: &Table) -> Result<BTreeMap<Platform, Ex
                         "missing; required with `allow` (say what the platform does and why it is allowed)",
                     ));
                 }
-                Expectation::Holds { note, allow }
+                let lacks_field = format!("{field}.lacks");
+                let lacks = match pt.get("lacks") {
+                    None => Vec::new(),
+                    Some(v) => {
+                        let known: Vec<&str> = entry_points.iter().map(String::as_str).collect();
+                        names(ctx, v, &lacks_field, &known).map_err(|mut e| {
+                            if known.is_empty() {
+                                e.message = "the rule names no `entry_points` for a platform to lack".into();
+                            }
+                            e
+                        })?
+                    }
+                };
+                if !lacks.is_empty() && note.is_none() {
+                    return Err(ctx.err(
+                        Some(&format!("{field}.note")),
+                        "missing; required with `lacks` (say what the platform lacks and where that is documented)",
+                    ));
+                }
+                Expectation::Holds { note, allow, lacks }
             }
             "not-applicable" => match optional("reason")? {
                 Some(reason) => {
@@ -358,6 +394,34 @@ fn parse_allow(ctx: &RuleCtx<'_>, pt: &Table, field: &str) -> Result<Vec<crate::
             ));
         }
         out.push(allowance);
+    }
+    Ok(out)
+}
+
+/// An array of distinct names, each one of `known` (an unknown one gets a
+/// suggestion).
+fn names(ctx: &RuleCtx<'_>, v: &Value, field: &str, known: &[&str]) -> Result<Vec<String>, SpecError> {
+    let Value::Array(items) = v else {
+        return Err(ctx.err(Some(field), must_be("an array of entry-point names", v)));
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let Value::String(name) = item else {
+            return Err(ctx.err(Some(field), must_be("an array of entry-point names", item)));
+        };
+        if !known.contains(&name.as_str()) {
+            let hint = match closest(name, known.iter().copied(), 1).first() {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => {
+                    format!("expected one of {}", known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
+                }
+            };
+            return Err(ctx.err(Some(field), format!("{} is not a known entry point ({hint})", quote(name))));
+        }
+        if out.contains(name) {
+            return Err(ctx.err(Some(field), format!("{} is named twice", quote(name))));
+        }
+        out.push(name.clone());
     }
     Ok(out)
 }

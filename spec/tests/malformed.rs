@@ -52,7 +52,10 @@ fn the_template_is_valid() {
     assert_eq!(c.rules.len(), 2);
     assert_eq!(c.rules[1].id, "pipe.b.x");
     assert_eq!(c.rules[1].file, FILE);
-    assert_eq!(c.rules[1].expectation(Platform::Macos), &Expectation::Holds { note: None, allow: Vec::new() });
+    assert_eq!(
+        c.rules[1].expectation(Platform::Macos),
+        &Expectation::Holds { note: None, allow: Vec::new(), lacks: Vec::new() }
+    );
 }
 
 #[test]
@@ -336,4 +339,50 @@ expect = "holds"
     let err =
         parse("expect = \"holds\"\nnote = \"n\"\nallow = \"seqpacket-epipe-without-sigpipe\"").unwrap_err().to_string();
     assert!(err.contains("must be an array"), "{err}");
+}
+
+#[test]
+fn entry_points_are_known_distinct_names() {
+    let with = |list: &str| format!("seed = \"Pipes\"\nentry_points = {list}");
+    let ok = file_with(|r| r.replace("seed = \"Pipes\"", &with("[\"read\", \"readv\"]")));
+    let c = Catalogue::parse(&[(FILE, &ok)]).unwrap();
+    assert_eq!(c.rules[1].entry_points, ["read", "readv"]);
+    assert_eq!(c.rules[1].entry_points_on(Platform::Macos), ["read", "readv"]);
+    assert!(c.rules[0].entry_points.is_empty());
+    assert_eq!(
+        err_b(|r| r.replace("seed = \"Pipes\"", &with("[\"read\", \"readvv\"]"))),
+        "spec/rules/pipe.toml: rule `pipe.b.x`: field `entry_points`: `readvv` is not a known entry point (did you \
+         mean `readv`?)"
+    );
+    assert_eq!(
+        err_b(|r| r.replace("seed = \"Pipes\"", &with("[\"read\", \"read\"]"))),
+        "spec/rules/pipe.toml: rule `pipe.b.x`: field `entry_points`: `read` is named twice"
+    );
+    let e = err_b(|r| r.replace("seed = \"Pipes\"", &with("\"read\"")));
+    assert!(e.contains("field `entry_points`: must be an array of entry-point names, found string"), "{e}");
+}
+
+#[test]
+fn a_platform_lacks_only_entry_points_of_its_rule_and_says_why() {
+    fn with(macos: &str) -> impl Fn(String) -> String + '_ {
+        move |r: String| {
+            r.replace("seed = \"Pipes\"", "seed = \"Pipes\"\nentry_points = [\"read\", \"readv\"]")
+                .replace("[rule.platforms.macos]\nexpect = \"holds\"\n", &format!("[rule.platforms.macos]\n{macos}\n"))
+        }
+    }
+    let ok = file_with(with("expect = \"holds\"\nnote = \"no readv here\"\nlacks = [\"readv\"]"));
+    let c = Catalogue::parse(&[(FILE, &ok)]).unwrap();
+    assert_eq!(c.rules[1].entry_points_on(Platform::Macos), ["read"]);
+    assert_eq!(c.rules[1].entry_points_on(Platform::Linux), ["read", "readv"]);
+    let e = err_b(with("expect = \"holds\"\nnote = \"n\"\nlacks = [\"recv\"]"));
+    assert!(e.contains("field `platforms.macos.lacks`: `recv` is not a known entry point"), "{e}");
+    let e = err_b(with("expect = \"holds\"\nlacks = [\"readv\"]"));
+    assert!(e.contains("platforms.macos.note") && e.contains("required with `lacks`"), "{e}");
+    let e = err_b(|r: String| {
+        r.replace(
+            "[rule.platforms.macos]\nexpect = \"holds\"\n",
+            "[rule.platforms.macos]\nexpect = \"holds\"\nnote = \"n\"\nlacks = [\"read\"]\n",
+        )
+    });
+    assert!(e.contains("names no `entry_points`"), "{e}");
 }

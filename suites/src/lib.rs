@@ -23,3 +23,14 @@ pub fn enter_role() {
         ipc_conform_fixtures::ROLES.iter().copied().chain([ipc_conform_harness::bench::PONG_ROLE]).collect();
     ipc_conform_harness::enter_role(&roles);
 }
+
+/// The random draw of entry points for a schedule's reads and writes: one
+/// pick per operation, in order (see `PipeSchedule::through`,
+/// `PairSchedule::through`). Picks cover both a pipe's two entry points
+/// and a socket's five evenly; shrinking removes picks and lowers them to
+/// 0, the plain `read`/`write` (or `send`/`recv`), so a counterexample
+/// names an unusual entry point only where it matters.
+pub fn entry_picks() -> proptest::strategy::BoxedStrategy<Vec<u8>> {
+    use proptest::strategy::Strategy;
+    proptest::collection::vec(0u8..10, 0..=48).boxed()
+}

@@ -212,9 +212,12 @@ fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &Ru
     if let Some(v) = ipc_conform_harness::pipe::model::constants_violation(&k).filter(|v| v.rules.contains(&rule)) {
         return RuleOutcome::without_cases(rule, name, ipc_conform_harness::Verdict::Fail, v.to_string());
     }
-    let strategy = strategy.prop_map(PipeSchedule::issuable);
+    let strategy = (strategy, crate::entry_picks()).prop_map(|(s, picks)| s.through(&picks).issuable());
     let mut outcome = runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg);
-    if rule == rules::CAPACITY && outcome.verdict == ipc_conform_harness::Verdict::Pass && outcome.measured.is_empty() {
+    if rule == rules::CAPACITY
+        && outcome.verdict == ipc_conform_harness::Verdict::Pass
+        && !outcome.measured.contains_key(ipc_conform_harness::pipe::model::CAPACITY_OBSERVED)
+    {
         outcome.verdict = ipc_conform_harness::Verdict::Unresolved;
         outcome.reason = Some("no case filled an empty pipe, so no capacity was measured".into());
     }
@@ -266,9 +269,9 @@ fn drain(k: &Constants) -> u32 {
 /// Any operation, for the random steps after a property's focus.
 fn any_op(k: &Constants) -> BoxedStrategy<Op> {
     prop_oneof![
-        4 => write_len(k).prop_map(|len| Op::Write { len }),
-        4 => read_max(k).prop_map(|max| Op::Read { max }),
-        1 => write_len(k).prop_map(|chunk| Op::Fill { chunk: chunk.max(1) }),
+        4 => write_len(k).prop_map(Op::write),
+        4 => read_max(k).prop_map(Op::read),
+        1 => write_len(k).prop_map(|chunk| Op::fill(chunk.max(1))),
         1 => Just(Op::Close),
         1 => Just(Op::Exit),
         1 => Just(Op::Kill),
@@ -322,12 +325,8 @@ fn one_way(k: &Constants) -> BoxedStrategy<PipeSchedule> {
         .prop_map(|(mut s, n, m, tail)| {
             s.nonblock_write = false;
             let r = reader(&s);
-            let mut steps = vec![
-                step(r, Op::Write { len: n }),
-                step(0, Op::Read { max: m }),
-                step(0, Op::Write { len: n }),
-                step(r, Op::Read { max: n }),
-            ];
+            let mut steps =
+                vec![step(r, Op::write(n)), step(0, Op::read(m)), step(0, Op::write(n)), step(r, Op::read(n))];
             steps.extend(tail);
             PipeSchedule { setup: s, steps }
         })
@@ -339,8 +338,8 @@ fn one_way(k: &Constants) -> BoxedStrategy<PipeSchedule> {
 fn in_order(k: &Constants) -> BoxedStrategy<PipeSchedule> {
     let d = drain(k);
     let op = prop_oneof![
-        (0u8..4, write_len(k)).prop_map(|(w, len)| (w, Op::Write { len })),
-        read_max(k).prop_map(|max| (u8::MAX, Op::Read { max })),
+        (0u8..4, write_len(k)).prop_map(|(w, len)| (w, Op::write(len))),
+        read_max(k).prop_map(|max| (u8::MAX, Op::read(max))),
     ];
     (setup(1..=4, 0..=0, 1..=1), vec(op, 1..24))
         .prop_map(move |(mut s, ops)| {
@@ -348,7 +347,7 @@ fn in_order(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             let r = reader(&s);
             let mut steps: Vec<Step> =
                 ops.into_iter().map(|(a, op)| step(if a == u8::MAX { r } else { a % s.writers }, op)).collect();
-            steps.extend((0..6).map(|_| step(r, Op::Read { max: d })));
+            steps.extend((0..6).map(|_| step(r, Op::read(d))));
             PipeSchedule { setup: s, steps }
         })
         .boxed()
@@ -362,8 +361,7 @@ fn read_blocks(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             s.nonblock_write = false;
             let r = reader(&s);
             let m = m.max(1);
-            let mut steps =
-                vec![step(r, Op::Read { max: m }), step(0, Op::Write { len: n }), step(r, Op::Read { max: m })];
+            let mut steps = vec![step(r, Op::read(m)), step(0, Op::write(n)), step(r, Op::read(m))];
             steps.extend(tail);
             PipeSchedule { setup: s, steps }
         })
@@ -376,9 +374,9 @@ fn capacity(k: &Constants) -> BoxedStrategy<PipeSchedule> {
     (setup(1..=1, 0..=0, 1..=1), write_len(k), vec(read_max(k), 0..3), write_len(k), tail(k, 6))
         .prop_map(|(s, chunk, reads, chunk2, tail)| {
             let r = reader(&s);
-            let mut steps = vec![step(0, Op::Fill { chunk: chunk.max(1) })];
-            steps.extend(reads.into_iter().map(|max| step(r, Op::Read { max })));
-            steps.push(step(0, Op::Fill { chunk: chunk2.max(1) }));
+            let mut steps = vec![step(0, Op::fill(chunk.max(1)))];
+            steps.extend(reads.into_iter().map(|max| step(r, Op::read(max))));
+            steps.push(step(0, Op::fill(chunk2.max(1))));
             steps.extend(tail);
             PipeSchedule { setup: s, steps }
         })
@@ -393,9 +391,8 @@ fn full_blocks(k: &Constants) -> BoxedStrategy<PipeSchedule> {
         .prop_map(move |(mut s, chunk, n, tail)| {
             s.nonblock_read = false;
             let r = reader(&s);
-            let mut steps =
-                vec![step(0, Op::Fill { chunk: chunk.max(1) }), step(s.writers - 1, Op::Write { len: n.max(1) })];
-            steps.extend((0..6).map(|_| step(r, Op::Read { max: d })));
+            let mut steps = vec![step(0, Op::fill(chunk.max(1))), step(s.writers - 1, Op::write(n.max(1)))];
+            steps.extend((0..6).map(|_| step(r, Op::read(d))));
             steps.extend(tail);
             PipeSchedule { setup: s, steps }
         })
@@ -414,11 +411,11 @@ fn atomic(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             s.nonblock_read = false;
             s.nonblock_write = false;
             let r = reader(&s);
-            let mut steps = vec![step(0, Op::Fill { chunk: chunk.max(1) })];
-            steps.extend((0..s.writers).map(|w| step(w, Op::Write { len: lens[w as usize] })));
-            steps.extend(reads.into_iter().map(|max| step(r, Op::Read { max })));
-            steps.extend((0..s.writers).map(|w| step(w, Op::Write { len: lens[w as usize] })));
-            steps.extend((0..4).map(|_| step(r, Op::Read { max: d })));
+            let mut steps = vec![step(0, Op::fill(chunk.max(1)))];
+            steps.extend((0..s.writers).map(|w| step(w, Op::write(lens[w as usize]))));
+            steps.extend(reads.into_iter().map(|max| step(r, Op::read(max))));
+            steps.extend((0..s.writers).map(|w| step(w, Op::write(lens[w as usize]))));
+            steps.extend((0..4).map(|_| step(r, Op::read(d))));
             PipeSchedule { setup: s, steps }
         })
         .boxed()
@@ -434,15 +431,15 @@ fn eof_all_closed(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             let r = reader(&s);
             let mut steps = Vec::new();
             if read_first {
-                steps.push(step(r, Op::Read { max: m.max(1) }));
+                steps.push(step(r, Op::read(m.max(1))));
             }
             for w in 0..s.writers {
                 if let Some(len) = writes[w as usize] {
-                    steps.push(step(w, Op::Write { len }));
+                    steps.push(step(w, Op::write(len)));
                 }
             }
             steps.extend((0..s.writers).map(|w| step(w, ends[w as usize])));
-            steps.extend((0..s.writers + 2).map(|_| step(r, Op::Read { max: d })));
+            steps.extend((0..s.writers + 2).map(|_| step(r, Op::read(d))));
             PipeSchedule { setup: s, steps }
         })
         .boxed()
@@ -460,13 +457,13 @@ fn eof_any_open(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             let mut steps = Vec::new();
             for w in 0..s.writers {
                 if let Some(len) = writes[w as usize] {
-                    steps.push(step(w, Op::Write { len }));
+                    steps.push(step(w, Op::write(len)));
                 }
             }
             steps.extend((0..s.writers).map(|w| step(w, ends[w as usize])));
-            steps.extend((0..s.writers + 2).map(|_| step(r, Op::Read { max: d })));
+            steps.extend((0..s.writers + 2).map(|_| step(r, Op::read(d))));
             steps.push(step(idle, idle_end));
-            steps.push(step(r, Op::Read { max: d }));
+            steps.push(step(r, Op::read(d)));
             PipeSchedule { setup: s, steps }
         })
         .boxed()
@@ -481,7 +478,7 @@ fn wake_all(k: &Constants) -> BoxedStrategy<PipeSchedule> {
             s.concurrent_reads = true;
             let r = reader(&s);
             let mut steps: Vec<Step> =
-                (0..s.readers).map(|i| step(r + i, Op::Read { max: maxes[i as usize].max(1) })).collect();
+                (0..s.readers).map(|i| step(r + i, Op::read(maxes[i as usize].max(1)))).collect();
             steps.extend((0..r).map(|w| step(w, ends[w as usize % 3])));
             PipeSchedule { setup: s, steps }
         })
@@ -500,11 +497,11 @@ fn no_readers(k: &Constants, disposition: SigpipeDisposition) -> BoxedStrategy<P
             let n = n.max(1);
             let mut steps = vec![step(0, Op::Sigpipe(disposition))];
             if blocked_first {
-                steps.push(step(0, Op::Fill { chunk: chunk.max(1) }));
-                steps.push(step(0, Op::Write { len: n }));
+                steps.push(step(0, Op::fill(chunk.max(1))));
+                steps.push(step(0, Op::write(n)));
             }
             steps.extend((0..s.readers).map(|i| step(r + i, ends[i as usize])));
-            steps.push(step(0, Op::Write { len: n }));
+            steps.push(step(0, Op::write(n)));
             steps.extend(tail);
             PipeSchedule { setup: s, steps }
         })

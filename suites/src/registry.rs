@@ -77,8 +77,13 @@ pub fn check_rule(rule: &Rule, cfg: &RunConfig) -> RuleOutcome {
             );
         }
     }
+    let mut cfg = cfg.clone();
+    cfg.entry_points = match Platform::current() {
+        Some(platform) => rule.entry_points_on(platform).into_iter().map(str::to_string).collect(),
+        None => Vec::new(),
+    };
     let props = for_rule(&rule.id);
-    let mut outcomes: Vec<RuleOutcome> = props.iter().map(|p| (p.check)(cfg)).collect();
+    let mut outcomes: Vec<RuleOutcome> = props.iter().map(|p| (p.check)(&cfg)).collect();
     if outcomes.is_empty() {
         return RuleOutcome::without_cases(&rule.id, "-", Verdict::Error, "no property checks this rule".into());
     }

@@ -7,6 +7,7 @@
 
 use crate::registry::Property;
 use ipc_conform_harness::constants::Constants;
+use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
@@ -83,7 +84,7 @@ pub static PROPERTIES: &[Property] = &[
 
 fn check_pairs(rule: &str, name: &str, strategy: BoxedStrategy<PairSchedule>, cfg: &RunConfig) -> RuleOutcome {
     let (k, timing) = (cfg.constants.clone(), cfg.timing);
-    let strategy = strategy.prop_map(PairSchedule::issuable);
+    let strategy = (strategy, crate::entry_picks()).prop_map(|(s, picks)| s.through(&picks).issuable());
     runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg)
 }
 
@@ -114,11 +115,11 @@ fn recv_max() -> BoxedStrategy<u32> {
 }
 
 fn send(len: u32) -> PairOp {
-    PairOp::Send { len, dontwait: false, nosignal: false }
+    PairOp::Send { len, dontwait: false, nosignal: false, call: WriteCall::Send }
 }
 
 fn recv(max: u32) -> PairOp {
-    PairOp::Recv { max, dontwait: false }
+    PairOp::Recv { max, dontwait: false, call: ReadCall::Recvmsg }
 }
 
 /// A receive that drains whatever is waiting.
@@ -135,8 +136,8 @@ fn step(actor: u8, op: PairOp) -> PairStep {
 /// Random further steps for a pair of `kind`.
 fn tail(k: &Constants, kind: SocketKind, n: usize) -> BoxedStrategy<Vec<PairStep>> {
     let op = prop_oneof![
-        4 => (send_len(k, kind), any::<bool>(), any::<bool>()).prop_map(|(len, dontwait, nosignal)| PairOp::Send { len, dontwait, nosignal }),
-        4 => (recv_max(), any::<bool>()).prop_map(|(max, dontwait)| PairOp::Recv { max, dontwait }),
+        4 => (send_len(k, kind), any::<bool>(), any::<bool>()).prop_map(|(len, dontwait, nosignal)| PairOp::Send { len, dontwait, nosignal, call: WriteCall::Send }),
+        4 => (recv_max(), any::<bool>()).prop_map(|(max, dontwait)| PairOp::Recv { max, dontwait, call: ReadCall::Recvmsg }),
         1 => Just(PairOp::ShutWrite),
         1 => let_go(),
         1 => prop_oneof![Just(SigpipeDisposition::Default), Just(SigpipeDisposition::Ignore)].prop_map(PairOp::Sigpipe),
@@ -217,7 +218,11 @@ fn read_blocks(k: &Constants) -> BoxedStrategy<PairSchedule> {
     kinds(&k, &[SocketKind::Stream, SocketKind::Dgram, SocketKind::Seqpacket])
         .prop_flat_map(move |kind| (Just(kind), recv_max(), any::<bool>(), send_len(&k, kind), tail(&k, kind, 6)))
         .prop_map(|(kind, max, dontwait, n, tail)| {
-            let mut steps = vec![step(1, PairOp::Recv { max, dontwait }), step(0, send(n.max(1))), step(1, recv(max))];
+            let mut steps = vec![
+                step(1, PairOp::Recv { max, dontwait, call: ReadCall::Recvmsg }),
+                step(0, send(n.max(1))),
+                step(1, recv(max)),
+            ];
             steps.extend(tail);
             schedule(kind, [1, 1], steps)
         })
@@ -232,7 +237,7 @@ fn full_blocks(k: &Constants) -> BoxedStrategy<PairSchedule> {
         .prop_map(move |(chunk, n, dontwait, tail)| {
             let mut steps = vec![
                 step(0, PairOp::Fill { chunk }),
-                step(0, PairOp::Send { len: n.max(1), dontwait, nosignal: false }),
+                step(0, PairOp::Send { len: n.max(1), dontwait, nosignal: false, call: WriteCall::Send }),
             ];
             steps.extend((0..8).map(|_| step(1, recv(DRAIN))));
             steps.extend(tail);
@@ -255,7 +260,7 @@ fn shutdown_write(k: &Constants) -> BoxedStrategy<PairSchedule> {
             steps.push(step(0, PairOp::ShutWrite));
             steps.extend([step(1, recv(DRAIN)), step(1, recv(DRAIN)), step(1, recv(DRAIN))]);
             steps.extend([step(1, send(m.max(1))), step(0, recv(DRAIN))]);
-            steps.push(step(0, PairOp::Send { len: 1, dontwait: false, nosignal }));
+            steps.push(step(0, PairOp::Send { len: 1, dontwait: false, nosignal, call: WriteCall::Send }));
             schedule(kind, [1, 1], steps)
         })
         .boxed()
@@ -307,10 +312,10 @@ fn epipe(k: &Constants) -> BoxedStrategy<PairSchedule> {
             let mut steps = vec![step(0, PairOp::Sigpipe(disposition))];
             if blocked_first && kind == SocketKind::Stream {
                 steps.push(step(0, PairOp::Fill { chunk: 65536 }));
-                steps.push(step(0, PairOp::Send { len: n.max(1), dontwait: false, nosignal }));
+                steps.push(step(0, PairOp::Send { len: n.max(1), dontwait: false, nosignal, call: WriteCall::Send }));
             }
             steps.push(step(1, end));
-            steps.push(step(0, PairOp::Send { len: n.max(1), dontwait: false, nosignal }));
+            steps.push(step(0, PairOp::Send { len: n.max(1), dontwait: false, nosignal, call: WriteCall::Send }));
             schedule(kind, [1, 1], steps)
         })
         .boxed()

@@ -7,6 +7,7 @@ use ipc_conform::registry;
 use ipc_conform_harness::case::{CaseReport, Stop};
 use ipc_conform_harness::leaks::{children, open_fds, scratch_dirs};
 use ipc_conform_harness::observed::Observed;
+use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::protocol::Request;
 use ipc_conform_harness::runner::{self, RunConfig};
 use ipc_conform_harness::session::Session;
@@ -215,10 +216,10 @@ fn acknowledged_operations_still_prove_blocking() -> Result<(), Failed> {
         session.hand(writer, &[w.as_fd()])?;
         session.hand(reader, &[r.as_fd()])?[0]
     };
-    let read = Request::Read { slot: 0, max: 64 };
+    let read = Request::Read { slot: 0, max: 64, call: ReadCall::Read };
     let observed = session.invoke(reader, &read, BlockSite { kind: SyscallKind::Read, fd: Some(rfd) })?;
     check(matches!(observed, Observed::Blocked(_)), format!("a read of an empty pipe: {observed:?}"))?;
-    let wrote = session.call(writer, &Request::Write { slot: 0, len: 5, tag: 0, start: 0 })?;
+    let wrote = session.call(writer, &Request::Write { slot: 0, len: 5, tag: 0, start: 0, call: WriteCall::Write })?;
     check(wrote == Observed::Returned(Reply::Count(5)), format!("write: {wrote:?}"))?;
     let woke = session.complete(reader)?;
     check(

@@ -57,6 +57,9 @@ fn each_deviation_is_caught_by_its_rule() -> Result<(), Failed> {
         Deviation::ExclIgnored,
         Deviation::MapSharedIsPrivate,
         Deviation::ExecClosesInherited,
+        // Entry points drawn at random: a deviation of one is caught too.
+        Deviation::ReadvDropsAByte,
+        Deviation::SendmsgSplitsMessages,
     ])?;
     let missed: Vec<String> =
         result.rows.iter().filter(|r| !r.caught()).map(|r| format!("{} / {}", r.deviation.name(), r.rule)).collect();

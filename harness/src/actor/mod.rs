@@ -111,16 +111,16 @@ impl Actor {
             {
                 Reply::Refused(format!("an operation of {len} bytes; at most {}", crate::case::MAX_OP_BYTES))
             }
-            Request::Write { slot, len, tag, start } => {
+            Request::Write { slot, len, tag, start, call } => {
                 pattern::fill(&mut self.buf, tag, start, len as usize);
-                match os::io::write(self.fd(slot)?, &self.buf) {
+                match os::io::write(self.fd(slot)?, &self.buf, call) {
                     Ok(n) => Reply::Count(n as u64),
                     Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
-            Request::Read { slot, max } => {
+            Request::Read { slot, max, call } => {
                 let mut data = vec![0u8; max as usize];
-                match os::io::read(self.fd(slot)?, &mut data) {
+                match os::io::read(self.fd(slot)?, &mut data, call) {
                     Ok(n) => {
                         data.truncate(n);
                         Reply::Data(data)
@@ -139,11 +139,11 @@ impl Actor {
                 Ok(()) => Reply::Done,
                 Err(e) => Reply::Errno(errno_of(&e)),
             },
-            Request::Fill { slot, chunk, tag, start } => {
+            Request::Fill { slot, chunk, tag, start, call } => {
                 let fd = self.fd(slot)?;
                 let was = os::fd::is_nonblocking(fd).map_err(|e| Reply::Refused(e.to_string()))?;
                 os::fd::set_nonblocking(fd, true).map_err(|e| Reply::Refused(e.to_string()))?;
-                let result = os::pipe::fill_nonblocking(fd, chunk as usize, start, |pos| pattern::byte(tag, pos));
+                let result = os::pipe::fill_nonblocking(fd, chunk as usize, start, call, |pos| pattern::byte(tag, pos));
                 os::fd::set_nonblocking(fd, was).map_err(|e| Reply::Refused(e.to_string()))?;
                 match result {
                     Ok(total) => Reply::Filled { total, errno: None },

@@ -25,10 +25,10 @@ fn opened(actor: &mut Actor, fd: std::io::Result<std::os::fd::OwnedFd>) -> Reply
 /// Performs one socket operation.
 pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
     Ok(match op {
-        SocketOp::Send { slot, len, tag, start, opts } => {
+        SocketOp::Send { slot, len, tag, start, call, opts } => {
             let mut buf = std::mem::take(&mut actor.buf);
             pattern::fill(&mut buf, tag, start, len as usize);
-            let result = sock::send(actor.fd(slot)?, &buf, opts);
+            let result = sock::send(actor.fd(slot)?, &buf, call, opts);
             actor.buf = buf;
             match result {
                 Ok(n) => Reply::Count(n as u64),
@@ -41,7 +41,8 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
                 Err((total, errno)) => Reply::Filled { total, errno: Some(errno) },
             }
         }
-        SocketOp::Recv { slot, max, dontwait } => match sock::recv(actor.fd(slot)?, max as usize, dontwait) {
+        SocketOp::Recv { slot, max, call, dontwait } => match sock::recv(actor.fd(slot)?, max as usize, call, dontwait)
+        {
             Ok((data, truncated)) => Reply::Received { data, truncated },
             Err(e) => errno(e),
         },

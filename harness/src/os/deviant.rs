@@ -44,7 +44,13 @@ macro_rules! deviations {
 
 deviations! {
     WriteOnReadEndSucceeds = "write-on-read-end-succeeds", [ids::PIPE_DIRECTION_ONE_WAY], "a write refused with EBADF reports success instead";
-    ReadDropsAByte = "read-drops-a-byte", [ids::PIPE_STREAM_ORDER], "a read of several bytes loses one in the middle";
+    ReadDropsAByte = "read-drops-a-byte", [ids::PIPE_STREAM_ORDER], "a read(2) of several bytes from a pipe loses one in the middle";
+    ReadvDropsAByte = "readv-drops-a-byte", [ids::PIPE_STREAM_ORDER], "a readv(2) of several bytes loses one in the middle";
+    WritevWritesHalf = "writev-writes-half", [ids::PIPE_WRITE_ATOMIC_PIPE_BUF], "a writev(2) of several bytes writes only its first half";
+    RecvPeeks = "recv-peeks", [ids::SOCKET_STREAM_ORDER], "recv(2) leaves what it returns queued (as if MSG_PEEK)";
+    RecvfromIgnoresDontwait = "recvfrom-ignores-dontwait", [ids::SOCKET_READ_EMPTY_BLOCKS], "recvfrom(2) ignores MSG_DONTWAIT";
+    SendtoRepeatsAByte = "sendto-repeats-a-byte", [ids::SOCKET_STREAM_ORDER], "sendto(2) on a stream socket sends its first byte twice";
+    SendmsgSplitsMessages = "sendmsg-splits-messages", [ids::SOCKET_MESSAGE_BOUNDARIES], "sendmsg(2) of several bytes on a datagram or seqpacket socket sends two messages";
     ReadEmptyReturnsZero = "read-empty-returns-zero", [ids::PIPE_READ_EMPTY_BLOCKS], "a read with nothing available returns 0 at once";
     PipeNeverFull = "pipe-never-full", [ids::PIPE_WRITE_CAPACITY_FINITE], "a non-blocking write refused with EAGAIN reports success";
     FullWriteReturnsAtOnce = "full-write-returns-at-once", [ids::PIPE_WRITE_FULL_BLOCKS], "a blocking write that would block fails with EAGAIN instead";

@@ -1,16 +1,19 @@
-//! Plain descriptor I/O: `read(2)`, `write(2)`, `close(2)`, as actors
-//! perform them on objects under test (with the deviant layer's hooks, see
-//! [`super::deviant`]).
+//! Descriptor I/O as actors perform it on pipes, FIFOs and inherited
+//! descriptors: a read or write through one of the entry points that
+//! take any descriptor ([`super::entry`]), and `close(2)` (with the
+//! deviant layer's hooks, see [`super::deviant`]).
 
 use super::deviant::{self, Deviation};
+use super::entry::{self, MsgOpts, ReadCall, WriteCall};
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static HAD_DATA: AtomicBool = AtomicBool::new(false);
 
-/// `read(2)` into `buf`, retried on `EINTR`; returns the byte count.
-pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+/// A read into `buf` through `call` (`read(2)` or `readv(2)`), retried on
+/// `EINTR`; returns the byte count.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall) -> io::Result<usize> {
     if let Some(d) = deviant::active() {
         let empty = || deviant::bytes_available(fd).is_ok_and(|n| n == 0);
         match d {
@@ -19,20 +22,11 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
             _ => {}
         }
     }
-    let n = loop {
-        match rustix::io::read(fd, &mut *buf) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => break other?,
-        }
-    };
+    let n = entry::read(fd, buf, call, MsgOpts::default())?.bytes;
     if n > 0 {
         HAD_DATA.store(true, Ordering::Relaxed);
     }
     match deviant::active() {
-        Some(Deviation::ReadDropsAByte) if n >= 3 => {
-            buf.copy_within(n / 2 + 1..n, n / 2);
-            Ok(n - 1)
-        }
         Some(Deviation::WakeOneReader) if n == 0 && !buf.is_empty() && deviant::another_reader_woke() => {
             deviant::hang()
         }
@@ -40,8 +34,9 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
-/// `write(2)` of `buf`, retried on `EINTR`; returns the byte count.
-pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+/// A write of `buf` through `call` (`write(2)` or `writev(2)`), retried
+/// on `EINTR`; returns the byte count.
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8], call: WriteCall) -> io::Result<usize> {
     let mut data = buf;
     let mut made_nonblocking = false;
     match deviant::active() {
@@ -52,12 +47,7 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         }
         _ => {}
     }
-    let result = loop {
-        match rustix::io::write(fd, data) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => break other.map_err(io::Error::from),
-        }
-    };
+    let result = entry::write(fd, data, call, MsgOpts::default());
     if made_nonblocking {
         super::fd::set_nonblocking(fd, false)?;
     }

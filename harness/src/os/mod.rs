@@ -6,6 +6,7 @@
 //! catalogue and the measured [`crate::constants::Constants`]).
 
 pub mod deviant;
+pub mod entry;
 pub mod fd;
 pub mod file;
 pub mod interface;

@@ -51,12 +51,14 @@ pub fn fill_nonblocking(
     fd: BorrowedFd<'_>,
     chunk: usize,
     start: u64,
+    call: super::entry::WriteCall,
     byte: impl Fn(u64) -> u8,
 ) -> Result<u64, (u64, i32)> {
     let never_full = super::deviant::is(super::deviant::Deviation::PipeNeverFull);
-    fill_until_refused(chunk, start, byte, |buf| match rustix::io::write(fd, buf) {
-        Err(rustix::io::Errno::AGAIN) if never_full => Ok(buf.len()),
-        other => other,
+    let opts = super::entry::MsgOpts::default();
+    fill_until_refused(chunk, start, byte, |buf| match super::entry::write(fd, buf, call, opts) {
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && never_full => Ok(buf.len()),
+        other => other.map_err(|e| rustix::io::Errno::from_raw_os_error(super::errno_of(&e))),
     })
 }
 
@@ -103,8 +105,8 @@ pub fn fill_until_refused(
 pub fn measure_capacity() -> io::Result<u64> {
     let (r, w) = pipe_cloexec()?;
     super::fd::set_nonblocking(w.as_fd(), true)?;
-    let total =
-        fill_nonblocking(w.as_fd(), 1 << 20, 0, |_| 0x5a).map_err(|(_, errno)| io::Error::from_raw_os_error(errno))?;
+    let total = fill_nonblocking(w.as_fd(), 1 << 20, 0, super::entry::WriteCall::Write, |_| 0x5a)
+        .map_err(|(_, errno)| io::Error::from_raw_os_error(errno))?;
     drop(r);
     Ok(total)
 }

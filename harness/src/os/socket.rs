@@ -174,36 +174,35 @@ pub fn connect_tcp_loopback(port: u16) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Flags of one send or receive.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MsgOpts {
-    /// `MSG_DONTWAIT`: fail with `EAGAIN` instead of blocking.
-    pub dontwait: bool,
-    /// Suppress `SIGPIPE` for this send (`MSG_NOSIGNAL`; on macOS the
-    /// socket option `SO_NOSIGPIPE` is set for the call instead).
-    pub nosignal: bool,
-}
+pub use super::entry::MsgOpts;
+use super::entry::{ReadCall, WriteCall};
 
-/// `send(2)` with the given options. Returns bytes sent.
-pub fn send(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize> {
+/// One send of `data` through `call` with the given per-call flags (which
+/// only the `send` family takes). Returns bytes sent.
+pub fn send(fd: BorrowedFd<'_>, data: &[u8], call: WriteCall, opts: MsgOpts) -> io::Result<usize> {
     use super::deviant::{self, Deviation};
     match deviant::active() {
         Some(Deviation::SendFails) => return Err(io::Error::from_raw_os_error(libc::ENOTCONN)),
         Some(Deviation::DatagramSplit) if data.len() >= 2 && keeps_boundaries(fd) => {
             let half = data.len() / 2;
-            let first = send_raw(fd, &data[..half], opts)?;
-            return Ok(first + send_raw(fd, &data[half..], opts)?);
+            let first = send_raw(fd, &data[..half], call, opts)?;
+            return Ok(first + send_raw(fd, &data[half..], call, opts)?);
         }
         Some(Deviation::EpipeBecomesSuccess) => {
-            return match send_raw(fd, data, opts) {
+            return match send_raw(fd, data, call, opts) {
                 Err(e) if e.raw_os_error() == Some(libc::EPIPE) => Ok(data.len()),
                 other => other,
             }
         }
-        Some(Deviation::SendNeverBlocks) => return send_raw(fd, data, MsgOpts { dontwait: true, ..opts }),
+        Some(Deviation::SendNeverBlocks) if call.takes_flags() => {
+            return send_raw(fd, data, call, MsgOpts { dontwait: true, ..opts })
+        }
+        Some(Deviation::SendNeverBlocks) => {
+            return send_raw(fd, data, WriteCall::Send, MsgOpts { dontwait: true, ..opts })
+        }
         _ => {}
     }
-    send_raw(fd, data, opts)
+    send_raw(fd, data, call, opts)
 }
 
 /// Fills the send direction of a stream socket with `send(2)` and
@@ -218,33 +217,14 @@ pub fn fill_dontwait(
 ) -> Result<u64, (u64, i32)> {
     let opts = MsgOpts { dontwait: true, nosignal: false };
     super::pipe::fill_until_refused(chunk, start, byte, |buf| {
-        send_raw(fd, buf, opts).map_err(|e| rustix::io::Errno::from_raw_os_error(super::errno_of(&e)))
+        send_raw(fd, buf, WriteCall::Send, opts).map_err(|e| rustix::io::Errno::from_raw_os_error(super::errno_of(&e)))
     })
 }
 
-/// Whether a socket keeps message boundaries (`SO_TYPE` is not stream).
-fn keeps_boundaries(fd: BorrowedFd<'_>) -> bool {
-    rustix::net::sockopt::socket_type(fd).is_ok_and(|t| t != rustix::net::SocketType::STREAM)
-}
+use super::entry::keeps_boundaries;
 
-fn send_raw(fd: BorrowedFd<'_>, data: &[u8], opts: MsgOpts) -> io::Result<usize> {
-    use rustix::net::SendFlags;
-    let mut flags = SendFlags::empty();
-    if opts.dontwait {
-        flags |= SendFlags::DONTWAIT;
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if opts.nosignal {
-        flags |= SendFlags::NOSIGNAL;
-    }
-    #[cfg(target_os = "macos")]
-    rustix::net::sockopt::set_socket_nosigpipe(fd, opts.nosignal)?;
-    loop {
-        match rustix::net::send(fd, data, flags) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => return other.map_err(io::Error::from),
-        }
-    }
+fn send_raw(fd: BorrowedFd<'_>, data: &[u8], call: WriteCall, opts: MsgOpts) -> io::Result<usize> {
+    super::entry::write(fd, data, call, opts)
 }
 
 /// `sendto(2)` of a datagram to 127.0.0.1:`port`.
@@ -267,37 +247,21 @@ pub fn send_to_loopback(fd: BorrowedFd<'_>, data: &[u8], port: u16) -> io::Resul
     }
 }
 
-/// `recvmsg(2)` of at most `max` bytes; returns the bytes and whether the
-/// kernel flagged the message as truncated (`MSG_TRUNC` in `msg_flags`).
-pub fn recv(fd: BorrowedFd<'_>, max: usize, dontwait: bool) -> io::Result<(Vec<u8>, bool)> {
+/// One receive of at most `max` bytes through `call`; returns the bytes
+/// and, from `recvmsg` only, whether the kernel flagged the message as
+/// truncated (`MSG_TRUNC` in `msg_flags`).
+pub fn recv(fd: BorrowedFd<'_>, max: usize, call: ReadCall, dontwait: bool) -> io::Result<(Vec<u8>, Option<bool>)> {
     use super::deviant::{self, Deviation};
     if deviant::is(Deviation::RecvEmptyReturnsZero) && max > 0 && deviant::bytes_available(fd).is_ok_and(|n| n == 0) {
-        return Ok((Vec::new(), false));
+        return Ok((Vec::new(), call.eq(&ReadCall::Recvmsg).then_some(false)));
     }
-    let (mut data, truncated) = recv_raw(fd, max, dontwait)?;
+    let mut data = vec![0u8; max];
+    let got = super::entry::read(fd, &mut data, call, MsgOpts { dontwait, nosignal: false })?;
+    data.truncate(got.bytes);
     if deviant::is(Deviation::RecvDropsAByte) && data.len() >= 3 && !keeps_boundaries(fd) {
         data.remove(data.len() / 2);
     }
-    Ok((data, truncated))
-}
-
-fn recv_raw(fd: BorrowedFd<'_>, max: usize, dontwait: bool) -> io::Result<(Vec<u8>, bool)> {
-    use rustix::net::{RecvAncillaryBuffer, RecvFlags, ReturnFlags};
-    let mut data = vec![0u8; max];
-    let flags = if dontwait { RecvFlags::DONTWAIT } else { RecvFlags::empty() };
-    loop {
-        let mut iov = [io::IoSliceMut::new(&mut data)];
-        let mut control = RecvAncillaryBuffer::default();
-        match rustix::net::recvmsg(fd, &mut iov, &mut control, flags) {
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-            Ok(msg) => {
-                let n = msg.bytes.min(max);
-                data.truncate(n);
-                return Ok((data, msg.flags.contains(ReturnFlags::TRUNC)));
-            }
-        }
-    }
+    Ok((data, got.truncated))
 }
 
 /// How a `shutdown(2)` closes a socket.
@@ -356,7 +320,7 @@ pub fn measure_single_send(kind: SocketKind) -> io::Result<u64> {
     let opts = MsgOpts { dontwait: true, nosignal: true };
     let mut size = 1usize << 20;
     loop {
-        match send(a.as_fd(), &vec![0u8; size], opts) {
+        match send(a.as_fd(), &vec![0u8; size], WriteCall::Send, opts) {
             Ok(n) => return Ok(n as u64),
             Err(e)
                 if size > 1
@@ -376,7 +340,7 @@ pub fn measure_datagram_full_errno() -> io::Result<i32> {
     let opts = MsgOpts { dontwait: true, nosignal: true };
     let data = [0u8; 1024];
     for _ in 0..100_000 {
-        if let Err(e) = send(a.as_fd(), &data, opts) {
+        if let Err(e) = send(a.as_fd(), &data, WriteCall::Send, opts) {
             return Ok(e.raw_os_error().unwrap_or(libc::EIO));
         }
     }

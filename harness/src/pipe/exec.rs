@@ -51,23 +51,27 @@ impl Mechanism for Pipe<'_> {
         Ok(())
     }
 
+    fn entry_point(&self, op: &Op) -> Option<&'static str> {
+        op.entry_point()
+    }
+
     fn invocation(&self, model: &PipeModel, a: u8, op: &Op) -> Result<Invocation, Stop> {
         let fd = Some(self.fds[a as usize]);
         Ok(match *op {
-            Op::Write { len } => {
+            Op::Write { len, call } => {
                 let (tag, start) = model.next_write(a);
                 Invocation::MayBlock(
-                    Request::Write { slot: 0, len, tag, start },
-                    BlockSite { kind: SyscallKind::Write, fd },
+                    Request::Write { slot: 0, len, tag, start, call },
+                    BlockSite { kind: call.site(), fd },
                 )
             }
-            Op::Read { max } => {
-                Invocation::MayBlock(Request::Read { slot: 0, max }, BlockSite { kind: SyscallKind::Read, fd })
+            Op::Read { max, call } => {
+                Invocation::MayBlock(Request::Read { slot: 0, max, call }, BlockSite { kind: call.site(), fd })
             }
-            Op::Fill { chunk } => {
+            Op::Fill { chunk, call } => {
                 let (tag, start) = model.next_write(a);
                 Invocation::MayBlock(
-                    Request::Fill { slot: 0, chunk: chunk.max(1), tag, start },
+                    Request::Fill { slot: 0, chunk: chunk.max(1), tag, start, call },
                     BlockSite { kind: SyscallKind::Write, fd },
                 )
             }

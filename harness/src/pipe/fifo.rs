@@ -9,6 +9,7 @@ use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::proc::SyscallKind;
 use crate::pattern;
 use crate::pipe::model::describe;
@@ -135,7 +136,8 @@ fn drive(case: &FifoCase, dir: &Path, session: &mut Session, log: &mut Vec<Strin
     // Now a pipe: the bytes arrive whole and in order, then end of file.
     // Each actor opened exactly one descriptor (a refused probe adds none).
     let slot = 0;
-    let obs = session.call(WRITER, &Request::Write { slot, len: case.len, tag: 1, start: 0 })?;
+    let obs =
+        session.call(WRITER, &Request::Write { slot, len: case.len, tag: 1, start: 0, call: WriteCall::Write })?;
     log.push(format!("writer: write {} bytes -> {}", case.len, describe(&obs)));
     if obs != Observed::Returned(Reply::Count(u64::from(case.len))) {
         return Ok(fail(format!("write of {} bytes into the open FIFO {}", case.len, describe(&obs))));
@@ -144,7 +146,7 @@ fn drive(case: &FifoCase, dir: &Path, session: &mut Session, log: &mut Vec<Strin
     pattern::fill(&mut expected, 1, 0, case.len as usize);
     let mut got = Vec::new();
     while got.len() < expected.len() {
-        let obs = session.call(READER, &Request::Read { slot: 0, max: case.len })?;
+        let obs = session.call(READER, &Request::Read { slot: 0, max: case.len, call: ReadCall::Read })?;
         match obs {
             Observed::Returned(Reply::Data(d)) if !d.is_empty() => got.extend(d),
             other => {
@@ -163,7 +165,7 @@ fn drive(case: &FifoCase, dir: &Path, session: &mut Session, log: &mut Vec<Strin
         return Ok(fail("the bytes read from the FIFO differ from the bytes written".into()));
     }
     session.call(WRITER, &Request::Close { slot })?;
-    let obs = session.call(READER, &Request::Read { slot: 0, max: 16 })?;
+    let obs = session.call(READER, &Request::Read { slot: 0, max: 16, call: ReadCall::Read })?;
     log.push(format!("writer: close; reader: read -> {}", describe(&obs)));
     if obs != Observed::Returned(Reply::Data(Vec::new())) {
         return Ok(fail(format!("after the only writer closed, a read {}; allowed: 0 (end of file)", describe(&obs))));

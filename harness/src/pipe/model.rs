@@ -31,6 +31,9 @@ use crate::stream::{self, Holder, Stream};
 
 pub use crate::checker::{describe, violation, Obligation, Violation};
 
+/// The name of the capacity observation (bytes a fill took from empty).
+pub const CAPACITY_OBSERVED: &str = "pipe capacity (bytes, filled from empty)";
+
 /// One thing that happened in a pipe case.
 pub type Event = crate::checker::Event<Op>;
 
@@ -179,10 +182,10 @@ impl PipeModel {
     fn step(&mut self, a: u8, op: &Op, observed: &Observed) -> Result<(), Violation> {
         let end = self.actors[a as usize].end;
         match (*op, end) {
-            (Op::Write { len }, WRITE) => self.write(a, u64::from(len), observed),
-            (Op::Read { max }, READ) => self.read(a, u64::from(max), observed),
-            (Op::Write { len }, _) => self.wrong_end(a, "write", "read", len, observed),
-            (Op::Read { max }, _) => self.wrong_end(a, "read", "write", max, observed),
+            (Op::Write { len, .. }, WRITE) => self.write(a, u64::from(len), observed),
+            (Op::Read { max, .. }, READ) => self.read(a, u64::from(max), observed),
+            (Op::Write { len, .. }, _) => self.wrong_end(a, "write", "read", len, observed),
+            (Op::Read { max, .. }, _) => self.wrong_end(a, "read", "write", max, observed),
             (Op::Fill { .. }, _) => self.fill(a, observed),
             (Op::Close, _) => {
                 expect_done(a, "close", observed)?;
@@ -745,7 +748,7 @@ impl crate::checker::Checker for PipeModel {
     }
 
     fn observations(&self) -> Vec<(String, u64)> {
-        self.capacities.iter().map(|c| ("pipe capacity (bytes, filled from empty)".to_string(), *c)).collect()
+        self.capacities.iter().map(|c| (CAPACITY_OBSERVED.to_string(), *c)).collect()
     }
 
     fn apply(&mut self, event: &Event) -> Result<(), Violation> {

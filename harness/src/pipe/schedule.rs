@@ -2,6 +2,7 @@
 //! steps. Schedules print, shrink (proptest), serialize and replay.
 
 use crate::engine::Cast;
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::signal::SigpipeDisposition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -70,12 +71,27 @@ impl Setup {
 /// One operation of a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    /// `write(2)` of `len` traceable bytes on the actor's end.
-    Write { len: u32 },
-    /// `read(2)` of at most `max` bytes on the actor's end.
-    Read { max: u32 },
-    /// Fill the pipe through the actor's end until `EAGAIN` (non-blocking).
-    Fill { chunk: u32 },
+    /// A write of `len` traceable bytes on the actor's end, through `call`
+    /// (`write` or `writev`).
+    Write {
+        len: u32,
+        #[serde(default)]
+        call: WriteCall,
+    },
+    /// A read of at most `max` bytes on the actor's end, through `call`
+    /// (`read` or `readv`).
+    Read {
+        max: u32,
+        #[serde(default)]
+        call: ReadCall,
+    },
+    /// Fill the pipe through the actor's end until `EAGAIN` (non-blocking),
+    /// writing through `call` (`write` or `writev`).
+    Fill {
+        chunk: u32,
+        #[serde(default)]
+        call: WriteCall,
+    },
     /// `close(2)` of the actor's end.
     Close,
     /// The actor exits (`_exit(0)`).
@@ -86,12 +102,40 @@ pub enum Op {
     Sigpipe(SigpipeDisposition),
 }
 
+impl Op {
+    /// A `write(2)` of `len` bytes.
+    pub fn write(len: u32) -> Op {
+        Op::Write { len, call: WriteCall::Write }
+    }
+
+    /// A `read(2)` of at most `max` bytes.
+    pub fn read(max: u32) -> Op {
+        Op::Read { max, call: ReadCall::Read }
+    }
+
+    /// A fill with `write(2)`s of `chunk` bytes.
+    pub fn fill(chunk: u32) -> Op {
+        Op::Fill { chunk, call: WriteCall::Write }
+    }
+
+    /// The entry point the operation goes through, if it reads or writes.
+    pub fn entry_point(&self) -> Option<&'static str> {
+        match self {
+            Op::Write { call, .. } | Op::Fill { call, .. } => Some(call.name()),
+            Op::Read { call, .. } => Some(call.name()),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::Write { len } => write!(f, "write {len} bytes"),
-            Op::Read { max } => write!(f, "read up to {max} bytes"),
-            Op::Fill { chunk } => write!(f, "fill the pipe (non-blocking writes of {chunk}, then of 1 byte)"),
+            Op::Write { len, call } => write!(f, "{call} {len} bytes"),
+            Op::Read { max, call } => write!(f, "{call} up to {max} bytes"),
+            Op::Fill { chunk, call } => {
+                write!(f, "fill the pipe (non-blocking {call}s of {chunk}, then of 1 byte)")
+            }
             Op::Close => f.write_str("close its end"),
             Op::Exit => f.write_str("exit"),
             Op::Kill => f.write_str("is killed (SIGKILL)"),
@@ -138,13 +182,21 @@ impl PipeSchedule {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let n = match step.op {
-                Op::Write { len } => u64::from(len),
-                Op::Read { max } => u64::from(max),
-                Op::Fill { chunk } => u64::from(chunk),
+                Op::Write { len, .. } => u64::from(len),
+                Op::Read { max, .. } => u64::from(max),
+                Op::Fill { chunk, .. } => u64::from(chunk),
                 _ => 0,
             };
             if n > MAX_OP_BYTES {
                 return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
+            }
+            let pipe_call = match step.op {
+                Op::Write { call, .. } | Op::Fill { call, .. } => WriteCall::ANY.contains(&call),
+                Op::Read { call, .. } => ReadCall::ANY.contains(&call),
+                _ => true,
+            };
+            if !pipe_call {
+                return Err(format!("step {}: {}: not an entry point of a pipe", i + 1, step.op));
             }
         }
         if let Some((i, why)) = self.first_unissuable() {
@@ -170,6 +222,22 @@ impl PipeSchedule {
     pub fn issuable(mut self) -> PipeSchedule {
         let actors = self.setup.actors();
         crate::engine::keep_issuable(&mut self.steps, actors, Skeleton::new(&self.setup));
+        self
+    }
+
+    /// The schedule with its `i`-th read or write going through the entry
+    /// point `picks[i]` selects among a pipe's (`read`/`readv`,
+    /// `write`/`writev`); picks of 0, as shrinking leaves them, are the
+    /// plain calls.
+    pub fn through(mut self, picks: &[u8]) -> PipeSchedule {
+        use crate::os::entry::pick;
+        for (step, seed) in self.steps.iter_mut().zip(picks.iter().copied().chain(std::iter::repeat(0))) {
+            match &mut step.op {
+                Op::Write { call, .. } | Op::Fill { call, .. } => *call = pick(WriteCall::ANY, seed),
+                Op::Read { call, .. } => *call = pick(ReadCall::ANY, seed),
+                _ => {}
+            }
+        }
         self
     }
 

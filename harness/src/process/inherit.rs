@@ -11,6 +11,7 @@ use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::{describe, Event, Violation};
 use crate::observed::Observed;
+use crate::os::entry::ReadCall;
 use crate::os::shm::fd_identity;
 use crate::protocol::shm::ShmOp;
 use crate::protocol::{Reply, Request};
@@ -233,7 +234,8 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
     }
     for (r, max) in &case.reads {
         let r = r % readers;
-        let observed = session.call(ActorId(r as usize), &Request::Read { slot: slots[r as usize], max: *max })?;
+        let observed = session
+            .call(ActorId(r as usize), &Request::Read { slot: slots[r as usize], max: *max, call: ReadCall::Read })?;
         if let Err(v) = record(events, r, InheritOp::Read { max: *max }, observed) {
             return Ok(v.into());
         }

@@ -7,6 +7,7 @@ pub mod file;
 pub mod shm;
 pub mod socket;
 
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::fd::{recv_with_fds, send_with_fds};
 use crate::os::signal::SigpipeDisposition;
 use serde::{Deserialize, Serialize};
@@ -19,18 +20,19 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 pub enum Request {
     /// Take the descriptors attached to this message; reply [`Reply::Adopted`].
     Adopt,
-    /// `write(2)` `len` bytes of the traceable pattern `tag`, stream
-    /// positions from `start` (see [`crate::pattern`]).
-    Write { slot: u32, len: u32, tag: u8, start: u64 },
-    /// `read(2)` of at most `max` bytes.
-    Read { slot: u32, max: u32 },
+    /// Write `len` bytes of the traceable pattern `tag`, stream positions
+    /// from `start` (see [`crate::pattern`]), through `call` (`write(2)`
+    /// or `writev(2)`).
+    Write { slot: u32, len: u32, tag: u8, start: u64, call: WriteCall },
+    /// Read at most `max` bytes through `call` (`read(2)` or `readv(2)`).
+    Read { slot: u32, max: u32, call: ReadCall },
     /// `close(2)`.
     Close { slot: u32 },
     /// Set or clear `O_NONBLOCK` on the open file description.
     SetNonblock { slot: u32, on: bool },
     /// Fill through a temporarily non-blocking descriptor until `EAGAIN`,
     /// writes of `chunk` bytes then of 1 byte; pattern as for `Write`.
-    Fill { slot: u32, chunk: u32, tag: u8, start: u64 },
+    Fill { slot: u32, chunk: u32, tag: u8, start: u64, call: WriteCall },
     /// Set this process's `SIGPIPE` disposition.
     SetSigpipe(SigpipeDisposition),
     /// `open(2)` a FIFO; the new descriptor gets the next slot.
@@ -150,8 +152,8 @@ pub enum Reply {
     /// Numbers an operation reports (a port, an offset, a uid, ...).
     Values(Vec<i64>),
     /// A message received, and whether the kernel said it was truncated
-    /// (`MSG_TRUNC` in the returned flags).
-    Received { data: Vec<u8>, truncated: bool },
+    /// (`MSG_TRUNC` in the returned flags; known only from `recvmsg(2)`).
+    Received { data: Vec<u8>, truncated: Option<bool> },
     /// The actor could not perform the request (a harness bug, not an
     /// outcome of the system under test).
     Refused(String),

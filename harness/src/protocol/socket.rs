@@ -1,21 +1,24 @@
 //! Control-channel operations of the `socket` mechanism (see
 //! [`crate::actor::socket`] for how an actor performs them).
 
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::socket::{MsgOpts, Shut};
 use serde::{Deserialize, Serialize};
 
 /// One socket operation an actor performs on the coordinator's word.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SocketOp {
-    /// `send(2)` of `len` traceable bytes of writer `tag` from stream
-    /// position `start` (see [`crate::pattern`]); reply `Count` or `Errno`.
-    Send { slot: u32, len: u32, tag: u8, start: u64, opts: MsgOpts },
+    /// A send of `len` traceable bytes of writer `tag` from stream
+    /// position `start` (see [`crate::pattern`]) through `call`; reply
+    /// `Count` or `Errno`.
+    Send { slot: u32, len: u32, tag: u8, start: u64, call: WriteCall, opts: MsgOpts },
     /// Fill the send direction with `send(2)` and `MSG_DONTWAIT` until
     /// `EAGAIN`, sends of `chunk` bytes then of 1 byte (pattern as for
     /// `Send`); reply `Filled`.
     Fill { slot: u32, chunk: u32, tag: u8, start: u64 },
-    /// `recvmsg(2)` of at most `max` bytes; reply `Received` or `Errno`.
-    Recv { slot: u32, max: u32, dontwait: bool },
+    /// A receive of at most `max` bytes through `call`; reply `Received`
+    /// or `Errno`.
+    Recv { slot: u32, max: u32, call: ReadCall, dontwait: bool },
     /// `shutdown(2)`; reply `Done` or `Errno`.
     Shutdown { slot: u32, how: Shut },
     /// Listen on a unix stream socket at `path`; reply `Opened`.

@@ -97,6 +97,27 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+    let with_entry_points: Vec<_> = r.rules.iter().filter_map(|e| e.entry_points.as_ref().map(|p| (e, p))).collect();
+    if !with_entry_points.is_empty() {
+        let _ = writeln!(out, "\n## Entry points\n");
+        let _ = writeln!(
+            out,
+            "The functions each rule's cases went through (cases per function), those of its statement no case \
+             reached, and those this platform lacks.\n"
+        );
+        let _ = writeln!(out, "| rule | used (cases) | not reached | lacking here |\n| --- | --- | --- | --- |");
+        for (e, p) in with_entry_points {
+            let used: Vec<String> = p.used.iter().map(|(name, n)| format!("{name} ({n})")).collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                e.id,
+                if used.is_empty() { "-".to_string() } else { used.join(", ") },
+                if p.missed.is_empty() { "-".to_string() } else { p.missed.join(", ") },
+                if p.lacking.is_empty() { "-".to_string() } else { p.lacking.join(", ") }
+            );
+        }
+    }
     if !r.observations.is_empty() {
         let _ = writeln!(out, "\n## Observations (not verdicts)\n");
         let _ =

@@ -121,8 +121,45 @@ pub struct RuleEntry {
     /// The minimal failing case and its replay command, for a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counterexample: Option<Counterexample>,
+    /// The entry points the statement covers, and which the cases used.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub entry_points: Option<EntryPoints>,
     /// Wall time.
     pub duration_ms: u64,
+}
+
+/// A rule's entry points in a run: those its statement covers (the
+/// catalogue's `entry_points`), how many cases went through each, those
+/// none did, and those this platform lacks (the catalogue's `lacks`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPoints {
+    /// Cases that went through each entry point (also any the statement
+    /// does not name).
+    pub used: BTreeMap<String, u64>,
+    /// Entry points of the rule on this platform that no case went through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<String>,
+    /// Entry points of the rule this platform does not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacking: Vec<String>,
+}
+
+fn entry_points(rule: &Rule, outcome: &RuleOutcome, current: Option<Platform>) -> Option<EntryPoints> {
+    let prefix = crate::engine::ENTRY_POINT_OBSERVED;
+    let used: BTreeMap<String, u64> = outcome
+        .measured
+        .iter()
+        .filter_map(|(name, m)| name.strip_prefix(prefix).map(|e| (e.to_string(), m.count)))
+        .collect();
+    let on: Vec<&str> = current.map(|p| rule.entry_points_on(p)).unwrap_or_default();
+    let lacking: Vec<String> =
+        rule.entry_points.iter().filter(|e| current.is_some() && !on.contains(&e.as_str())).cloned().collect();
+    let missed = outcome.entry_points_missed.clone();
+    // Nothing counted (no case ran, or the rule names no entry point).
+    if used.is_empty() && missed.is_empty() && lacking.is_empty() {
+        return None;
+    }
+    Some(EntryPoints { used, missed, lacking })
 }
 
 /// An observation: a quantity reported apart from verdicts (how often
@@ -201,6 +238,9 @@ impl Report {
             .map(|(rule, outcome, properties)| {
                 *summary.entry(outcome.verdict).or_insert(0) += 1;
                 for (name, m) in &outcome.measured {
+                    if name.starts_with(crate::engine::ENTRY_POINT_OBSERVED) {
+                        continue; // in the rule's entry points instead
+                    }
                     observations.push(ObservationEntry {
                         rule: rule.id.clone(),
                         name: name.clone(),
@@ -224,6 +264,7 @@ impl Report {
                     evidence: evidence(outcome),
                     measured: outcome.measured.clone(),
                     counterexample: outcome.counterexample.clone(),
+                    entry_points: entry_points(rule, outcome, current),
                     duration_ms: outcome.duration_ms,
                 }
             })

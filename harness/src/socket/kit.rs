@@ -4,6 +4,7 @@
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::observed::Observed;
+use crate::os::entry::ReadCall;
 use crate::pipe::model::describe;
 use crate::protocol::socket::SocketOp;
 use crate::protocol::{Reply, Request};
@@ -51,7 +52,8 @@ pub(crate) fn recv_exactly(
 ) -> Result<Result<Vec<u8>, CaseOutcome>, Stop> {
     let mut got = Vec::new();
     while got.len() < len {
-        let request = sock(SocketOp::Recv { slot, max: (len - got.len()) as u32, dontwait: false });
+        let request =
+            sock(SocketOp::Recv { slot, max: (len - got.len()) as u32, call: ReadCall::Recvmsg, dontwait: false });
         let why = format!("{id}: a receive of data already sent must return");
         match session.call(id, &request).map_err(|s| s.demanded_by(rule, &why))? {
             Observed::Returned(Reply::Received { data, .. }) if !data.is_empty() => got.extend(data),

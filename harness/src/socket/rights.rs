@@ -8,6 +8,7 @@ use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::Violation;
 use crate::observed::Observed;
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::pattern;
 use crate::pipe::model::describe;
 use crate::protocol::socket::SocketOp;
@@ -108,13 +109,14 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
     let Some(bslot) = opened(&obs) else {
         return Ok(fail(rules::RIGHTS, format!("B: receiving the descriptor {}", describe(&obs))));
     };
-    let obs = session.call(b, &Request::Write { slot: bslot, len: case.pipe_len, tag: 1, start: 0 })?;
+    let obs = session
+        .call(b, &Request::Write { slot: bslot, len: case.pipe_len, tag: 1, start: 0, call: WriteCall::Write })?;
     if obs != Observed::Returned(Reply::Count(u64::from(case.pipe_len))) {
         return Ok(fail(rules::RIGHTS, format!("B: write through the received pipe end {}", describe(&obs))));
     }
     let mut got = Vec::new();
     while got.len() < case.pipe_len as usize {
-        match session.call(c, &Request::Read { slot: 0, max: case.pipe_len })? {
+        match session.call(c, &Request::Read { slot: 0, max: case.pipe_len, call: ReadCall::Read })? {
             Observed::Returned(Reply::Data(d)) if !d.is_empty() => got.extend(d),
             other => {
                 return Ok(fail(
@@ -130,7 +132,7 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
         return Ok(fail(rules::RIGHTS, "C read other bytes than B wrote through the passed pipe end".into()));
     }
     session.call(b, &Request::Close { slot: bslot })?;
-    let obs = session.call(c, &Request::Read { slot: 0, max: 16 })?;
+    let obs = session.call(c, &Request::Read { slot: 0, max: 16, call: ReadCall::Read })?;
     log.push(format!(
         "pipe: B wrote {} bytes through the passed end, C read them; after B's close C reads -> {}",
         case.pipe_len,
@@ -170,7 +172,7 @@ fn drive_rights(case: &RightsCase, session: &mut Session, log: &mut Vec<String>)
     };
     let (la, lb) = case.file_lens;
     for (who, id, slot, tag, len) in [("A", a, a_file, 0u8, la), ("B", b, b_file, 1u8, lb)] {
-        let obs = session.call(id, &Request::Write { slot, len, tag, start: 0 })?;
+        let obs = session.call(id, &Request::Write { slot, len, tag, start: 0, call: WriteCall::Write })?;
         if obs != Observed::Returned(Reply::Count(u64::from(len))) {
             return Ok(fail(
                 rules::RIGHTS,

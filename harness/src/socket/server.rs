@@ -9,6 +9,7 @@ use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
+use crate::os::entry::WriteCall;
 use crate::os::proc::SyscallKind;
 use crate::os::socket::MsgOpts;
 use crate::pattern;
@@ -189,6 +190,7 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
             len: case.lens[i],
             tag: i as u8,
             start: 0,
+            call: WriteCall::Send,
             opts: MsgOpts { dontwait: false, nosignal: true },
         });
         let obs = session.call(c, &req)?;
@@ -226,6 +228,7 @@ fn drive_server(case: &ServerCase, session: &mut Session, log: &mut Vec<String>)
             len: case.lens[client],
             tag: client as u8,
             start: 0,
+            call: WriteCall::Send,
             opts: MsgOpts { dontwait: false, nosignal: true },
         });
         let obs = session.call(server, &echo)?;

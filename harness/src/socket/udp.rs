@@ -9,6 +9,7 @@ use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::Violation;
 use crate::evidence::BlockSite;
 use crate::observed::Observed;
+use crate::os::entry::ReadCall;
 use crate::os::proc::SyscallKind;
 use crate::pattern;
 use crate::pipe::model::describe;
@@ -132,11 +133,11 @@ fn drive_udp(
     while received.len() < total {
         let obs = session.invoke(
             receiver,
-            &sock(SocketOp::Recv { slot: rslot, max: 65536, dontwait: false }),
+            &sock(SocketOp::Recv { slot: rslot, max: 65536, call: ReadCall::Recvmsg, dontwait: false }),
             BlockSite { kind: SyscallKind::Recv, fd: Some(rfd) },
         )?;
         match obs {
-            Observed::Returned(Reply::Received { data, truncated: false }) => received.push(data),
+            Observed::Returned(Reply::Received { data, truncated: Some(false) | None }) => received.push(data),
             // Nothing more waiting: the rest is lost (allowed) or late.
             Observed::Blocked(_) => break,
             other => return Ok(fail(rules::UDP, format!("receive of a datagram {}", describe(&other)))),

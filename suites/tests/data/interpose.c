@@ -40,3 +40,9 @@ ssize_t send(int fd, const void *buf, size_t n, int flags) { REAL(send); note("s
 ssize_t recv(int fd, void *buf, size_t n, int flags) { REAL(recv); note("recv\n", fd); return real(fd, buf, n, flags); }
 ssize_t sendmsg(int fd, const struct msghdr *m, int flags) { REAL(sendmsg); note("sendmsg\n", fd); return real(fd, m, flags); }
 ssize_t recvmsg(int fd, struct msghdr *m, int flags) { REAL(recvmsg); note("recvmsg\n", fd); return real(fd, m, flags); }
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t len) {
+    REAL(sendto); note("sendto\n", fd); return real(fd, buf, n, flags, to, len);
+}
+ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *len) {
+    REAL(recvfrom); note("recvfrom\n", fd); return real(fd, buf, n, flags, from, len);
+}

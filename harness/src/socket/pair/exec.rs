@@ -8,7 +8,7 @@ use crate::case::{CaseOutcome, CaseReport, Stop};
 use crate::constants::Constants;
 use crate::engine::{Invocation, Mechanism};
 use crate::evidence::BlockSite;
-use crate::os::proc::SyscallKind;
+
 use crate::os::socket::{self as sock, MsgOpts, SocketKind};
 use crate::protocol::socket::SocketOp;
 use crate::protocol::Request;
@@ -43,10 +43,10 @@ impl Mechanism for Pair<'_> {
         // whose results could not be told from end of file.
         let messages = self.schedule.setup.kind.keeps_boundaries();
         let normal = |op: PairOp| match op {
-            PairOp::Send { len, dontwait, nosignal } if messages => {
-                PairOp::Send { len: len.max(1), dontwait, nosignal }
+            PairOp::Send { len, dontwait, nosignal, call } if messages => {
+                PairOp::Send { len: len.max(1), dontwait, nosignal, call }
             }
-            PairOp::Recv { max, dontwait } => PairOp::Recv { max: max.max(1), dontwait },
+            PairOp::Recv { max, dontwait, call } => PairOp::Recv { max: max.max(1), dontwait, call },
             PairOp::Fill { chunk } => PairOp::Fill { chunk: chunk.max(1) },
             other => other,
         };
@@ -64,21 +64,25 @@ impl Mechanism for Pair<'_> {
         Ok(())
     }
 
+    fn entry_point(&self, op: &PairOp) -> Option<&'static str> {
+        op.entry_point()
+    }
+
     fn invocation(&self, model: &PairModel, a: u8, op: &PairOp) -> Result<Invocation, Stop> {
         let fd = Some(self.fds[a as usize]);
         let socket = |op| Request::Socket(op);
         Ok(match *op {
-            PairOp::Send { len, dontwait, nosignal } => {
+            PairOp::Send { len, dontwait, nosignal, call } => {
                 let (tag, start) = model.next_send(a);
                 let opts = MsgOpts { dontwait, nosignal };
                 Invocation::MayBlock(
-                    socket(SocketOp::Send { slot: 0, len, tag, start, opts }),
-                    BlockSite { kind: SyscallKind::Send, fd },
+                    socket(SocketOp::Send { slot: 0, len, tag, start, call, opts }),
+                    BlockSite { kind: call.site(), fd },
                 )
             }
-            PairOp::Recv { max, dontwait } => Invocation::MayBlock(
-                socket(SocketOp::Recv { slot: 0, max, dontwait }),
-                BlockSite { kind: SyscallKind::Recv, fd },
+            PairOp::Recv { max, dontwait, call } => Invocation::MayBlock(
+                socket(SocketOp::Recv { slot: 0, max, call, dontwait }),
+                BlockSite { kind: call.site(), fd },
             ),
             PairOp::Fill { chunk } => {
                 let (tag, start) = model.next_send(a);

@@ -5,6 +5,7 @@ pub mod exec;
 pub mod model;
 
 use crate::engine::Cast;
+use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::signal::SigpipeDisposition;
 use crate::os::socket::SocketKind;
 use serde::{Deserialize, Serialize};
@@ -35,10 +36,23 @@ impl PairSetup {
 /// One operation on the actor's end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PairOp {
-    /// `send(2)` of `len` traceable bytes (one message for datagram kinds).
-    Send { len: u32, dontwait: bool, nosignal: bool },
-    /// `recvmsg(2)` of at most `max` bytes.
-    Recv { max: u32, dontwait: bool },
+    /// A send of `len` traceable bytes (one message for datagram kinds)
+    /// through `call`; the flags only with the `send` family.
+    Send {
+        len: u32,
+        dontwait: bool,
+        nosignal: bool,
+        #[serde(default = "default_send")]
+        call: WriteCall,
+    },
+    /// A receive of at most `max` bytes through `call`; `MSG_DONTWAIT`
+    /// only with the `recv` family.
+    Recv {
+        max: u32,
+        dontwait: bool,
+        #[serde(default = "default_recv")]
+        call: ReadCall,
+    },
     /// `shutdown(SHUT_WR)`.
     ShutWrite,
     /// Fill the send direction through a non-blocking descriptor until
@@ -54,11 +68,49 @@ pub enum PairOp {
     Sigpipe(SigpipeDisposition),
 }
 
+fn default_send() -> WriteCall {
+    WriteCall::Send
+}
+
+fn default_recv() -> ReadCall {
+    ReadCall::Recvmsg
+}
+
+impl PairOp {
+    /// A `send(2)` of `len` bytes without flags.
+    pub fn send(len: u32) -> PairOp {
+        PairOp::Send { len, dontwait: false, nosignal: false, call: WriteCall::Send }
+    }
+
+    /// A `recvmsg(2)` of at most `max` bytes without flags.
+    pub fn recv(max: u32) -> PairOp {
+        PairOp::Recv { max, dontwait: false, call: ReadCall::Recvmsg }
+    }
+
+    /// The entry point the operation goes through, if it sends or receives.
+    pub fn entry_point(&self) -> Option<&'static str> {
+        match self {
+            PairOp::Send { call, .. } => Some(call.name()),
+            PairOp::Recv { call, .. } => Some(call.name()),
+            _ => None,
+        }
+    }
+
+    /// Whether the operation's flags suit its entry point.
+    fn call_fits(&self) -> bool {
+        match *self {
+            PairOp::Send { dontwait, nosignal, call, .. } => call.takes_flags() || !(dontwait || nosignal),
+            PairOp::Recv { dontwait, call, .. } => call.takes_flags() || !dontwait,
+            _ => true,
+        }
+    }
+}
+
 impl fmt::Display for PairOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PairOp::Send { len, dontwait, nosignal } => {
-                write!(f, "send {len} bytes")?;
+            PairOp::Send { len, dontwait, nosignal, call } => {
+                write!(f, "{call} {len} bytes")?;
                 if *dontwait {
                     f.write_str(" MSG_DONTWAIT")?;
                 }
@@ -67,8 +119,8 @@ impl fmt::Display for PairOp {
                 }
                 Ok(())
             }
-            PairOp::Recv { max, dontwait } => {
-                write!(f, "recv up to {max} bytes{}", if *dontwait { " MSG_DONTWAIT" } else { "" })
+            PairOp::Recv { max, dontwait, call } => {
+                write!(f, "{call} up to {max} bytes{}", if *dontwait { " MSG_DONTWAIT" } else { "" })
             }
             PairOp::ShutWrite => f.write_str("shutdown(SHUT_WR)"),
             PairOp::Fill { chunk } => write!(f, "fill (non-blocking writes of {chunk}, then of 1 byte)"),
@@ -113,6 +165,9 @@ impl PairSchedule {
             if n > MAX_OP_BYTES {
                 return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
             }
+            if !step.op.call_fits() {
+                return Err(format!("step {}: {}: MSG_* flags need a call of the send or recv family", i + 1, step.op));
+            }
         }
         if let Some((i, why)) = self.first_unissuable() {
             return Err(format!("step {}: {}: {why}", i + 1, self.steps[i].op));
@@ -134,6 +189,29 @@ impl PairSchedule {
     pub fn issuable(mut self) -> PairSchedule {
         let actors = self.setup.actors();
         crate::engine::keep_issuable(&mut self.steps, actors, Skeleton::new(&self.setup));
+        self
+    }
+
+    /// The schedule with its `i`-th send or receive going through the
+    /// entry point `picks[i]` selects among a socket's (`write`, `writev`,
+    /// `send`, `sendto`, `sendmsg`; `read`, `readv`, `recv`, `recvfrom`,
+    /// `recvmsg`), among the `send` or `recv` family alone when the
+    /// operation has `MSG_*` flags. Picks of 0, as shrinking leaves them,
+    /// are `write` and `read`, or `send` and `recv` with flags.
+    pub fn through(mut self, picks: &[u8]) -> PairSchedule {
+        use crate::os::entry::pick;
+        for (step, seed) in self.steps.iter_mut().zip(picks.iter().copied().chain(std::iter::repeat(0))) {
+            match &mut step.op {
+                PairOp::Send { dontwait, nosignal, call, .. } => {
+                    let from = if *dontwait || *nosignal { WriteCall::FLAGGED } else { WriteCall::SOCKET };
+                    *call = pick(from, seed);
+                }
+                PairOp::Recv { dontwait, call, .. } => {
+                    *call = pick(if *dontwait { ReadCall::FLAGGED } else { ReadCall::SOCKET }, seed);
+                }
+                _ => {}
+            }
+        }
         self
     }
 

@@ -177,9 +177,9 @@ impl PairModel {
 
     fn step(&mut self, a: u8, op: &PairOp, observed: &Observed) -> Result<(), Violation> {
         match *op {
-            PairOp::Send { len, dontwait, nosignal } => self.send(a, u64::from(len), dontwait, nosignal, observed),
+            PairOp::Send { len, dontwait, nosignal, .. } => self.send(a, u64::from(len), dontwait, nosignal, observed),
             PairOp::Fill { .. } => self.fill(a, observed),
-            PairOp::Recv { max, dontwait } => self.recv(a, u64::from(max), dontwait, observed),
+            PairOp::Recv { max, dontwait, .. } => self.recv(a, u64::from(max), dontwait, observed),
             PairOp::ShutWrite => {
                 expect_done(a, "shutdown", observed)?;
                 let end = self.actors[a as usize].end;
@@ -454,7 +454,9 @@ impl PairModel {
         let hi = self.available_hi(from);
         let eof_possible = self.kind().connected() && (!self.open(from) || self.ends[from].shut_write);
         match observed {
-            Observed::Returned(Reply::Received { data, truncated }) if data.is_empty() && !*truncated && max > 0 => {
+            Observed::Returned(Reply::Received { data, truncated })
+                if data.is_empty() && *truncated != Some(true) && max > 0 =>
+            {
                 self.eof(a, "recv")
             }
             Observed::Returned(Reply::Received { data, truncated }) => self.data(a, max, data, *truncated),
@@ -543,7 +545,7 @@ impl PairModel {
         Ok(())
     }
 
-    fn data(&mut self, a: u8, max: u64, d: &[u8], truncated: bool) -> Result<(), Violation> {
+    fn data(&mut self, a: u8, max: u64, d: &[u8], truncated: Option<bool>) -> Result<(), Violation> {
         let end = self.actors[a as usize].end;
         let from = 1 - end;
         if d.len() as u64 > max {
@@ -563,7 +565,7 @@ impl PairModel {
         Ok(())
     }
 
-    fn message(&mut self, a: u8, from: usize, max: u64, d: &[u8], truncated: bool) -> Result<(), Violation> {
+    fn message(&mut self, a: u8, from: usize, max: u64, d: &[u8], truncated: Option<bool>) -> Result<(), Violation> {
         let Some(&first) = d.first() else {
             return Err(violation(
                 &[rules::BOUNDARIES],
@@ -586,7 +588,8 @@ impl PairModel {
                 format!("actor {a} received {} bytes that are not the first {} bytes of sender {tag}'s next message ({len} bytes): boundaries merged, split or reordered", d.len(), len.min(max)),
             ));
         }
-        if truncated != (len > max) {
+        // Only recvmsg(2) returns the flags that say so.
+        if let Some(truncated) = truncated.filter(|t| *t != (len > max)) {
             return Err(violation(
                 &[rules::BOUNDARIES],
                 format!(
@@ -607,7 +610,9 @@ impl PairModel {
         let end = self.actors[a as usize].end;
         match pending {
             Pending::Recv { max } => match observed {
-                Observed::Returned(Reply::Received { data, truncated }) if data.is_empty() && !*truncated => {
+                Observed::Returned(Reply::Received { data, truncated })
+                    if data.is_empty() && *truncated != Some(true) =>
+                {
                     self.eof(a, "a blocked receive woke and")
                 }
                 Observed::Returned(Reply::Received { data, truncated }) => self.data(a, max, data, *truncated),
