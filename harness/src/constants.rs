@@ -27,10 +27,27 @@ pub struct Constants {
     /// (Linux `EAGAIN`; macOS drops the datagram with `ENOBUFS`, also for
     /// blocking sends).
     pub datagram_full_errno: i32,
+    /// The one-page pipe of the `small-pipe` creator (`F_SETPIPE_SZ`),
+    /// where the platform has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub small_pipe: Option<SmallPipe>,
     /// The documented platform differences the catalogue allows here (not
     /// measured: read from `spec/rules/*.toml` for this platform).
     #[serde(default)]
     pub allowed: Vec<Allowance>,
+}
+
+/// A pipe made small with `fcntl(F_SETPIPE_SZ, page size)`, as measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmallPipe {
+    /// The size asked for: one page.
+    pub asked: u64,
+    /// The capacity `F_SETPIPE_SZ` answered it set.
+    pub size: u64,
+    /// Bytes one non-blocking write puts into it, empty.
+    pub single_write: u64,
+    /// Bytes it takes, empty, before even a 1-byte write gets `EAGAIN`.
+    pub capacity: u64,
 }
 
 /// POSIX's floor for `PIPE_BUF` (`_POSIX_PIPE_BUF`, limits.h): a host may
@@ -43,11 +60,19 @@ impl Constants {
         let (r, w) = os::pipe::pipe_cloexec()?;
         let pipe_buf = os::pipe::pipe_buf(r.as_fd())? as u64;
         drop((r, w));
-        let (r, w) = os::pipe::pipe_cloexec()?;
-        os::fd::set_nonblocking(w.as_fd(), true)?;
-        let single = rustix::io::write(w.as_fd(), &vec![0u8; 1 << 20]).map_err(std::io::Error::from)? as u64;
-        drop((r, w));
-        let pipe_capacity = os::pipe::measure_capacity()?;
+        let (_, single) = os::pipe::measure_single_write(None)?;
+        let pipe_capacity = os::pipe::measure_capacity(None)?;
+        let page = rustix::param::page_size();
+        let small_pipe = match os::pipe::measure_single_write(Some(page)) {
+            Ok((size, single_write)) => Some(SmallPipe {
+                asked: page as u64,
+                size,
+                single_write,
+                capacity: os::pipe::measure_capacity(Some(page))?,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => None,
+            Err(e) => return Err(e),
+        };
         use os::socket::{measure_single_send, pair, SocketKind};
         let stream_single_send = measure_single_send(SocketKind::Stream)?;
         let message_single_send = measure_single_send(SocketKind::Dgram)?;
@@ -61,6 +86,7 @@ impl Constants {
             message_single_send,
             seqpacket,
             datagram_full_errno,
+            small_pipe,
             allowed: Platform::current().map(|p| Catalogue::builtin().allowances(p)).unwrap_or_default(),
         })
     }
@@ -102,6 +128,7 @@ impl Constants {
             message_single_send: 212992,
             seqpacket: true,
             datagram_full_errno: libc::EAGAIN,
+            small_pipe: Some(SmallPipe { asked: 4096, size: 4096, single_write: 4096, capacity: 4096 }),
             allowed: Catalogue::builtin().allowances(Platform::Linux),
         }
     }
@@ -120,6 +147,7 @@ impl Constants {
             message_single_send: 2048,
             seqpacket: false,
             datagram_full_errno: libc::ENOBUFS,
+            small_pipe: None,
             allowed: Catalogue::builtin().allowances(Platform::Macos),
         }
     }

@@ -23,7 +23,15 @@ fn macos() -> Constants {
 }
 
 fn pipe_setup(writers: u8, nonblock_write: bool) -> Setup {
-    Setup { writers, idle_writers: 0, readers: 1, nonblock_read: false, nonblock_write, concurrent_reads: false }
+    Setup {
+        writers,
+        idle_writers: 0,
+        readers: 1,
+        nonblock_read: false,
+        nonblock_write,
+        concurrent_reads: false,
+        creator: Default::default(),
+    }
 }
 
 fn pipe_check(setup: Setup, k: &Constants, events: &[Event]) -> Result<(), pipe::Violation> {
@@ -85,7 +93,7 @@ fn interleaved_400_byte_writes_are_rejected_on_both() {
 }
 
 fn pair_check(kind: SocketKind, k: &Constants, events: &[PairEvent]) -> Result<(), pipe::Violation> {
-    PairModel::check(&PairSetup { kind, holders: [1, 1] }, k, events).map(|_| ())
+    PairModel::check(&PairSetup { kind, holders: [1, 1], creator: Default::default() }, k, events).map(|_| ())
 }
 
 #[test]
@@ -113,7 +121,7 @@ fn a_datagram_dropped_with_enobufs_is_allowed_only_on_macos() {
 #[test]
 fn seqpacket_cases_are_unsupported_where_the_platform_has_no_seqpacket_pairs() {
     let schedule = PairSchedule {
-        setup: PairSetup { kind: SocketKind::Seqpacket, holders: [1, 1] },
+        setup: PairSetup { kind: SocketKind::Seqpacket, holders: [1, 1], creator: Default::default() },
         steps: vec![PairStep {
             actor: 0,
             op: PairOp::Send { len: 1, dontwait: false, nosignal: false, call: WriteCall::Send },

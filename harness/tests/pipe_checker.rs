@@ -21,7 +21,15 @@ fn k() -> Constants {
 
 /// Writers first, then idle writers, then readers (see `Setup`).
 fn setup(writers: u8, idle: u8, readers: u8) -> Setup {
-    Setup { writers, idle_writers: idle, readers, nonblock_read: false, nonblock_write: false, concurrent_reads: false }
+    Setup {
+        writers,
+        idle_writers: idle,
+        readers,
+        nonblock_read: false,
+        nonblock_write: false,
+        concurrent_reads: false,
+        creator: Default::default(),
+    }
 }
 
 fn schedule(setup: Setup) -> PipeSchedule {

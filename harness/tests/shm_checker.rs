@@ -128,6 +128,24 @@ fn fd_inherited_rejects_separate_offsets_a_missing_descriptor_and_a_leaked_cloex
     );
 }
 
+#[test]
+fn fd_inherited_rejects_a_close_on_exec_flag_not_set_leaked_across_exec_or_lost_when_cleared() {
+    use ipc_conform_harness::os::cloexec::CloexecBy;
+    let by = CloexecBy::Accept4;
+    let made = |cleared, flag| inherit(u8::MAX, InheritOp::Made { by, cleared }, values(&[40, 7, 8, flag]));
+    let seen = |cleared, observed| inherit(0, InheritOp::OtherIdentity { by, cleared, number: 40 }, observed);
+    // F_GETFD must show the flag at once, set or cleared.
+    rejects(inherit_trace(&[made(false, 0)]), process_rules::FD_INHERITED);
+    rejects(inherit_trace(&[made(true, 1)]), process_rules::FD_INHERITED);
+    // Set: the object must not be at its number after exec (another may).
+    rejects(inherit_trace(&[made(false, 1), seen(false, values(&[7, 8, 0]))]), process_rules::FD_INHERITED);
+    assert_eq!(inherit_trace(&[made(false, 1), seen(false, errno(libc::EBADF))]), Ok(()));
+    assert_eq!(inherit_trace(&[made(false, 1), seen(false, values(&[7, 9, 0]))]), Ok(()));
+    // Cleared: it must be there.
+    rejects(inherit_trace(&[made(true, 0), seen(true, errno(libc::EBADF))]), process_rules::FD_INHERITED);
+    assert_eq!(inherit_trace(&[made(true, 0), seen(true, values(&[7, 8, u64::MAX as i64]))]), Ok(()));
+}
+
 // ---- shm.shared.visible ----------------------------------------------
 
 #[test]

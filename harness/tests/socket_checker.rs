@@ -21,7 +21,7 @@ use ipc_conform_harness::socket::{perms, server};
 use ipc_conform_harness::Constants;
 
 fn setup(kind: SocketKind) -> PairSetup {
-    PairSetup { kind, holders: [1, 1] }
+    PairSetup { kind, holders: [1, 1], creator: Default::default() }
 }
 
 fn step(actor: u8, op: PairOp, observed: Observed) -> PairEvent {
@@ -182,7 +182,7 @@ fn end_of_file_before_the_waiting_data_breaks_peer_closed() {
 
 #[test]
 fn end_of_file_while_a_copy_of_the_peer_is_open_is_rejected() {
-    let two = PairSetup { kind: SocketKind::Stream, holders: [1, 2] };
+    let two = PairSetup { kind: SocketKind::Stream, holders: [1, 2], creator: Default::default() };
     let events = [
         step(1, PairOp::Exit, Observed::Died(Death { code: Some(0), signal: None })),
         step(0, recv(100), got(Vec::new(), false)),

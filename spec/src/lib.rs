@@ -268,9 +268,47 @@ pub struct Rule {
 }
 
 /// The entry points a rule may name: functions that read and write
-/// descriptors.
-pub const ENTRY_POINTS: &[&str] =
-    &["read", "readv", "write", "writev", "recv", "recvfrom", "recvmsg", "send", "sendto", "sendmsg"];
+/// descriptors, and the creators of the objects a rule's cases run over
+/// (`pipe`: `pipe(2)`; `pipe2`: `pipe2(2)` with its flags; `fifo`: a FIFO
+/// opened by blocking `open(2)`s; `fifo-nonblocking`: one opened with
+/// `O_NONBLOCK`; `small-pipe`: a one-page pipe, `F_SETPIPE_SZ`;
+/// `socketpair`; `connect-path` and `connect-abstract`: a unix pair joined
+/// by `bind` + `connect` through path or abstract names); and the ways a
+/// descriptor becomes close-on-exec (`open`, `openat`: `O_CLOEXEC`;
+/// `fcntl-setfd`: `F_SETFD`; `fcntl-dupfd-cloexec`; `dup3`; `pipe2`;
+/// `socket`, `socketpair`, `accept4`: `SOCK_CLOEXEC`;
+/// `recvmsg-cmsg-cloexec`: `MSG_CMSG_CLOEXEC`; `memfd-create`:
+/// `MFD_CLOEXEC`) or is cleared again (`fcntl-setfd-clear`).
+pub const ENTRY_POINTS: &[&str] = &[
+    "read",
+    "readv",
+    "write",
+    "writev",
+    "recv",
+    "recvfrom",
+    "recvmsg",
+    "send",
+    "sendto",
+    "sendmsg",
+    "pipe",
+    "pipe2",
+    "fifo",
+    "fifo-nonblocking",
+    "small-pipe",
+    "socketpair",
+    "connect-path",
+    "connect-abstract",
+    "open",
+    "openat",
+    "fcntl-setfd",
+    "fcntl-setfd-clear",
+    "fcntl-dupfd-cloexec",
+    "dup3",
+    "socket",
+    "accept4",
+    "recvmsg-cmsg-cloexec",
+    "memfd-create",
+];
 
 impl Rule {
     /// The entry points the rule's property must use on `p`: those its

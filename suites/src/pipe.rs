@@ -10,7 +10,7 @@ use ipc_conform_fixtures::pipeline::{self, PipelineCase};
 use ipc_conform_harness::constants::Constants;
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::pipe::fifo::{self, FifoCase};
-use ipc_conform_harness::pipe::{exec, rules, Op, PipeSchedule, Setup, Step};
+use ipc_conform_harness::pipe::{exec, rules, Creator, Op, PipeSchedule, Setup, Step};
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -212,11 +212,16 @@ fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &Ru
     if let Some(v) = ipc_conform_harness::pipe::model::constants_violation(&k).filter(|v| v.rules.contains(&rule)) {
         return RuleOutcome::without_cases(rule, name, ipc_conform_harness::Verdict::Fail, v.to_string());
     }
-    let strategy = (strategy, crate::entry_picks()).prop_map(|(s, picks)| s.through(&picks).issuable());
+    // Each case over a pipe made by one of the rule's creators here, each
+    // read and write through one of its entry points.
+    let creators = Creator::among(&cfg.entry_points);
+    let strategy = (strategy, any::<u8>(), crate::entry_picks())
+        .prop_map(move |(s, creator, picks)| s.made_by(&creators, creator).through(&picks).issuable());
     let mut outcome = runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg);
+    use ipc_conform_harness::pipe::model::{CAPACITY_OBSERVED, SMALL_CAPACITY_OBSERVED};
     if rule == rules::CAPACITY
         && outcome.verdict == ipc_conform_harness::Verdict::Pass
-        && !outcome.measured.contains_key(ipc_conform_harness::pipe::model::CAPACITY_OBSERVED)
+        && ![CAPACITY_OBSERVED, SMALL_CAPACITY_OBSERVED].iter().any(|m| outcome.measured.contains_key(*m))
     {
         outcome.verdict = ipc_conform_harness::Verdict::Unresolved;
         outcome.reason = Some("no case filled an empty pipe, so no capacity was measured".into());
@@ -303,6 +308,7 @@ fn setup(
             nonblock_read,
             nonblock_write,
             concurrent_reads: false,
+            creator: Creator::Pipe,
         })
         .boxed()
 }

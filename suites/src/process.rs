@@ -5,6 +5,7 @@
 //! unprivileged uid and tries every way in; inheritance by readers spawned
 //! with a descriptor placed without close-on-exec.
 
+use ipc_conform_harness::os::cloexec::CloexecBy;
 use ipc_conform_harness::os::shm::ForeignAccess;
 use ipc_conform_harness::process::foreign::{self, ForeignCase};
 use ipc_conform_harness::process::inherit::{self, InheritCase};
@@ -63,7 +64,7 @@ pub static PROPERTIES: &[Property] = &[
             check_with(
                 rules::FD_INHERITED,
                 "process_descriptor_without_cloexec_is_inherited_with_shared_offset",
-                inherited(),
+                inherited(&cfg.entry_points),
                 inherit::run,
                 cfg,
             )
@@ -121,11 +122,21 @@ fn foreign() -> BoxedStrategy<ForeignCase> {
 
 /// process.fd.inherited: 1-3 readers share one inherited descriptor at a
 /// generated number; reads of every size interleave.
-fn inherited() -> BoxedStrategy<InheritCase> {
+/// Besides, the spawner holds one descriptor made close-on-exec through
+/// each interface the rule lists here, each cleared again or not.
+fn inherited(entry_points: &[String]) -> BoxedStrategy<InheritCase> {
     let number = prop_oneof![Just(5i32), Just(9i32), Just(63i32), Just(64i32), 5i32..=150];
     let len = prop_oneof![Just(0u32), Just(1u32), Just(4096u32), 1u32..=20000];
     let max = prop_oneof![Just(0u32), Just(1u32), Just(4096u32), 1u32..=8192];
-    (1u8..=3, number, len, vec((0u8..3, max), 1..8))
-        .prop_map(|(readers, number, len, reads)| InheritCase { readers, number, len, reads })
+    let ways = CloexecBy::among(entry_points);
+    let cleared = vec(any::<bool>(), ways.len());
+    (1u8..=3, number, len, vec((0u8..3, max), 1..8), cleared)
+        .prop_map(move |(readers, number, len, reads, cleared)| InheritCase {
+            readers,
+            number,
+            len,
+            reads,
+            others: ways.iter().copied().zip(cleared).collect(),
+        })
         .boxed()
 }

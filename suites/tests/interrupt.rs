@@ -27,7 +27,7 @@ fn start(args: &[&str]) -> Run {
         .arg(out.path())
         .env("TMPDIR", tmp.path())
         .env("IPC_CONFORM_RUN_MARK", &mark)
-        .stdout(Stdio::null())
+        .stdout(std::fs::File::create(out.path().join("stdout.txt")).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -136,7 +136,8 @@ fn a_failing_run_leaves_nothing_behind() {
     // descriptor copies); the run as a whole succeeds when all are caught.
     let mut run = start(&["mutants", "--deviations", "close-keeps-hidden-copy,fifo-open-nonblocking", "--cases", "8"]);
     let status = run.child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "a deviation was not caught");
+    let said = std::fs::read_to_string(run.out.path().join("stdout.txt")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "a deviation was not caught:\n{said}");
     let pid = run.child.id();
     assert_nothing_left(&run, pid);
 }

@@ -23,7 +23,11 @@ fn unprivileged_run(args: &[&str]) -> (tempfile::TempDir, Command) {
     // A copy of the command the unprivileged user can surely execute
     // (the build folder may sit under a directory closed to other users).
     let exe = dir.path().join("ipc-conform");
-    std::fs::copy(env!("CARGO_BIN_EXE_ipc-conform"), &exe).unwrap();
+    // Copied by cp(1), not in this process: a descriptor open for writing
+    // here would be inherited by a child that another test thread forks
+    // meanwhile, and the exec below would fail with ETXTBSY.
+    let cp = Command::new("cp").arg(env!("CARGO_BIN_EXE_ipc-conform")).arg(&exe).status().unwrap();
+    assert!(cp.success(), "cp of the command: {cp}");
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = Command::new(&exe);
     cmd.args(args).arg("--out").arg(&out).env("TMPDIR", &tmp).env("CI", "true");

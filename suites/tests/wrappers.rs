@@ -50,7 +50,11 @@ fn actors_start_under_valgrind_trace_children() {
 fn actors_start_after_the_binary_is_replaced_during_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("ipc-conform");
-    std::fs::copy(env!("CARGO_BIN_EXE_ipc-conform"), &exe).unwrap();
+    // Copied by cp(1), not in this process: a descriptor open for writing
+    // here would be inherited by a child that another test thread forks
+    // meanwhile, and the exec below would fail with ETXTBSY.
+    let cp = Command::new("cp").arg(env!("CARGO_BIN_EXE_ipc-conform")).arg(&exe).status().unwrap();
+    assert!(cp.success(), "cp of the command: {cp}");
     let out = dir.path().join("out");
     let mut run = Command::new(&exe)
         .args(["run", "--rules", "pipe.read.empty-blocks,pipe.stream.order,socket.stream.order", "--cases", "48"])

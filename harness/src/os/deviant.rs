@@ -61,6 +61,10 @@ deviations! {
     EpipeBecomesSuccess = "epipe-becomes-success", [ids::PIPE_EPIPE_ALL_READERS_CLOSED, ids::SOCKET_EPIPE_PEER_CLOSED], "a write or send refused with EPIPE reports success";
     SigpipeSuppressed = "sigpipe-suppressed", [ids::PIPE_SIGPIPE_DEFAULT_KILLS], "setting SIGPIPE to its default ignores it instead";
     FifoOpenNonblocking = "fifo-open-nonblocking", [ids::PIPE_FIFO_OPEN_RENDEZVOUS], "a blocking open of a FIFO is done non-blocking";
+    Pipe2IgnoresNonblock = "pipe2-ignores-nonblock", [ids::PIPE_READ_EMPTY_BLOCKS], "pipe2(O_NONBLOCK) makes blocking ends";
+    FifoWriterLosesNonblock = "fifo-writer-loses-nonblock", [ids::PIPE_WRITE_FULL_BLOCKS], "a FIFO opened for writing with O_NONBLOCK is left blocking once open";
+    ConnectPairHalfJoined = "connect-pair-half-joined", [ids::SOCKET_PAIR_BIDIRECTIONAL], "a pair joined by bind + connect is joined one way only (datagrams: the second socket is not connected back; streams: the accepted end is another, closed client's)";
+    PipeSizeIgnored = "pipe-size-ignored", [ids::PIPE_WRITE_CAPACITY_FINITE], "F_SETPIPE_SZ reports the size asked for and leaves the pipe as it was";
     ProducerIgnoresSigpipe = "producer-ignores-sigpipe", [ids::PIPE_SHELL_PIPELINE], "the pipeline's producer keeps SIGPIPE ignored";
     SendFails = "send-fails", [ids::SOCKET_PAIR_BIDIRECTIONAL], "every send on a connected socket fails with ENOTCONN";
     RecvDropsAByte = "recv-drops-a-byte", [ids::SOCKET_STREAM_ORDER], "a stream receive of several bytes loses one in the middle";
@@ -91,6 +95,14 @@ deviations! {
     ShmChmodGrantsAll = "shm-chmod-grants-all", [ids::SHM_PERMISSIONS], "fchmod of a shared-memory object ignores the mode and grants read and write to all (0666)";
     PwriteIgnoresOffset = "pwrite-ignores-offset", [ids::SHM_FILE_COHERENCE], "pwrite writes at the descriptor's file offset instead of the given one";
     ForkSharesMemory = "fork-shares-memory", [ids::PROCESS_MEMORY_PRIVATE], "fork leaves the parent's private memory shared with the child";
+    OCloexecIgnored = "o-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "open(2) and openat(2) ignore O_CLOEXEC";
+    SetfdIgnored = "setfd-ignored", [ids::PROCESS_FD_INHERITED], "fcntl(F_SETFD, FD_CLOEXEC) succeeds and sets nothing";
+    DupCloexecIgnored = "dup-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "dup3(O_CLOEXEC) and F_DUPFD_CLOEXEC make descriptors without close-on-exec";
+    Pipe2IgnoresCloexec = "pipe2-ignores-cloexec", [ids::PROCESS_FD_INHERITED], "pipe2(O_CLOEXEC) makes ends without close-on-exec";
+    SockCloexecIgnored = "sock-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "socket, socketpair and accept4 ignore SOCK_CLOEXEC";
+    CmsgCloexecIgnored = "cmsg-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "descriptors received with MSG_CMSG_CLOEXEC lack close-on-exec";
+    MfdCloexecIgnored = "mfd-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "memfd_create(MFD_CLOEXEC) makes a descriptor without close-on-exec";
+    ClearIgnored = "clear-ignored", [ids::PROCESS_FD_INHERITED], "fcntl(F_SETFD, 0) succeeds and leaves close-on-exec set";
     ExecClosesInherited = "exec-closes-inherited", [ids::PROCESS_FD_INHERITED], "a descriptor placed without close-on-exec for a spawned program is closed by exec all the same";
     SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
@@ -138,6 +150,14 @@ pub fn active() -> Option<Deviation> {
 /// Whether `d` is the deviation in force here.
 pub fn is(d: Deviation) -> bool {
     active() == Some(d)
+}
+
+/// Whether `d` is in force for the objects under test that this process
+/// makes: in an actor, its own deviation ([`is`]); in the coordinator,
+/// which creates pipes and FIFOs before handing their ends out, the one
+/// chosen for the processes it starts ([`set_for_children`]).
+pub fn for_objects(d: Deviation) -> bool {
+    is(d) || *FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()) == Some(d)
 }
 
 static FOR_CHILDREN: Mutex<Option<Deviation>> = Mutex::new(None);

@@ -326,3 +326,10 @@ fn sendto_unaddressed(fd: BorrowedFd<'_>, data: &[u8], flags: rustix::net::SendF
 fn sendto_unaddressed(fd: BorrowedFd<'_>, data: &[u8], flags: rustix::net::SendFlags) -> rustix::io::Result<usize> {
     rustix::net::send(fd, data, flags)
 }
+
+/// The members of `all` that `entry_points` (catalogue names) name, in
+/// `all`'s order: how a property learns which creators or interfaces a
+/// rule covers on this platform.
+pub fn named_among<T: Copy, S: AsRef<str>>(all: &[T], name: impl Fn(T) -> &'static str, entry_points: &[S]) -> Vec<T> {
+    all.iter().copied().filter(|c| entry_points.iter().any(|e| e.as_ref() == name(*c))).collect()
+}

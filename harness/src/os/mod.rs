@@ -5,6 +5,7 @@
 //! properties and models describe platform differences as data (the rule
 //! catalogue and the measured [`crate::constants::Constants`]).
 
+pub mod cloexec;
 pub mod deviant;
 pub mod entry;
 pub mod fd;

@@ -25,6 +25,79 @@ pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
+/// `pipe(2)`, with no flags: both ends blocking and inherited across exec
+/// until [`super::fd::set_cloexec`]; the caller holds the fork permit
+/// ([`super::process::quiet_forks`]) until it has set close-on-exec.
+///
+/// # References
+/// - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
+pub fn pipe_plain() -> io::Result<(OwnedFd, OwnedFd)> {
+    rustix::pipe::pipe().map_err(io::Error::from)
+}
+
+/// `pipe2(2)` with `O_CLOEXEC`, and `O_NONBLOCK` on both ends' (separate)
+/// open file descriptions when `nonblock`. Linux; elsewhere `Unsupported`
+/// (macOS has no `pipe2`: the catalogue says so).
+///
+/// # References
+/// - [pipe2(2)](https://man7.org/linux/man-pages/man2/pipe2.2.html)
+pub fn pipe2(nonblock: bool) -> io::Result<(OwnedFd, OwnedFd)> {
+    let nonblock = nonblock && !super::deviant::for_objects(super::deviant::Deviation::Pipe2IgnoresNonblock);
+    pipe2_backend(nonblock)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pipe2_backend(nonblock: bool) -> io::Result<(OwnedFd, OwnedFd)> {
+    use rustix::pipe::PipeFlags;
+    let flags = if nonblock { PipeFlags::CLOEXEC | PipeFlags::NONBLOCK } else { PipeFlags::CLOEXEC };
+    rustix::pipe::pipe_with(flags).map_err(io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn pipe2_backend(_nonblock: bool) -> io::Result<(OwnedFd, OwnedFd)> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "pipe2(2) does not exist on this platform"))
+}
+
+/// `fcntl(F_SETPIPE_SZ, bytes)`: sets the pipe's capacity to at least
+/// `bytes` and returns the capacity set. Linux; elsewhere `Unsupported`.
+///
+/// # References
+/// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html), "Changing the capacity of a pipe"
+pub fn set_pipe_size(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize> {
+    if super::deviant::for_objects(super::deviant::Deviation::PipeSizeIgnored) {
+        return Ok(bytes);
+    }
+    set_pipe_size_backend(fd, bytes)
+}
+
+/// `fcntl(F_GETPIPE_SZ)`: the pipe's capacity. Linux; elsewhere `Unsupported`.
+///
+/// # References
+/// - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html), "Changing the capacity of a pipe"
+pub fn pipe_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    pipe_size_backend(fd)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pipe_size_backend(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    rustix::pipe::fcntl_getpipe_size(fd).map_err(io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn pipe_size_backend(_fd: BorrowedFd<'_>) -> io::Result<usize> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "F_GETPIPE_SZ does not exist on this platform"))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_pipe_size_backend(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize> {
+    rustix::pipe::fcntl_setpipe_size(fd, bytes).map_err(io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_pipe_size_backend(_fd: BorrowedFd<'_>, _bytes: usize) -> io::Result<usize> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "F_SETPIPE_SZ does not exist on this platform"))
+}
+
 /// `fpathconf(fd, _PC_PIPE_BUF)`: the largest write the system promises not
 /// to interleave with other writers' data.
 pub fn pipe_buf(fd: BorrowedFd<'_>) -> io::Result<usize> {
@@ -99,12 +172,34 @@ pub fn fill_until_refused(
     Ok(total)
 }
 
-/// Measures the capacity of an empty pipe: the bytes one non-blocking
-/// write, then single-byte writes, put into a fresh pipe before `EAGAIN`.
-/// The pipe is created for the measurement and closed afterwards.
-pub fn measure_capacity() -> io::Result<u64> {
+/// A fresh pipe for a measurement: non-blocking write end, and resized
+/// with [`set_pipe_size`] to `resize` bytes if asked (returning the size
+/// set, else 0).
+fn pipe_to_measure(resize: Option<usize>) -> io::Result<(OwnedFd, OwnedFd, u64)> {
     let (r, w) = pipe_cloexec()?;
+    let size = match resize {
+        Some(bytes) => set_pipe_size(w.as_fd(), bytes)? as u64,
+        None => 0,
+    };
     super::fd::set_nonblocking(w.as_fd(), true)?;
+    Ok((r, w, size))
+}
+
+/// Measures the bytes one non-blocking write of 1 MiB puts into an empty
+/// pipe (resized to `resize` bytes first if asked). Returns the size
+/// [`set_pipe_size`] answered (0 when not resized) and the bytes taken.
+pub fn measure_single_write(resize: Option<usize>) -> io::Result<(u64, u64)> {
+    let (_r, w, size) = pipe_to_measure(resize)?;
+    let taken = rustix::io::write(w.as_fd(), &vec![0u8; 1 << 20]).map_err(io::Error::from)?;
+    Ok((size, taken as u64))
+}
+
+/// Measures the capacity of an empty pipe: the bytes one non-blocking
+/// write, then single-byte writes, put into a fresh pipe (resized to
+/// `resize` bytes first if asked) before `EAGAIN`. The pipe is created for
+/// the measurement and closed afterwards.
+pub fn measure_capacity(resize: Option<usize>) -> io::Result<u64> {
+    let (r, w, _) = pipe_to_measure(resize)?;
     let total = fill_nonblocking(w.as_fd(), 1 << 20, 0, super::entry::WriteCall::Write, |_| 0x5a)
         .map_err(|(_, errno)| io::Error::from_raw_os_error(errno))?;
     drop(r);
@@ -122,8 +217,21 @@ pub fn open_fifo(path: &Path, write: bool, nonblock: bool) -> io::Result<OwnedFd
     use rustix::fs::{Mode, OFlags};
     let mut flags = if write { OFlags::WRONLY } else { OFlags::RDONLY };
     flags |= OFlags::CLOEXEC;
-    if nonblock || super::deviant::is(super::deviant::Deviation::FifoOpenNonblocking) {
+    if nonblock || super::deviant::for_objects(super::deviant::Deviation::FifoOpenNonblocking) {
         flags |= OFlags::NONBLOCK;
     }
-    rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)?;
+    if write && nonblock && super::deviant::for_objects(super::deviant::Deviation::FifoWriterLosesNonblock) {
+        super::fd::set_nonblocking(fd.as_fd(), false)?;
+    }
+    Ok(fd)
+}
+
+/// `open(2)` of a FIFO with `O_RDWR | O_NONBLOCK`: on Linux and macOS it
+/// opens at once and counts as both a reader and a writer, so it releases
+/// a blocking open of either side still waiting (POSIX leaves `O_RDWR` on a
+/// FIFO undefined; used only to end a wait that went wrong).
+pub fn open_fifo_rdwr(path: &Path) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(path, OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()).map_err(io::Error::from)
 }

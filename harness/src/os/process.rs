@@ -179,6 +179,26 @@ fn image_by_descriptor(_file: &std::fs::File) -> io::Result<std::path::PathBuf> 
 /// that a crashing actor is visible.
 pub fn spawn_self(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     let exe = own_executable()?;
+    match spawn_self_from(exe, spec) {
+        // The path was replaced between the look and the exec (a rebuild
+        // racing a spawn): start the running image itself.
+        Err(e) if exec_refused(&e) && own_executable().is_ok_and(|now| now != own_image_path()) => {
+            spawn_self_from(own_executable()?, spec)
+        }
+        other => other,
+    }
+}
+
+/// Whether a spawn failed at the exec of the file (not, say, at fork).
+fn exec_refused(e: &io::Error) -> bool {
+    [libc::EACCES, libc::ENOEXEC, libc::ENOENT, libc::ETXTBSY].contains(&super::errno_of(e))
+}
+
+fn own_image_path() -> std::path::PathBuf {
+    own_image().map(|i| i.path.clone()).unwrap_or_default()
+}
+
+fn spawn_self_from(exe: std::path::PathBuf, spec: &SpawnSpec<'_>) -> io::Result<Child> {
     let lifeline = lifeline()?;
     let mut moves: Vec<(RawFd, RawFd)> = vec![(lifeline.as_raw_fd(), LIFELINE_FD)];
     moves.extend(spec.fds.iter().map(|(fd, target)| (fd.as_raw_fd(), *target)));

@@ -77,6 +77,80 @@ pub fn pair(kind: SocketKind) -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((finish(a)?, finish(b)?))
 }
 
+/// A unix-domain socket name: a path in the file system, or (Linux) a name
+/// in the abstract namespace, which creates no file and is freed when the
+/// last socket bound to it closes (unix(7)).
+#[derive(Clone, Copy, Debug)]
+pub enum UnixName<'a> {
+    /// A path.
+    Path(&'a Path),
+    /// An abstract name (without the leading NUL).
+    Abstract(&'a [u8]),
+}
+
+impl UnixName<'_> {
+    fn to_addr(self) -> io::Result<rustix::net::SocketAddrUnix> {
+        match self {
+            UnixName::Path(p) => Ok(rustix::net::SocketAddrUnix::new(p)?),
+            UnixName::Abstract(name) => abstract_addr(name),
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn abstract_addr(name: &[u8]) -> io::Result<rustix::net::SocketAddrUnix> {
+    Ok(rustix::net::SocketAddrUnix::new_abstract_name(name)?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn abstract_addr(_name: &[u8]) -> io::Result<rustix::net::SocketAddrUnix> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "abstract unix socket names do not exist on this platform"))
+}
+
+/// A connected pair made the long way, both ends close-on-exec: for
+/// `SOCK_STREAM` and `SOCK_SEQPACKET`, `socket` + `bind(first)` + `listen`
+/// and a second `socket` + `connect(first)`, then `accept` (the connecting
+/// socket is end 0, the accepted one end 1); for `SOCK_DGRAM`, two sockets
+/// bound to `first` and `second` and each `connect`ed to the other. The
+/// names can be removed once this returns.
+///
+/// # References
+/// - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+/// - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html), [accept(2)](https://man7.org/linux/man-pages/man2/accept.2.html)
+pub fn pair_by_connect(kind: SocketKind, first: UnixName<'_>, second: UnixName<'_>) -> io::Result<(OwnedFd, OwnedFd)> {
+    use rustix::net::{bind, connect, socket_with, AddressFamily};
+    let _guard = super::process::quiet_forks();
+    let socket = || -> io::Result<OwnedFd> {
+        finish(socket_with(AddressFamily::UNIX, kind.to_rustix(), cloexec_flags(), None)?)
+    };
+    let (at_first, at_second) = (first.to_addr()?, second.to_addr()?);
+    let half_joined = super::deviant::for_objects(super::deviant::Deviation::ConnectPairHalfJoined);
+    if kind.connected() {
+        let listener = socket()?;
+        bind(&listener, &at_first)?;
+        rustix::net::listen(&listener, 2)?;
+        let client = socket()?;
+        connect(&client, &at_first)?;
+        let accepted = accept(listener.as_fd())?;
+        if half_joined {
+            // The accepted end is another client's connection, which then goes.
+            let other = socket()?;
+            connect(&other, &at_first)?;
+            return Ok((client, accept(listener.as_fd())?));
+        }
+        Ok((client, accepted))
+    } else {
+        let (a, b) = (socket()?, socket()?);
+        bind(&a, &at_first)?;
+        bind(&b, &at_second)?;
+        connect(&a, &at_second)?;
+        if !half_joined {
+            connect(&b, &at_first)?;
+        }
+        Ok((a, b))
+    }
+}
+
 /// A unix-domain listener bound at `path` (`socket`, `bind`, `listen`).
 pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
     let _guard = super::process::quiet_forks();

@@ -9,24 +9,23 @@ use crate::case::{CaseReport, Stop};
 use crate::constants::Constants;
 use crate::engine::{Invocation, Mechanism};
 use crate::evidence::BlockSite;
-use crate::os;
 use crate::os::proc::SyscallKind;
 use crate::protocol::Request;
 use crate::session::Session;
 use crate::timing::Timing;
-use std::os::fd::AsFd;
 
 /// Runs one schedule and reports its events and outcome.
 pub fn run(schedule: &PipeSchedule, k: &Constants, timing: Timing) -> CaseReport<Event> {
     if let Err(why) = schedule.validate() {
         return crate::case::refused(why);
     }
-    crate::engine::run(Pipe { schedule, fds: Vec::new() }, PipeModel::new(&schedule.setup, k), timing)
+    crate::engine::run(Pipe { schedule, timing, fds: Vec::new() }, PipeModel::new(&schedule.setup, k), timing)
 }
 
 /// One pipe case: the schedule, and each actor's descriptor number.
 struct Pipe<'a> {
     schedule: &'a PipeSchedule,
+    timing: Timing,
     fds: Vec<i32>,
 }
 
@@ -40,12 +39,7 @@ impl Mechanism for Pipe<'_> {
 
     fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
         let setup = &self.schedule.setup;
-        let create = || {
-            let (r, w) = os::pipe::pipe_cloexec().map_err(|e| Stop::io("pipe", e))?;
-            os::fd::set_nonblocking(r.as_fd(), setup.nonblock_read).map_err(|e| Stop::io("fcntl", e))?;
-            os::fd::set_nonblocking(w.as_fd(), setup.nonblock_write).map_err(|e| Stop::io("fcntl", e))?;
-            Ok([r, w])
-        };
+        let create = || super::creator::create(setup, self.timing);
         let end_of = |a| usize::from(setup.end_of(a) == End::Write);
         self.fds = crate::engine::hand_out_ends(session, setup.actors(), create, end_of)?;
         Ok(())
@@ -53,6 +47,10 @@ impl Mechanism for Pipe<'_> {
 
     fn entry_point(&self, op: &Op) -> Option<&'static str> {
         op.entry_point()
+    }
+
+    fn made_by(&self) -> Option<&'static str> {
+        Some(self.schedule.setup.creator.name())
     }
 
     fn invocation(&self, model: &PipeModel, a: u8, op: &Op) -> Result<Invocation, Stop> {

@@ -1,6 +1,7 @@
 //! Pipes: schedules, the reference model (the checker), and the executor
 //! that runs schedules against the host.
 
+pub mod creator;
 pub mod exec;
 pub mod fifo;
 pub mod model;
@@ -8,4 +9,4 @@ pub mod rules;
 pub mod schedule;
 
 pub use model::{Event, Obligation, PipeModel, Violation};
-pub use schedule::{End, Op, PipeSchedule, Setup, Step};
+pub use schedule::{Creator, End, Op, PipeSchedule, Setup, Step};

@@ -19,6 +19,7 @@
 //! empty pipe takes one write of up to the measured single-write size, and
 //! a pipe filled to `EAGAIN` with single bytes takes nothing more.
 
+use super::creator::Creator;
 use super::rules;
 use super::schedule::{End, Op, PipeSchedule, Setup};
 use crate::constants::Constants;
@@ -33,6 +34,9 @@ pub use crate::checker::{describe, violation, Obligation, Violation};
 
 /// The name of the capacity observation (bytes a fill took from empty).
 pub const CAPACITY_OBSERVED: &str = "pipe capacity (bytes, filled from empty)";
+
+/// The same of the one-page pipes of the `small-pipe` creator.
+pub const SMALL_CAPACITY_OBSERVED: &str = "one-page pipe capacity (bytes, filled from empty)";
 
 /// One thing that happened in a pipe case.
 pub type Event = crate::checker::Event<Op>;
@@ -75,15 +79,30 @@ pub struct PipeModel {
 impl PipeModel {
     /// The model at the start of a case: every actor alive, holding its end,
     /// with `SIGPIPE` ignored (Rust's runtime default in every actor).
+    ///
+    /// A one-page pipe (`small-pipe`) takes what was measured of one at
+    /// start in one write when empty, instead of an ordinary pipe's.
     pub fn new(setup: &Setup, k: &Constants) -> PipeModel {
+        let mut k = k.clone();
+        if let (Creator::SmallPipe, Some(small)) = (setup.creator, k.small_pipe) {
+            k.pipe_single_write = small.single_write;
+        }
         PipeModel {
             setup: setup.clone(),
-            k: k.clone(),
+            k,
             actors: Holder::cast(setup.actors(), |a| index(setup.end_of(a))),
             streams: Stream::per_tag(),
             atomic_open: None,
             known_full: false,
             capacities: Vec::new(),
+        }
+    }
+
+    /// The capacity `F_SETPIPE_SZ` answered for a `small-pipe` case.
+    fn small_size(&self) -> Option<u64> {
+        match self.setup.creator {
+            Creator::SmallPipe => self.k.small_pipe.map(|s| s.size),
+            _ => None,
         }
     }
 
@@ -255,6 +274,15 @@ impl PipeModel {
                         if was_empty {
                             if *total == 0 {
                                 return Err(violation(&[rules::CAPACITY], "an empty pipe took no byte"));
+                            }
+                            if let Some(small) = self.small_size().filter(|size| total > size) {
+                                return Err(violation(
+                                    &[rules::CAPACITY],
+                                    format!(
+                                        "an empty pipe that fcntl(F_SETPIPE_SZ) said it sized to {small} bytes took \
+                                         {total} before EAGAIN"
+                                    ),
+                                ));
                             }
                             self.capacities.push(*total);
                         }
@@ -748,7 +776,11 @@ impl crate::checker::Checker for PipeModel {
     }
 
     fn observations(&self) -> Vec<(String, u64)> {
-        self.capacities.iter().map(|c| (CAPACITY_OBSERVED.to_string(), *c)).collect()
+        let name = match self.setup.creator {
+            Creator::SmallPipe => SMALL_CAPACITY_OBSERVED,
+            _ => CAPACITY_OBSERVED,
+        };
+        self.capacities.iter().map(|c| (name.to_string(), *c)).collect()
     }
 
     fn apply(&mut self, event: &Event) -> Result<(), Violation> {

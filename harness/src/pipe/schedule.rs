@@ -1,6 +1,7 @@
 //! Pipe schedules as data: who holds which end at the start, then numbered
 //! steps. Schedules print, shrink (proptest), serialize and replay.
 
+pub use super::creator::Creator;
 use crate::engine::Cast;
 use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::signal::SigpipeDisposition;
@@ -34,6 +35,10 @@ pub struct Setup {
     /// Let several reads be pending at once (no writes are then issued, so
     /// that completion order cannot matter).
     pub concurrent_reads: bool,
+    /// How the pipe is made ([`Creator`]; `pipe` in replay files from
+    /// before creators were drawn).
+    #[serde(default)]
+    pub creator: Creator,
 }
 
 impl Setup {
@@ -241,6 +246,15 @@ impl PipeSchedule {
         self
     }
 
+    /// The schedule over the pipe that `seed` selects among `creators`
+    /// (a seed of 0, as shrinking leaves it, the first).
+    pub fn made_by(mut self, creators: &[Creator], seed: u8) -> PipeSchedule {
+        if !creators.is_empty() {
+            self.setup.creator = creators[usize::from(seed) % creators.len()];
+        }
+        self
+    }
+
     /// The first step that [`PipeSchedule::issuable`] would drop, and why.
     pub fn first_unissuable(&self) -> Option<(usize, &'static str)> {
         let actors = self.setup.actors();
@@ -290,7 +304,8 @@ impl fmt::Display for PipeSchedule {
         let s = &self.setup;
         writeln!(
             f,
-            "setup: {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
+            "setup: {}; {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
+            s.creator,
             s.writers,
             s.idle_writers,
             s.readers,

@@ -5,12 +5,20 @@
 //! the placed number open on the same file, all of them sharing one file
 //! offset with the coordinator (one open file description); the other
 //! descriptor must not be open in any reader.
+//!
+//! Besides, the spawner holds a descriptor made close-on-exec through each
+//! interface the catalogue lists for the rule here ([`CloexecBy`]: at
+//! creation, `O_CLOEXEC` to `MFD_CLOEXEC`, or by `fcntl(F_SETFD)`), some
+//! of them cleared again (`fcntl(F_SETFD, 0)`): the spawner must see the
+//! flag as set (or cleared) at once, and each reader must find a cleared
+//! one open on the same object and no other one at its number.
 
 use super::rules;
 use crate::case::Stop;
 use crate::case::{CaseOutcome, CaseReport};
 use crate::checker::{describe, Event, Violation};
 use crate::observed::Observed;
+use crate::os::cloexec::{self, CloexecBy};
 use crate::os::entry::ReadCall;
 use crate::os::shm::fd_identity;
 use crate::protocol::shm::ShmOp;
@@ -40,14 +48,26 @@ pub struct InheritCase {
     pub len: u32,
     /// Reads: which reader, at most how many bytes.
     pub reads: Vec<(u8, u32)>,
+    /// The spawner's other descriptors: each made close-on-exec through an
+    /// interface, and whether the flag was cleared again before the spawns.
+    #[serde(default)]
+    pub others: Vec<(CloexecBy, bool)>,
 }
 
 impl fmt::Display for InheritCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "set-up: a file of {} bytes; the coordinator opens it twice, close-on-exec (D and X)", self.len)?;
+        for (by, cleared) in &self.others {
+            writeln!(
+                f,
+                "  and a descriptor made close-on-exec by {}{}",
+                by.name(),
+                if *cleared { ", then cleared with fcntl(F_SETFD, 0)" } else { "" }
+            )?;
+        }
         writeln!(
             f,
-            "  1. spawn {} reader(s), D placed at {} without close-on-exec; each checks what {} and X's number are",
+            "  1. spawn {} reader(s), D placed at {} without close-on-exec; each checks what {}, X's and the others' numbers are",
             self.readers, self.number, self.number
         )?;
         for (i, (r, max)) in self.reads.iter().enumerate() {
@@ -74,6 +94,12 @@ pub enum InheritOp {
     Read { max: u32 },
     /// The coordinator's own offset of the descriptor it placed.
     CoordinatorOffset,
+    /// The spawner made a descriptor close-on-exec through `by` (and
+    /// cleared the flag if `cleared`): `Values([number, dev, ino, flag])`,
+    /// `flag` 1 when `F_GETFD` shows close-on-exec.
+    Made { by: CloexecBy, cleared: bool },
+    /// What that descriptor's `number` is in a reader.
+    OtherIdentity { by: CloexecBy, cleared: bool, number: i32 },
 }
 
 impl fmt::Display for InheritOp {
@@ -88,6 +114,16 @@ impl fmt::Display for InheritOp {
             }
             InheritOp::Read { max } => write!(f, "read at most {max} bytes"),
             InheritOp::CoordinatorOffset => f.write_str("the spawner's offset"),
+            InheritOp::Made { by, cleared: false } => write!(f, "close-on-exec by {}, then F_GETFD", by.name()),
+            InheritOp::Made { by, cleared: true } => {
+                write!(f, "close-on-exec by {}, cleared by fcntl(F_SETFD, 0), then F_GETFD", by.name())
+            }
+            InheritOp::OtherIdentity { by, cleared, number } => write!(
+                f,
+                "fstat of {number} (the spawner's descriptor by {}{})",
+                by.name(),
+                if *cleared { ", cleared" } else { "" }
+            ),
         }
     }
 }
@@ -100,6 +136,8 @@ pub type InheritEvent = Event<InheritOp>;
 pub struct InheritJudge {
     file: Option<(u64, u64, u64)>,
     pos: u64,
+    /// The other descriptors by number: (dev, ino).
+    others: std::collections::BTreeMap<i32, (u64, u64)>,
 }
 
 impl InheritJudge {
@@ -168,6 +206,44 @@ impl InheritJudge {
                 self.pos += data.len() as u64;
                 Ok(())
             }
+            InheritOp::Made { by, cleared } => match values.as_deref() {
+                Some([number, dev, ino, flag]) => {
+                    let want = u64::from(!cleared);
+                    if *flag != want {
+                        return bad(format!(
+                            "{}: fcntl(F_GETFD) shows close-on-exec {} right after it was {}",
+                            by.name(),
+                            if *flag == 1 { "set" } else { "clear" },
+                            if cleared { "cleared" } else { "set" }
+                        ));
+                    }
+                    self.others.insert(*number as i32, (*dev, *ino));
+                    Ok(())
+                }
+                _ => bad(format!("{}: malformed identity {:?}", by.name(), e.observed)),
+            },
+            InheritOp::OtherIdentity { by, cleared, number } => {
+                let Some(&(dev, ino)) = self.others.get(&number) else {
+                    return bad(format!("no descriptor by {} recorded at {number}", by.name()));
+                };
+                let same = matches!(values.as_deref(), Some([d, i, _]) if (*d, *i) == (dev, ino));
+                match (cleared, same) {
+                    (true, true) | (false, false) => Ok(()),
+                    (true, false) => bad(format!(
+                        "actor {}: descriptor {number}, made close-on-exec by {} and cleared again with \
+                         fcntl(F_SETFD, 0), is not the spawner's object after spawn: {}",
+                        e.actor,
+                        by.name(),
+                        describe(e.observed)
+                    )),
+                    (false, true) => bad(format!(
+                        "actor {}: the spawner's descriptor {number}, made close-on-exec by {}, is open on the \
+                         same object after exec",
+                        e.actor,
+                        by.name()
+                    )),
+                }
+            }
             InheritOp::CoordinatorOffset => match values.as_deref() {
                 Some([off]) if *off == self.pos => Ok(()),
                 _ => bad(format!(
@@ -182,7 +258,15 @@ impl InheritJudge {
 
 /// Runs an [`InheritCase`].
 pub fn run(case: &InheritCase, timing: Timing) -> CaseReport<InheritEvent> {
-    crate::case::run_in_session(timing, |session, report| drive(case, session, &mut report.events))
+    let mut report = crate::case::run_in_session(timing, |session, report| drive(case, session, &mut report.events));
+    // The interfaces the case went through, as entry points.
+    let mut used: Vec<&str> = case.others.iter().map(|(by, _)| by.name()).collect();
+    if case.others.iter().any(|(_, cleared)| *cleared) {
+        used.push(CloexecBy::CLEARED);
+    }
+    let prefix = crate::engine::ENTRY_POINT_OBSERVED;
+    report.observations.extend(used.into_iter().map(|name| (format!("{prefix}{name}"), 1)));
+    report
 }
 
 fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEvent>) -> Result<CaseOutcome, Stop> {
@@ -214,9 +298,40 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
         return Ok(v.into());
     }
     let kept_number = kept.as_raw_fd();
+    // No other thread forks while a descriptor made here may lack
+    // close-on-exec (see os::cloexec), until the readers are spawned.
+    let quiet = crate::os::process::quiet_forks();
+    let mut others = Vec::new();
+    for (by, cleared) in &case.others {
+        let (by, cleared) = (*by, *cleared);
+        let fd = cloexec::make(by, &path, scratch.path())
+            .map_err(|e| Stop::io(format!("{} (close-on-exec)", by.name()), e))?;
+        if cleared {
+            cloexec::clear(&fd).map_err(|e| Stop::io("fcntl(F_SETFD, 0)", e))?;
+        }
+        let flag = cloexec::is_set(&fd).map_err(|e| Stop::io("fcntl(F_GETFD)", e))?;
+        let (dev, ino, _) = fd_identity(fd.as_raw_fd()).map_err(|e| Stop::io("fstat", e))?;
+        let number = fd.as_raw_fd();
+        let made = Observed::Returned(Reply::Values(vec![i64::from(number), dev as i64, ino as i64, i64::from(flag)]));
+        if let Err(v) = record(events, u8::MAX, InheritOp::Made { by, cleared }, made) {
+            return Ok(v.into());
+        }
+        others.push((by, cleared, fd));
+    }
     let mut slots = Vec::new();
     for r in 0..readers {
         let id = session.spawn_with(&[(placed.as_fd(), case.number)])?;
+        for (by, cleared, fd) in &others {
+            let number = fd.as_raw_fd();
+            if number == case.number || number <= crate::actor::CONTROL_FD {
+                continue; // the placed descriptor, or the engine's own, stands there
+            }
+            let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: number }))?;
+            let op = InheritOp::OtherIdentity { by: *by, cleared: *cleared, number };
+            if let Err(v) = record(events, r, op, observed) {
+                return Ok(v.into());
+            }
+        }
         let observed = session.call(id, &Request::Shm(ShmOp::FdIdentity { fd: case.number }))?;
         if let Err(v) = record(events, r, InheritOp::Identity { number: case.number, inherited: true }, observed) {
             return Ok(v.into());
@@ -232,6 +347,8 @@ fn drive(case: &InheritCase, session: &mut Session, events: &mut Vec<InheritEven
             other => return Err(Stop::harness(format!("reader {r} could not take {}: {other:?}", case.number))),
         }
     }
+    drop(others);
+    drop(quiet);
     for (r, max) in &case.reads {
         let r = r % readers;
         let observed = session

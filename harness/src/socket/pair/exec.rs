@@ -55,17 +55,17 @@ impl Mechanism for Pair<'_> {
 
     fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
         let setup = &self.schedule.setup;
-        let create = || {
-            let (a, b) =
-                sock::pair(setup.kind).map_err(|e| Stop::io(format!("socketpair({})", setup.kind.name()), e))?;
-            Ok([a, b])
-        };
+        let create = || super::creator::create(setup);
         self.fds = crate::engine::hand_out_ends(session, setup.actors(), create, |a| setup.end_of(a))?;
         Ok(())
     }
 
     fn entry_point(&self, op: &PairOp) -> Option<&'static str> {
         op.entry_point()
+    }
+
+    fn made_by(&self) -> Option<&'static str> {
+        Some(self.schedule.setup.creator.name())
     }
 
     fn invocation(&self, model: &PairModel, a: u8, op: &PairOp) -> Result<Invocation, Stop> {

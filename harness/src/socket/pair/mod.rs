@@ -1,8 +1,11 @@
 //! A connected socket pair as a schedule: which actors hold which end,
 //! then numbered steps.
 
+pub mod creator;
 pub mod exec;
 pub mod model;
+
+pub use creator::PairCreator;
 
 use crate::engine::Cast;
 use crate::os::entry::{ReadCall, WriteCall};
@@ -19,6 +22,10 @@ pub struct PairSetup {
     pub kind: SocketKind,
     /// How many actors hold each end (1-2 each).
     pub holders: [u8; 2],
+    /// How the pair is made ([`PairCreator`]; `socketpair` in replay
+    /// files from before creators were drawn).
+    #[serde(default)]
+    pub creator: PairCreator,
 }
 
 impl PairSetup {
@@ -215,6 +222,15 @@ impl PairSchedule {
         self
     }
 
+    /// The schedule over the pair that `seed` selects among `creators` (a
+    /// seed of 0, as shrinking leaves it, the first).
+    pub fn made_by(mut self, creators: &[PairCreator], seed: u8) -> PairSchedule {
+        if !creators.is_empty() {
+            self.setup.creator = creators[usize::from(seed) % creators.len()];
+        }
+        self
+    }
+
     /// The first step that [`PairSchedule::issuable`] would drop, and why.
     pub fn first_unissuable(&self) -> Option<(usize, &'static str)> {
         let actors = self.setup.actors();
@@ -261,8 +277,9 @@ impl fmt::Display for PairSchedule {
         let s = &self.setup;
         writeln!(
             f,
-            "setup: socketpair(AF_UNIX, {}); end 0 held by {} actor(s), end 1 by {}",
+            "setup: AF_UNIX {} pair by {}; end 0 held by {} actor(s), end 1 by {}",
             s.kind.name(),
+            s.creator,
             s.holders[0],
             s.holders[1]
         )?;
