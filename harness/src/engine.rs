@@ -65,11 +65,11 @@ pub trait Mechanism {
         None
     }
 
-    /// How the case's object was made (its creator, counted as an entry
-    /// point once per case that set it up), for mechanisms with several;
-    /// none by default.
-    fn made_by(&self) -> Option<&'static str> {
-        None
+    /// How the case's object was made (its creator, and how its ends were
+    /// made non-blocking, each counted as an entry point once per case
+    /// that set it up), for mechanisms with several; none by default.
+    fn made_by(&self) -> Vec<&'static str> {
+        Vec::new()
     }
 }
 
@@ -185,8 +185,8 @@ pub fn run<M: Mechanism>(mut m: M, mut model: M::Model, timing: Timing) -> CaseR
         crate::case::run_in_session(timing, |session, report| drive(&mut m, session, &mut model, &mut report.events));
     report.observations = model.observations();
     let mut calls: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    if let (Some(name), false) = (m.made_by(), report.events.is_empty()) {
-        calls.insert(name, 1);
+    if !report.events.is_empty() {
+        calls.extend(m.made_by().into_iter().map(|name| (name, 1)));
     }
     for event in &report.events {
         if let Some(name) = match event {

@@ -93,7 +93,7 @@ fn interleaved_400_byte_writes_are_rejected_on_both() {
 }
 
 fn pair_check(kind: SocketKind, k: &Constants, events: &[PairEvent]) -> Result<(), pipe::Violation> {
-    PairModel::check(&PairSetup { kind, holders: [1, 1], creator: Default::default() }, k, events).map(|_| ())
+    PairModel::check(&PairSetup::new(kind, [1, 1]), k, events).map(|_| ())
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_datagram_dropped_with_enobufs_is_allowed_only_on_macos() {
 #[test]
 fn seqpacket_cases_are_unsupported_where_the_platform_has_no_seqpacket_pairs() {
     let schedule = PairSchedule {
-        setup: PairSetup { kind: SocketKind::Seqpacket, holders: [1, 1], creator: Default::default() },
+        setup: PairSetup::new(SocketKind::Seqpacket, [1, 1]),
         steps: vec![PairStep {
             actor: 0,
             op: PairOp::Send { len: 1, dontwait: false, nosignal: false, call: WriteCall::Send },

@@ -21,7 +21,7 @@ use ipc_conform_harness::socket::{perms, server};
 use ipc_conform_harness::Constants;
 
 fn setup(kind: SocketKind) -> PairSetup {
-    PairSetup { kind, holders: [1, 1], creator: Default::default() }
+    PairSetup::new(kind, [1, 1])
 }
 
 fn step(actor: u8, op: PairOp, observed: Observed) -> PairEvent {
@@ -182,7 +182,7 @@ fn end_of_file_before_the_waiting_data_breaks_peer_closed() {
 
 #[test]
 fn end_of_file_while_a_copy_of_the_peer_is_open_is_rejected() {
-    let two = PairSetup { kind: SocketKind::Stream, holders: [1, 2], creator: Default::default() };
+    let two = PairSetup::new(SocketKind::Stream, [1, 2]);
     let events = [
         step(1, PairOp::Exit, Observed::Died(Death { code: Some(0), signal: None })),
         step(0, recv(100), got(Vec::new(), false)),
@@ -298,4 +298,17 @@ fn a_quiet_epipe_on_seqpacket_is_allowed_only_where_the_catalogue_says() {
     strict.allowed.clear();
     let err = events(&strict).unwrap_err();
     assert!(err.rules.contains(&rules::EPIPE), "{err}");
+}
+
+#[test]
+fn a_non_blocking_end_never_waits_whatever_the_call() {
+    // O_NONBLOCK on end 1's description (SOCK_NONBLOCK or fcntl): a plain
+    // read of the empty socket must not block, and EAGAIN is its answer;
+    // end 0 still blocks.
+    let mut setup = setup(SocketKind::Stream);
+    setup.nonblock = [false, true];
+    let read = PairOp::Recv { max: 10, dontwait: false, call: ReadCall::Read };
+    rejects(setup.clone(), &[step(1, read, blocked())], rules::READ_BLOCKS);
+    accepts(setup.clone(), &[step(1, read, ret(Reply::Errno(libc::EAGAIN)))]);
+    accepts(setup, &[step(0, read, blocked())]);
 }

@@ -273,7 +273,9 @@ pub struct Rule {
 /// opened by blocking `open(2)`s; `fifo-nonblocking`: one opened with
 /// `O_NONBLOCK`; `small-pipe`: a one-page pipe, `F_SETPIPE_SZ`;
 /// `socketpair`; `connect-path` and `connect-abstract`: a unix pair joined
-/// by `bind` + `connect` through path or abstract names); and the ways a
+/// by `bind` + `connect` through path or abstract names; `sock-nonblock`
+/// and `fcntl-nonblock`: a socket's ends made non-blocking by
+/// `SOCK_NONBLOCK` at creation or by `fcntl(F_SETFL)`); and the ways a
 /// descriptor becomes close-on-exec (`open`, `openat`: `O_CLOEXEC`;
 /// `fcntl-setfd`: `F_SETFD`; `fcntl-dupfd-cloexec`; `dup3`; `pipe2`;
 /// `socket`, `socketpair`, `accept4`: `SOCK_CLOEXEC`;
@@ -298,6 +300,8 @@ pub const ENTRY_POINTS: &[&str] = &[
     "socketpair",
     "connect-path",
     "connect-abstract",
+    "sock-nonblock",
+    "fcntl-nonblock",
     "open",
     "openat",
     "fcntl-setfd",

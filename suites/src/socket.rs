@@ -11,7 +11,7 @@ use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
-use ipc_conform_harness::socket::pair::{exec, PairCreator, PairOp, PairSchedule, PairSetup, PairStep};
+use ipc_conform_harness::socket::pair::{creator, exec, PairCreator, PairOp, PairSchedule, PairSetup, PairStep};
 use ipc_conform_harness::socket::perms::{self, Denial, PermsCase};
 use ipc_conform_harness::socket::rights::{self, RightsCase};
 use ipc_conform_harness::socket::rules;
@@ -87,8 +87,12 @@ fn check_pairs(rule: &str, name: &str, strategy: BoxedStrategy<PairSchedule>, cf
     // Each case over a pair made by one of the rule's creators here, each
     // send and receive through one of its entry points.
     let creators = PairCreator::among(&cfg.entry_points);
-    let strategy = (strategy, any::<u8>(), crate::entry_picks())
-        .prop_map(move |(s, creator, picks)| s.made_by(&creators, creator).through(&picks).issuable());
+    let at_creation = cfg.entry_points.iter().any(|e| e == creator::SOCK_NONBLOCK);
+    let strategy = (strategy, (any::<u8>(), any::<u8>(), any::<bool>()), crate::entry_picks()).prop_map(
+        move |(s, (creator, nonblock, by), picks)| {
+            s.made_by(&creators, creator, nonblock, by && at_creation).through(&picks).issuable()
+        },
+    );
     runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg)
 }
 
@@ -150,7 +154,7 @@ fn tail(k: &Constants, kind: SocketKind, n: usize) -> BoxedStrategy<Vec<PairStep
 }
 
 fn schedule(kind: SocketKind, holders: [u8; 2], steps: Vec<PairStep>) -> PairSchedule {
-    PairSchedule { setup: PairSetup { kind, holders, creator: PairCreator::Socketpair }, steps }
+    PairSchedule { setup: PairSetup::new(kind, holders), steps }
 }
 
 // ---- one generator per pair rule --------------------------------------

@@ -64,6 +64,7 @@ deviations! {
     Pipe2IgnoresNonblock = "pipe2-ignores-nonblock", [ids::PIPE_READ_EMPTY_BLOCKS], "pipe2(O_NONBLOCK) makes blocking ends";
     FifoWriterLosesNonblock = "fifo-writer-loses-nonblock", [ids::PIPE_WRITE_FULL_BLOCKS], "a FIFO opened for writing with O_NONBLOCK is left blocking once open";
     ConnectPairHalfJoined = "connect-pair-half-joined", [ids::SOCKET_PAIR_BIDIRECTIONAL], "a pair joined by bind + connect is joined one way only (datagrams: the second socket is not connected back; streams: the accepted end is another, closed client's)";
+    SockNonblockIgnored = "sock-nonblock-ignored", [ids::SOCKET_READ_EMPTY_BLOCKS], "socket, socketpair and accept4 ignore SOCK_NONBLOCK";
     PipeSizeIgnored = "pipe-size-ignored", [ids::PIPE_WRITE_CAPACITY_FINITE], "F_SETPIPE_SZ reports the size asked for and leaves the pipe as it was";
     ProducerIgnoresSigpipe = "producer-ignores-sigpipe", [ids::PIPE_SHELL_PIPELINE], "the pipeline's producer keeps SIGPIPE ignored";
     SendFails = "send-fails", [ids::SOCKET_PAIR_BIDIRECTIONAL], "every send on a connected socket fails with ENOTCONN";

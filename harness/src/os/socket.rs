@@ -72,9 +72,33 @@ fn finish(fd: OwnedFd) -> io::Result<OwnedFd> {
 /// `socketpair(AF_UNIX, kind)`: a connected pair, both close-on-exec.
 /// `EPROTONOSUPPORT` (or similar) where the platform lacks the kind.
 pub fn pair(kind: SocketKind) -> io::Result<(OwnedFd, OwnedFd)> {
+    pair_with(kind, false)
+}
+
+/// [`pair`], with `SOCK_NONBLOCK` on both ends when `nonblock` (Linux;
+/// elsewhere `Unsupported`: macOS has no `SOCK_NONBLOCK`).
+pub fn pair_with(kind: SocketKind, nonblock: bool) -> io::Result<(OwnedFd, OwnedFd)> {
+    let flags = creation_flags(nonblock)?;
     let _guard = super::process::quiet_forks();
-    let (a, b) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, kind.to_rustix(), cloexec_flags(), None)?;
+    let (a, b) = rustix::net::socketpair(rustix::net::AddressFamily::UNIX, kind.to_rustix(), flags, None)?;
     Ok((finish(a)?, finish(b)?))
+}
+
+/// The flags of a socket made here: close-on-exec where the call can set
+/// it, and `SOCK_NONBLOCK` if asked.
+fn creation_flags(nonblock: bool) -> io::Result<rustix::net::SocketFlags> {
+    let nonblock = nonblock && !super::deviant::for_objects(super::deviant::Deviation::SockNonblockIgnored);
+    Ok(cloexec_flags() | if nonblock { nonblock_flag()? } else { rustix::net::SocketFlags::empty() })
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn nonblock_flag() -> io::Result<rustix::net::SocketFlags> {
+    Ok(rustix::net::SocketFlags::NONBLOCK)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn nonblock_flag() -> io::Result<rustix::net::SocketFlags> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "SOCK_NONBLOCK does not exist on this platform"))
 }
 
 /// A unix-domain socket name: a path in the file system, or (Linux) a name
@@ -117,12 +141,17 @@ fn abstract_addr(_name: &[u8]) -> io::Result<rustix::net::SocketAddrUnix> {
 /// # References
 /// - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
 /// - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html), [accept(2)](https://man7.org/linux/man-pages/man2/accept.2.html)
-pub fn pair_by_connect(kind: SocketKind, first: UnixName<'_>, second: UnixName<'_>) -> io::Result<(OwnedFd, OwnedFd)> {
+pub fn pair_by_connect(
+    kind: SocketKind,
+    first: UnixName<'_>,
+    second: UnixName<'_>,
+    nonblock: bool,
+) -> io::Result<(OwnedFd, OwnedFd)> {
     use rustix::net::{bind, connect, socket_with, AddressFamily};
+    let flags = creation_flags(nonblock)?;
     let _guard = super::process::quiet_forks();
-    let socket = || -> io::Result<OwnedFd> {
-        finish(socket_with(AddressFamily::UNIX, kind.to_rustix(), cloexec_flags(), None)?)
-    };
+    let socket = || -> io::Result<OwnedFd> { finish(socket_with(AddressFamily::UNIX, kind.to_rustix(), flags, None)?) };
+    let accept = |listener: &OwnedFd| -> io::Result<OwnedFd> { accept_flagged(listener.as_fd(), flags) };
     let (at_first, at_second) = (first.to_addr()?, second.to_addr()?);
     let half_joined = super::deviant::for_objects(super::deviant::Deviation::ConnectPairHalfJoined);
     if kind.connected() {
@@ -131,12 +160,12 @@ pub fn pair_by_connect(kind: SocketKind, first: UnixName<'_>, second: UnixName<'
         rustix::net::listen(&listener, 2)?;
         let client = socket()?;
         connect(&client, &at_first)?;
-        let accepted = accept(listener.as_fd())?;
+        let accepted = accept(&listener)?;
         if half_joined {
             // The accepted end is another client's connection, which then goes.
             let other = socket()?;
             connect(&other, &at_first)?;
-            return Ok((client, accept(listener.as_fd())?));
+            return Ok((client, accept(&listener)?));
         }
         Ok((client, accepted))
     } else {
@@ -216,6 +245,18 @@ pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         rustix::net::accept(listener)?
     };
     finish(fd)
+}
+
+/// `accept4(2)` with `flags` (`SOCK_CLOEXEC`, `SOCK_NONBLOCK`) where it
+/// exists; elsewhere `accept(2)` (the flags were refused before).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn accept_flagged(listener: BorrowedFd<'_>, flags: rustix::net::SocketFlags) -> io::Result<OwnedFd> {
+    Ok(rustix::net::accept_with(listener, flags)?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn accept_flagged(listener: BorrowedFd<'_>, _flags: rustix::net::SocketFlags) -> io::Result<OwnedFd> {
+    accept(listener)
 }
 
 /// `connect(2)` of a new unix stream socket to `path`.

@@ -49,8 +49,8 @@ impl Mechanism for Pipe<'_> {
         op.entry_point()
     }
 
-    fn made_by(&self) -> Option<&'static str> {
-        Some(self.schedule.setup.creator.name())
+    fn made_by(&self) -> Vec<&'static str> {
+        vec![self.schedule.setup.creator.name()]
     }
 
     fn invocation(&self, model: &PipeModel, a: u8, op: &Op) -> Result<Invocation, Stop> {

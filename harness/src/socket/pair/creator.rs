@@ -18,7 +18,7 @@ use crate::case::Stop;
 use crate::os::socket::{self as sock, UnixName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 /// How a case's pair is made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,26 +75,52 @@ impl fmt::Display for PairCreator {
     }
 }
 
-/// Makes the pair of `setup` (end 0, end 1), both close-on-exec.
+/// Makes the pair of `setup` (end 0, end 1), both close-on-exec, each
+/// end non-blocking as the setup asks: by `SOCK_NONBLOCK` on every socket
+/// made (and `fcntl` clearing it on an end that blocks), or by `fcntl`.
 pub fn create(setup: &PairSetup) -> Result<[OwnedFd; 2], Stop> {
     let kind = setup.kind;
     let what = |how: &str| format!("{how}({})", kind.name());
+    let at_creation = setup.nonblock_at_creation && setup.nonblock.contains(&true);
     let (a, b) = match setup.creator {
-        PairCreator::Socketpair => sock::pair(kind).map_err(|e| Stop::io(what("socketpair"), e))?,
+        PairCreator::Socketpair => sock::pair_with(kind, at_creation).map_err(|e| Stop::io(what("socketpair"), e))?,
         PairCreator::ConnectPath => {
             let scratch = crate::scratch::Scratch::new().map_err(|e| Stop::io("a scratch directory", e))?;
             let (first, second) = (scratch.path().join("a.sock"), scratch.path().join("b.sock"));
-            sock::pair_by_connect(kind, UnixName::Path(&first), UnixName::Path(&second))
+            sock::pair_by_connect(kind, UnixName::Path(&first), UnixName::Path(&second), at_creation)
                 .map_err(|e| Stop::io(what("bind + connect (path)"), e))?
         }
         PairCreator::ConnectAbstract => {
             let (first, second) = (abstract_name('a'), abstract_name('b'));
-            sock::pair_by_connect(kind, UnixName::Abstract(first.as_bytes()), UnixName::Abstract(second.as_bytes()))
+            let (first, second) = (UnixName::Abstract(first.as_bytes()), UnixName::Abstract(second.as_bytes()));
+            sock::pair_by_connect(kind, first, second, at_creation)
                 .map_err(|e| Stop::io(what("bind + connect (abstract)"), e))?
         }
     };
+    for (end, want) in [(&a, setup.nonblock[0]), (&b, setup.nonblock[1])] {
+        // Made non-blocking at creation: clear where not wanted; made
+        // blocking: set where wanted.
+        if at_creation != want {
+            crate::os::fd::set_nonblocking(end.as_fd(), want).map_err(|e| Stop::io("fcntl(F_SETFL)", e))?;
+        }
+    }
     Ok([a, b])
 }
+
+/// The entry points a setup's non-blocking ends went through, if any.
+pub fn nonblock_entry_point(setup: &PairSetup) -> Option<&'static str> {
+    match (setup.nonblock.contains(&true), setup.nonblock_at_creation) {
+        (false, _) => None,
+        (true, true) => Some(SOCK_NONBLOCK),
+        (true, false) => Some(FCNTL_NONBLOCK),
+    }
+}
+
+/// The entry point of `O_NONBLOCK` set at a socket's creation.
+pub const SOCK_NONBLOCK: &str = "sock-nonblock";
+
+/// The entry point of `O_NONBLOCK` set by `fcntl(F_SETFL)`.
+pub const FCNTL_NONBLOCK: &str = "fcntl-nonblock";
 
 /// A fresh abstract name: this process, a counter, and `end`.
 fn abstract_name(end: char) -> String {

@@ -64,8 +64,9 @@ impl Mechanism for Pair<'_> {
         op.entry_point()
     }
 
-    fn made_by(&self) -> Option<&'static str> {
-        Some(self.schedule.setup.creator.name())
+    fn made_by(&self) -> Vec<&'static str> {
+        let setup = &self.schedule.setup;
+        std::iter::once(setup.creator.name()).chain(super::creator::nonblock_entry_point(setup)).collect()
     }
 
     fn invocation(&self, model: &PairModel, a: u8, op: &PairOp) -> Result<Invocation, Stop> {

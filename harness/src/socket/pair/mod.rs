@@ -26,9 +26,23 @@ pub struct PairSetup {
     /// files from before creators were drawn).
     #[serde(default)]
     pub creator: PairCreator,
+    /// `O_NONBLOCK` on each end's open file description.
+    #[serde(default)]
+    pub nonblock: [bool; 2],
+    /// Whether `O_NONBLOCK` is set at creation (`SOCK_NONBLOCK`, on both
+    /// ends, then cleared by `fcntl` on an end that blocks) rather than by
+    /// `fcntl(F_SETFL)`.
+    #[serde(default)]
+    pub nonblock_at_creation: bool,
 }
 
 impl PairSetup {
+    /// A pair of `kind` held by `holders`, made by `socketpair`, both ends
+    /// blocking.
+    pub fn new(kind: SocketKind, holders: [u8; 2]) -> PairSetup {
+        PairSetup { kind, holders, creator: PairCreator::Socketpair, nonblock: [false; 2], nonblock_at_creation: false }
+    }
+
     /// Total actors.
     pub fn actors(&self) -> u8 {
         self.holders[0].saturating_add(self.holders[1])
@@ -224,10 +238,21 @@ impl PairSchedule {
 
     /// The schedule over the pair that `seed` selects among `creators` (a
     /// seed of 0, as shrinking leaves it, the first).
-    pub fn made_by(mut self, creators: &[PairCreator], seed: u8) -> PairSchedule {
+    ///
+    /// `nonblock` (0, as shrinking leaves it, for blocking ends) makes, in
+    /// one case of four, one end or both non-blocking, by `SOCK_NONBLOCK`
+    /// (where `at_creation` allows it) or by `fcntl`.
+    pub fn made_by(mut self, creators: &[PairCreator], seed: u8, nonblock: u8, at_creation: bool) -> PairSchedule {
         if !creators.is_empty() {
             self.setup.creator = creators[usize::from(seed) % creators.len()];
         }
+        self.setup.nonblock = match nonblock % 12 {
+            9 => [true, false],
+            10 => [false, true],
+            11 => [true, true],
+            _ => [false, false],
+        };
+        self.setup.nonblock_at_creation = at_creation && self.setup.nonblock != [false, false];
         self
     }
 
@@ -277,11 +302,23 @@ impl fmt::Display for PairSchedule {
         let s = &self.setup;
         writeln!(
             f,
-            "setup: AF_UNIX {} pair by {}; end 0 held by {} actor(s), end 1 by {}",
+            "setup: AF_UNIX {} pair by {}; end 0 held by {} actor(s), end 1 by {}{}",
             s.kind.name(),
             s.creator,
             s.holders[0],
-            s.holders[1]
+            s.holders[1],
+            match (s.nonblock, s.nonblock_at_creation) {
+                ([false, false], _) => String::new(),
+                (nb, by) => format!(
+                    "; O_NONBLOCK on end{} by {}",
+                    match nb {
+                        [true, true] => "s 0 and 1",
+                        [true, false] => " 0",
+                        _ => " 1",
+                    },
+                    if by { "SOCK_NONBLOCK" } else { "fcntl" }
+                ),
+            }
         )?;
         for (i, step) in self.steps.iter().enumerate() {
             let a = self.actor_of(step);

@@ -176,10 +176,15 @@ impl PairModel {
     }
 
     fn step(&mut self, a: u8, op: &PairOp, observed: &Observed) -> Result<(), Violation> {
+        // A call does not wait with MSG_DONTWAIT, nor on an end whose open
+        // file description is non-blocking (however that was set).
+        let nonblock = self.setup.nonblock[self.setup.end_of(a)];
         match *op {
-            PairOp::Send { len, dontwait, nosignal, .. } => self.send(a, u64::from(len), dontwait, nosignal, observed),
+            PairOp::Send { len, dontwait, nosignal, .. } => {
+                self.send(a, u64::from(len), dontwait || nonblock, nosignal, observed)
+            }
             PairOp::Fill { .. } => self.fill(a, observed),
-            PairOp::Recv { max, dontwait, .. } => self.recv(a, u64::from(max), dontwait, observed),
+            PairOp::Recv { max, dontwait, .. } => self.recv(a, u64::from(max), dontwait || nonblock, observed),
             PairOp::ShutWrite => {
                 expect_done(a, "shutdown", observed)?;
                 let end = self.actors[a as usize].end;
