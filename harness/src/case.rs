@@ -99,6 +99,16 @@ pub enum Stop {
         /// What did not return, and the actor's wait state.
         message: String,
     },
+    /// The harness's own channel (an actor's control socket or lifeline
+    /// pipe) showed what breaks catalogue rules: the host's deviation,
+    /// found on IPC the harness itself uses ([`crate::channel`]), judged as
+    /// any other (`fail` once it reproduces).
+    Channel {
+        /// The rules it breaks.
+        rules: Vec<String>,
+        /// What was seen.
+        message: String,
+    },
     /// No positive evidence either way (`unresolved`).
     Unresolved(String),
     /// The platform lacks what the case needs (`unsupported`).
@@ -138,6 +148,7 @@ impl Stop {
             Stop::Harness(m) => Stop::Harness(format!("{step}: {m}")),
             Stop::Death { actor, death, during } => Stop::Death { actor, death, during: format!("{during} ({step})") },
             Stop::Hung { rule, message } => Stop::Hung { rule, message: format!("{step}: {message}") },
+            Stop::Channel { rules, message } => Stop::Channel { rules, message: format!("{step}: {message}") },
             other => other,
         }
     }
@@ -149,6 +160,9 @@ impl Stop {
             Stop::Harness(m) => CaseOutcome::Error(format!("harness error: {m}")),
             death @ Stop::Death { .. } => CaseOutcome::Error(death.to_string()),
             Stop::Hung { rule, message } => CaseOutcome::Hung { rule, message },
+            Stop::Channel { rules, message } => {
+                CaseOutcome::Fail { rules, message: format!("on the harness's own channel: {message}") }
+            }
             Stop::Unresolved(m) => CaseOutcome::Unresolved(m),
             Stop::Unsupported(m) => CaseOutcome::Unsupported(m),
         }
@@ -168,6 +182,9 @@ impl fmt::Display for Stop {
             }
             Stop::Hung { rule: Some(r), message } => write!(f, "hung ({r}): {message}"),
             Stop::Hung { rule: None, message } => write!(f, "hung: {message}"),
+            Stop::Channel { rules, message } => {
+                write!(f, "{}: on the harness's own channel: {message}", rules.join(", "))
+            }
             Stop::Unresolved(m) => write!(f, "unresolved: {m}"),
             Stop::Unsupported(m) => write!(f, "unsupported: {m}"),
         }

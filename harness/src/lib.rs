@@ -14,6 +14,7 @@
 pub mod actor;
 pub mod bench;
 pub mod case;
+pub mod channel;
 pub mod checker;
 pub mod cleanup;
 pub mod constants;

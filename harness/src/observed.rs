@@ -33,8 +33,8 @@ impl Death {
     /// What an actor's own exit code means, where the engine gave it one.
     pub fn explain(&self) -> Option<&'static str> {
         match (self.code, self.signal) {
-            (Some(70), None) => Some("its lifeline to the coordinator broke"),
-            (Some(71..=73), None) => Some("its control channel broke"),
+            (Some(70 | 74 | 75 | 78), None) => Some("its lifeline to the coordinator broke"),
+            (Some(71..=73 | 76 | 77), None) => Some("its control channel broke"),
             (Some(101), None) => Some("it panicked"),
             (None, Some(libc::SIGKILL)) => Some("SIGKILL: an operator, the OOM killer, or a sandbox"),
             _ => None,

@@ -124,7 +124,9 @@ impl RunConfig {
     /// out dir from `IPC_CONFORM_OUT` or `target/ipc-conform` of the
     /// workspace, constants measured now, evidence levels probed now
     /// (capped by `IPC_CONFORM_EVIDENCE`) and put in force for the sessions
-    /// of this process.
+    /// of this process, and the harness's own channels checked
+    /// ([`crate::channel::self_check`]: an error names the rules they
+    /// break).
     pub fn from_env() -> Result<RunConfig, String> {
         let timing = Timing::from_env()?;
         let seed = match std::env::var("IPC_CONFORM_SEED") {
@@ -142,6 +144,7 @@ impl RunConfig {
         };
         let evidence = crate::evidence::probe(timing, crate::evidence::cap_from_env()?);
         crate::evidence::set_in_force(evidence.level);
+        crate::channel::self_check(timing)?;
         Ok(RunConfig {
             cases: None,
             seed,

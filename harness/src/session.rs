@@ -216,7 +216,10 @@ impl Session {
     pub fn hand(&mut self, id: ActorId, fds: &[BorrowedFd<'_>]) -> Result<Vec<i32>, Stop> {
         self.send(id, &Request::Adopt, fds)?;
         match self.await_reply(id, self.timing.deadline)? {
-            Observed::Returned(Reply::Adopted { fds }) => Ok(fds),
+            Observed::Returned(Reply::Adopted { fds: numbers }) => {
+                crate::channel::check_descriptors(&id.to_string(), fds.len(), numbers.len())?;
+                Ok(numbers)
+            }
             other => Err(Stop::harness(format!("{id} did not adopt descriptors: {other:?}"))),
         }
     }
@@ -572,7 +575,8 @@ impl Session {
     fn take_frame(&mut self, id: ActorId) -> Result<Frame, Stop> {
         let actor = &mut self.actors[id.0];
         let mut fds = Vec::new();
-        match protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds) {
+        let received = protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds);
+        match received {
             Ok(Some(Reply::Started)) => Ok(Frame::Started),
             Ok(Some(Reply::Progress(_))) => Ok(Frame::Progress),
             Ok(Some(Reply::Refused(why))) => {
@@ -583,11 +587,53 @@ impl Session {
                 actor.in_flight = None;
                 Ok(Frame::Reply(Observed::Returned(reply)))
             }
+            Ok(None) | Err(_) if self.alive_after_grace(id)? => {
+                // The actor lives, yet its channel ended or broke: what the
+                // channel showed, judged against the rules it breaks.
+                let err = received.err();
+                self.actors[id.0].in_flight = None;
+                Err(crate::channel::fault_of_recv(&id.to_string(), err.as_ref())
+                    .unwrap_or_else(|| Stop::harness(format!("the control channel of {id} broke: {err:?}"))))
+            }
             Ok(None) | Err(_) => {
                 let death = self.reap(id)?;
                 let allowed = self.judge_death(id, death);
                 self.actors[id.0].in_flight = None;
                 allowed.map(|()| Frame::Reply(Observed::Died(death)))
+            }
+        }
+    }
+
+    /// Lets `id` sit idle between operations for `dur` (waiting for its next
+    /// request, its lifeline watched): if it ends meanwhile, its death is
+    /// judged as any other (a fault its channels showed is a finding).
+    pub fn idle(&mut self, id: ActorId, dur: Duration) -> Result<(), Stop> {
+        let until = Instant::now() + dur;
+        while Instant::now() < until {
+            match self.actors[id.0].child.try_wait() {
+                Ok(Some(_)) => {
+                    let death = self.reap(id)?;
+                    return self.judge_death(id, death);
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                Err(e) => return Err(Stop::io(format!("waiting for {id}"), e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the actor is still alive a moment after its control channel
+    /// ended or failed (an actor that is dying closes its descriptors a
+    /// little before it can be reaped).
+    fn alive_after_grace(&mut self, id: ActorId) -> Result<bool, Stop> {
+        let until = Instant::now() + self.timing.bounded_wait.max(Duration::from_millis(500));
+        let actor = &mut self.actors[id.0];
+        loop {
+            match actor.child.try_wait() {
+                Ok(Some(_)) => return Ok(false),
+                Ok(None) if Instant::now() >= until => return Ok(true),
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => return Err(Stop::io(format!("waiting for {id}"), e)),
             }
         }
     }
@@ -611,6 +657,16 @@ impl Session {
             Some(op) => format!("during {}", op.what),
             None => "between operations".to_string(),
         };
+        // An actor that ended because its own channel showed a fault, while
+        // this coordinator lives and holds the other ends.
+        if let Some((rules, seen)) =
+            death.code.filter(|_| death.signal.is_none()).and_then(crate::channel::fault_of_exit)
+        {
+            return Err(Stop::Channel {
+                rules: rules.iter().map(|r| r.to_string()).collect(),
+                message: format!("{id} ended {during} because {seen}"),
+            });
+        }
         Err(Stop::Death { actor: id.0, death, during })
     }
 

@@ -23,6 +23,10 @@ fn main() {
             "mutants.a-second-user-locked-out-is-unresolved-not-pass",
             a_second_user_locked_out_is_unresolved_not_pass,
         ),
+        Trial::test(
+            "mutants.deviations-on-the-harness-channels-are-findings-against-their-rules",
+            deviations_on_the_harness_channels_are_findings_against_their_rules,
+        ),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -131,6 +135,36 @@ fn a_second_user_locked_out_is_unresolved_not_pass() -> Result<(), Failed> {
     for row in &result.rows {
         if row.verdict != want {
             return Err(format!("{}: expected {want}, got {} ({})", row.rule, row.verdict, row.reason).into());
+        }
+    }
+    Ok(())
+}
+
+/// Deviations that reach the harness's own channels (the lifeline, the
+/// control sockets): the start-up self-check stops with the rules they
+/// break, and a run of those rules says `fail`, never `error`.
+fn deviations_on_the_harness_channels_are_findings_against_their_rules() -> Result<(), Failed> {
+    use ipc_conform_harness::os::deviant;
+    let cfg = config()?;
+    for (d, rule) in [
+        (Deviation::LifelineEofEarly, "pipe.eof.any-writer-open"),
+        (Deviation::BlockingRecvEagain, "socket.read.empty-blocks"),
+        (Deviation::RecvmsgLosesDescriptors, "socket.rights.fd-passing"),
+    ] {
+        deviant::set_for_children(Some(d));
+        let checked = ipc_conform_harness::channel::self_check(cfg.timing);
+        deviant::set_for_children(None);
+        let why = checked.err().ok_or_else(|| format!("the self-check passed under {}", d.name()))?;
+        if !why.contains(rule) || !why.contains("own channels") {
+            return Err(format!("the self-check under {} does not name {rule}: {why}", d.name()).into());
+        }
+    }
+    ipc_conform_harness::channel::self_check(cfg.timing).map_err(|e| format!("unmodified: {e}"))?;
+    let result =
+        run(&[Deviation::LifelineEofEarly, Deviation::BlockingRecvEagain, Deviation::RecvmsgLosesDescriptors])?;
+    for row in &result.rows {
+        if row.verdict != Verdict::Fail || !row.caught() {
+            return Err(format!("{} on {}: {:?}: {}", row.deviation.name(), row.rule, row.verdict, row.reason).into());
         }
     }
     Ok(())

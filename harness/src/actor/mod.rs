@@ -6,6 +6,7 @@ pub mod file;
 pub mod shm;
 pub mod socket;
 
+use crate::os::process::exit as code;
 use crate::os::{self, errno_of};
 use crate::pattern;
 use crate::protocol::{self, Reply, Request};
@@ -26,28 +27,28 @@ pub fn main() -> ! {
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
-        exit(71);
+        exit(code::HELLO_UNSENT);
     }
     loop {
         let mut fds = Vec::new();
         let request: Request = match protocol::recv(ctrl, &mut fds) {
             Ok(Some(req)) => req,
             Ok(None) => exit(0),
-            Err(_) => exit(72),
+            Err(e) => exit(crate::channel::actor_exit_for(&e)),
         };
         if let Request::AckOps(on) = request {
             ack = on;
             if protocol::send(ctrl, &Reply::Done, &[]).is_err() {
-                exit(73);
+                exit(code::CONTROL_SEND);
             }
             continue;
         }
         if ack && request.may_block() && protocol::send(ctrl, &Reply::Started, &[]).is_err() {
-            exit(73);
+            exit(code::CONTROL_SEND);
         }
         let reply = actor.perform(request, fds);
         if protocol::send(ctrl, &reply, &[]).is_err() {
-            exit(73);
+            exit(code::CONTROL_SEND);
         }
     }
 }
@@ -58,7 +59,7 @@ pub fn report_progress(done: u64) {
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
     if protocol::send(ctrl, &Reply::Progress(done), &[]).is_err() {
-        exit(73);
+        exit(code::CONTROL_SEND);
     }
 }
 

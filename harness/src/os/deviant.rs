@@ -65,6 +65,9 @@ deviations! {
     FifoWriterLosesNonblock = "fifo-writer-loses-nonblock", [ids::PIPE_WRITE_FULL_BLOCKS], "a FIFO opened for writing with O_NONBLOCK is left blocking once open";
     ConnectPairHalfJoined = "connect-pair-half-joined", [ids::SOCKET_PAIR_BIDIRECTIONAL], "a pair joined by bind + connect is joined one way only (datagrams: the second socket is not connected back; streams: the accepted end is another, closed client's)";
     SockNonblockIgnored = "sock-nonblock-ignored", [ids::SOCKET_READ_EMPTY_BLOCKS], "socket, socketpair and accept4 ignore SOCK_NONBLOCK";
+    LifelineEofEarly = "lifeline-eof-early", [ids::PIPE_EOF_ANY_WRITER_OPEN], "a read of a pipe whose writer is open returns end of file at once (seen on each actor's lifeline)";
+    BlockingRecvEagain = "blocking-recv-eagain", [ids::SOCKET_READ_EMPTY_BLOCKS], "a blocking receive on a unix socket with nothing queued returns EAGAIN (also on the harness's control sockets)";
+    RecvmsgLosesDescriptors = "recvmsg-loses-descriptors", [ids::SOCKET_RIGHTS_FD_PASSING], "recvmsg(2) drops the descriptors of SCM_RIGHTS messages (also on the harness's control sockets)";
     PipeSizeIgnored = "pipe-size-ignored", [ids::PIPE_WRITE_CAPACITY_FINITE], "F_SETPIPE_SZ reports the size asked for and leaves the pipe as it was";
     ProducerIgnoresSigpipe = "producer-ignores-sigpipe", [ids::PIPE_SHELL_PIPELINE], "the pipeline's producer keeps SIGPIPE ignored";
     SendFails = "send-fails", [ids::SOCKET_PAIR_BIDIRECTIONAL], "every send on a connected socket fails with ENOTCONN";
@@ -305,6 +308,16 @@ pub fn pass_on(cmd: &mut std::process::Command) {
         Some(d) => cmd.env(DEVIATE_ENV, d.name()),
         None => cmd.env_remove(DEVIATE_ENV),
     };
+}
+
+/// [`Deviation::BlockingRecvEagain`] for a receive on `fd` now: a
+/// blocking socket with nothing queued.
+pub fn recv_would_refuse(fd: BorrowedFd<'_>, dontwait: bool) -> bool {
+    is(Deviation::BlockingRecvEagain)
+        && !dontwait
+        && super::entry::is_socket(fd)
+        && !super::fd::is_nonblocking(fd).unwrap_or(true)
+        && bytes_available(fd).is_ok_and(|n| n == 0)
 }
 
 /// Bytes waiting to be read on a pipe or socket (`ioctl(FIONREAD)`).

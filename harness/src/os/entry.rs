@@ -184,6 +184,9 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall, opts: MsgOpts) -
         Some(Deviation::RecvfromIgnoresDontwait) if call == ReadCall::Recvfrom => MsgOpts { dontwait: false, ..opts },
         _ => opts,
     };
+    if deviant::recv_would_refuse(fd, opts.dontwait) {
+        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+    }
     let result = loop {
         match read_once(fd, buf, call, opts) {
             Err(rustix::io::Errno::INTR) => continue,

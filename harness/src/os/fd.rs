@@ -66,6 +66,10 @@ fn send_flags() -> nix::sys::socket::MsgFlags {
 pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned};
     let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
+    if super::deviant::recv_would_refuse(sock, false) {
+        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+    }
+    let loses = super::deviant::is(super::deviant::Deviation::RecvmsgLosesDescriptors);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
         let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), recv_flags()) {
@@ -81,7 +85,9 @@ pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd
                     // for us; nothing else owns it.
                     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
                     set_cloexec_if_needed(&fd)?;
-                    fds.push(fd);
+                    if !loses {
+                        fds.push(fd);
+                    }
                 }
             }
         }

@@ -334,18 +334,51 @@ fn set_not_dumpable() {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn set_not_dumpable() {}
 
+/// How an actor ends when its lifeline or control channel shows a fault
+/// (its exit code says which; the coordinator, if alive, judges it as a
+/// finding against the rule it breaks: [`crate::channel`]).
+pub mod exit {
+    /// The lifeline read end of file (the coordinator is gone, or the pipe
+    /// said so while it held the write end).
+    pub const LIFELINE_EOF: i32 = 70;
+    /// The first message, the hello, could not be sent.
+    pub const HELLO_UNSENT: i32 = 71;
+    /// A control receive failed otherwise.
+    pub const CONTROL_RECV: i32 = 72;
+    /// A reply could not be sent.
+    pub const CONTROL_SEND: i32 = 73;
+    /// A blocking read of the lifeline returned `EAGAIN`.
+    pub const LIFELINE_EAGAIN: i32 = 74;
+    /// The lifeline, which nobody writes, returned a byte.
+    pub const LIFELINE_STRAY: i32 = 75;
+    /// A blocking control receive returned `EAGAIN`.
+    pub const CONTROL_EAGAIN: i32 = 76;
+    /// A control frame arrived short, garbled, or out of order.
+    pub const CONTROL_GARBLED: i32 = 77;
+    /// The lifeline read failed otherwise.
+    pub const LIFELINE_ERROR: i32 = 78;
+}
+
 /// In an actor: starts a thread that waits on the lifeline and ends the
-/// process (`_exit(2)`) when the coordinator is gone.
+/// process (`_exit(2)`) when the coordinator is gone, with an exit code
+/// ([`exit`]) that says what the lifeline showed.
 pub fn watch_lifeline() {
     std::thread::spawn(|| {
         // SAFETY: LIFELINE_FD was placed by the coordinator at spawn.
         let fd = unsafe { BorrowedFd::borrow_raw(LIFELINE_FD) };
         let mut byte = [0u8; 1];
-        // EOF (the coordinator is gone), an error, or a stray byte: either
-        // way this actor has no coordinator left to serve.
-        while let Err(rustix::io::Errno::INTR) = rustix::io::read(fd, &mut byte) {}
+        let early = super::deviant::is(super::deviant::Deviation::LifelineEofEarly);
+        let code = loop {
+            match if early { Ok(0) } else { rustix::io::read(fd, &mut byte) } {
+                Err(rustix::io::Errno::INTR) => continue,
+                Ok(0) => break exit::LIFELINE_EOF,
+                Ok(_) => break exit::LIFELINE_STRAY,
+                Err(rustix::io::Errno::AGAIN) => break exit::LIFELINE_EAGAIN,
+                Err(_) => break exit::LIFELINE_ERROR,
+            }
+        };
         // SAFETY: _exit ends the process without running anything else.
-        unsafe { libc::_exit(70) }
+        unsafe { libc::_exit(code) }
     });
 }
 
