@@ -65,6 +65,7 @@ deviations! {
     FifoWriterLosesNonblock = "fifo-writer-loses-nonblock", [ids::PIPE_WRITE_FULL_BLOCKS], "a FIFO opened for writing with O_NONBLOCK is left blocking once open";
     ConnectPairHalfJoined = "connect-pair-half-joined", [ids::SOCKET_PAIR_BIDIRECTIONAL], "a pair joined by bind + connect is joined one way only (datagrams: the second socket is not connected back; streams: the accepted end is another, closed client's)";
     SockNonblockIgnored = "sock-nonblock-ignored", [ids::SOCKET_READ_EMPTY_BLOCKS], "socket, socketpair and accept4 ignore SOCK_NONBLOCK";
+    SetflNonblockIgnored = "setfl-nonblock-ignored", [ids::PIPE_READ_EMPTY_BLOCKS], "fcntl(F_SETFL, O_NONBLOCK) succeeds and leaves the description blocking";
     LifelineEofEarly = "lifeline-eof-early", [ids::PIPE_EOF_ANY_WRITER_OPEN], "a read of a pipe whose writer is open returns end of file at once (seen on each actor's lifeline)";
     BlockingRecvEagain = "blocking-recv-eagain", [ids::SOCKET_READ_EMPTY_BLOCKS], "a blocking receive on a unix socket with nothing queued returns EAGAIN (also on the harness's control sockets)";
     RecvmsgLosesDescriptors = "recvmsg-loses-descriptors", [ids::SOCKET_RIGHTS_FD_PASSING], "recvmsg(2) drops the descriptors of SCM_RIGHTS messages (also on the harness's control sockets)";

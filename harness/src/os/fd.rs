@@ -9,6 +9,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 /// descriptor that refers to it, in every process).
 pub fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     use rustix::fs::OFlags;
+    if on && super::deviant::for_objects(super::deviant::Deviation::SetflNonblockIgnored) {
+        return Ok(());
+    }
     let mut flags = rustix::fs::fcntl_getfl(fd)?;
     flags.set(OFlags::NONBLOCK, on);
     rustix::fs::fcntl_setfl(fd, flags)?;
