@@ -51,6 +51,77 @@ fn the_workflow_is_valid_yaml_and_gates_linux_and_macos() {
     assert!(oses.iter().filter(|o| o.starts_with("macos")).count() >= 2, "macOS arm64 and x86_64 wanted: {oses:?}");
 }
 
+/// Every runner label the workflow names (`runs-on` of each job, and the
+/// matrix's `os` values that a `runs-on: ${{ matrix.os }}` takes).
+fn runner_labels(doc: &Yaml) -> Vec<String> {
+    let mut labels = Vec::new();
+    for (name, job) in doc["jobs"].as_hash().expect("jobs") {
+        let name = name.as_str().unwrap_or("?");
+        match job["runs-on"].as_str() {
+            Some(r) if r.contains("matrix.os") => {
+                let include = job["strategy"]["matrix"]["include"].as_vec().expect("a matrix with include");
+                labels.extend(include.iter().map(|e| e["os"].as_str().expect("each entry names its os").to_string()));
+            }
+            Some(r) if r.contains("${{") => panic!("job {name}: runs-on `{r}` is an expression this test cannot follow"),
+            Some(r) => labels.push(r.to_string()),
+            None => panic!("job {name}: runs-on is not a single label"),
+        }
+    }
+    labels
+}
+
+/// The supported labels of `ci/runner-labels.toml`, with the date checked.
+fn supported_labels() -> (String, Vec<(String, String)>) {
+    let doc: toml::Value = toml::from_str(&read("ci/runner-labels.toml")).expect("ci/runner-labels.toml parses");
+    let checked = doc["checked"].as_str().expect("a checked date").to_string();
+    let labels = doc["label"]
+        .as_array()
+        .expect("[[label]] entries")
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap().to_string(), l["platform"].as_str().unwrap().to_string()))
+        .collect();
+    (checked, labels)
+}
+
+#[test]
+fn the_workflow_names_only_supported_runner_labels_and_every_platform() {
+    let docs = YamlLoader::load_from_str(&read("ci/conformance.yml")).expect("valid YAML");
+    let (checked, supported) = supported_labels();
+    let names: Vec<&str> = supported.iter().map(|(n, _)| n.as_str()).collect();
+    for label in runner_labels(&docs[0]) {
+        assert!(
+            names.contains(&label.as_str()),
+            "the workflow names runner `{label}`, which is not among the supported labels of \
+             ci/runner-labels.toml (checked {checked}): {names:?}"
+        );
+    }
+    // The platforms the gate promises, each on a supported label.
+    let include = docs[0]["jobs"]["conformance"]["strategy"]["matrix"]["include"].as_vec().unwrap();
+    let platforms: Vec<&str> = include
+        .iter()
+        .filter_map(|e| e["os"].as_str())
+        .filter_map(|os| supported.iter().find(|(n, _)| n == os).map(|(_, p)| p.as_str()))
+        .collect();
+    for wanted in ["linux-x86_64", "linux-arm64", "macos-arm64", "macos-x86_64"] {
+        assert!(platforms.contains(&wanted), "no conformance job on {wanted}: {platforms:?}");
+    }
+    let oses: Vec<&str> = include.iter().filter_map(|e| e["os"].as_str()).collect();
+    for os in ["macos-15", "macos-26"] {
+        assert!(oses.contains(&os), "no conformance job on {os}: {oses:?}");
+    }
+}
+
+#[test]
+fn a_retired_runner_label_is_refused() {
+    // The check above, fed a workflow that still names macOS 14.
+    let yaml = "jobs:\n  a:\n    runs-on: macos-14\n    steps: []\n";
+    let docs = YamlLoader::load_from_str(yaml).unwrap();
+    let (_, supported) = supported_labels();
+    let labels = runner_labels(&docs[0]);
+    assert_eq!(labels, vec!["macos-14".to_string()]);
+    assert!(!supported.iter().any(|(n, _)| n == "macos-14" || n == "macos-13"), "a retired label is listed");
+}
+
 #[test]
 fn the_workflow_runs_the_readme_commands_and_the_lints() {
     let docs = YamlLoader::load_from_str(&read("ci/conformance.yml")).expect("valid YAML");
