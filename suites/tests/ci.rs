@@ -62,7 +62,9 @@ fn runner_labels(doc: &Yaml) -> Vec<String> {
                 let include = job["strategy"]["matrix"]["include"].as_vec().expect("a matrix with include");
                 labels.extend(include.iter().map(|e| e["os"].as_str().expect("each entry names its os").to_string()));
             }
-            Some(r) if r.contains("${{") => panic!("job {name}: runs-on `{r}` is an expression this test cannot follow"),
+            Some(r) if r.contains("${{") => {
+                panic!("job {name}: runs-on `{r}` is an expression this test cannot follow")
+            }
             Some(r) => labels.push(r.to_string()),
             None => panic!("job {name}: runs-on is not a single label"),
         }

@@ -1,6 +1,6 @@
 //! The control channel between the coordinator and an actor: a unix stream
 //! socket apart from every object under test, carrying length-prefixed
-//! requests and replies (bincode), with descriptors attached as
+//! requests and replies (postcard), with descriptors attached as
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
 pub mod file;
@@ -164,7 +164,7 @@ const MAX_FRAME: usize = 64 << 20;
 
 /// Sends one message with descriptors attached.
 pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-    let body = bincode::serialize(msg).map_err(io::Error::other)?;
+    let body = postcard::to_stdvec(msg).map_err(io::Error::other)?;
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
@@ -197,5 +197,14 @@ pub fn recv<T: for<'de> Deserialize<'de>>(sock: BorrowedFd<'_>, fds: &mut Vec<Ow
             Err(e) => return Err(e.into()),
         }
     }
-    bincode::deserialize(&body).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // The whole frame is one message: trailing bytes are as corrupt as
+    // missing ones.
+    match postcard::take_from_bytes(&body) {
+        Ok((msg, [])) => Ok(Some(msg)),
+        Ok((_, rest)) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a control frame of {len} bytes with {} bytes after its message", rest.len()),
+        )),
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+    }
 }

@@ -1,0 +1,81 @@
+//! The control channel's frames (postcard, length-prefixed): every request
+//! and reply shape crosses a real socket pair intact, descriptors with it;
+//! a frame whose length is over the limit, whose body does not decode,
+//! that carries bytes after its message, or that ends early is refused as
+//! invalid data (which the session judges as the channel's fault), never
+//! misread.
+
+use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
+use ipc_conform_harness::os::fd::control_pair;
+use ipc_conform_harness::protocol::{self, Reply, Request};
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, OwnedFd};
+
+fn raw(fd: &OwnedFd, bytes: &[u8]) {
+    assert_eq!(rustix::io::write(fd, bytes).unwrap(), bytes.len());
+}
+
+#[test]
+fn requests_and_replies_cross_intact_with_descriptors() {
+    let (a, b) = control_pair().unwrap();
+    let (r, w) = ipc_conform_harness::os::pipe::pipe_cloexec().unwrap();
+    let requests = [
+        Request::Write { slot: 3, len: 70000, tag: 2, start: 1 << 40, call: WriteCall::Writev },
+        Request::Read { slot: 0, max: 1, call: ReadCall::Recvfrom },
+        Request::Adopt,
+        Request::Exit { code: -1 },
+    ];
+    for (i, req) in requests.iter().enumerate() {
+        let fds = if i == 2 { vec![r.as_fd(), w.as_fd()] } else { vec![] };
+        protocol::send(a.as_fd(), req, &fds).unwrap();
+        let mut got = Vec::new();
+        let back: Request = protocol::recv(b.as_fd(), &mut got).unwrap().unwrap();
+        assert_eq!(format!("{back:?}"), format!("{req:?}"));
+        assert_eq!(got.len(), fds.len());
+    }
+    let big = Reply::Data((0..200_000u32).map(|i| i as u8).collect());
+    protocol::send(b.as_fd(), &big, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let back: Reply = protocol::recv(a.as_fd(), &mut Vec::new()).unwrap().unwrap();
+    assert_eq!(format!("{back:?}"), format!("{big:?}"));
+    drop(a);
+    assert!(protocol::recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap().is_none(), "a clean end of stream");
+}
+
+fn refused(bytes: &[u8]) -> std::io::Error {
+    let (a, b) = control_pair().unwrap();
+    raw(&a, bytes);
+    drop(a);
+    match protocol::recv::<Reply>(b.as_fd(), &mut Vec::new()) {
+        Err(e) => e,
+        Ok(r) => panic!("{bytes:?} was read as {r:?}"),
+    }
+}
+
+#[test]
+fn corrupt_frames_are_refused_as_invalid_data() {
+    // A length over the limit.
+    assert_eq!(refused(&u32::MAX.to_le_bytes()).kind(), ErrorKind::InvalidData);
+    // A body that is no reply (variant index far out of range).
+    let mut frame = 3u32.to_le_bytes().to_vec();
+    frame.extend([0xff, 0xff, 0x7f]);
+    assert_eq!(refused(&frame).kind(), ErrorKind::InvalidData);
+    // A whole reply, then bytes after it within the frame.
+    let done = postcard_frame_of_done();
+    let mut long = ((done.len() + 2) as u32).to_le_bytes().to_vec();
+    long.extend(&done);
+    long.extend([0, 0]);
+    assert_eq!(refused(&long).kind(), ErrorKind::InvalidData);
+    // A frame that ends early.
+    let mut short = 10u32.to_le_bytes().to_vec();
+    short.extend([1, 2]);
+    assert_eq!(refused(&short).kind(), ErrorKind::UnexpectedEof);
+}
+
+/// The body of `Reply::Done` as the channel encodes it.
+fn postcard_frame_of_done() -> Vec<u8> {
+    let (a, b) = control_pair().unwrap();
+    protocol::send(a.as_fd(), &Reply::Done, &[]).unwrap();
+    let mut buf = [0u8; 64];
+    let n = rustix::io::read(&b, &mut buf).unwrap();
+    buf[4..n].to_vec()
+}
