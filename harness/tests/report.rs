@@ -138,6 +138,31 @@ fn junit_rendering_is_stable() {
 }
 
 #[test]
+fn the_junit_report_parses_and_says_what_the_verdicts_say() {
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    let parsed = quick_junit::Report::deserialize_from_str(&fixed_report().to_junit()).expect("report.xml parses");
+    assert_eq!((parsed.tests, parsed.failures, parsed.errors), (6, 3, 1));
+    let cases: Vec<_> = parsed.test_suites.iter().flat_map(|s| s.test_cases.iter()).collect();
+    let by_name = |n: &str| cases.iter().find(|c| c.name.as_str() == n).unwrap_or_else(|| panic!("no case {n}"));
+    match &by_name("socket.udp.datagram").status {
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message, .. } => {
+            // Markup in a message survives escaping and parsing.
+            assert!(message.as_ref().unwrap().as_str().contains("<boom> & more"), "{message:?}");
+        }
+        other => panic!("a harness error is a JUnit error: {other:?}"),
+    }
+    assert!(matches!(by_name("socket.path.permissions").status, TestCaseStatus::Skipped { .. }));
+    assert!(matches!(by_name("pipe.write.capacity-finite").status, TestCaseStatus::Success { .. }));
+    match &by_name("pipe.read.empty-blocks").status {
+        TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, ty, description, .. } => {
+            assert_eq!(ty.as_ref().unwrap().as_str(), "fail");
+            assert!(description.as_ref().unwrap().as_str().contains("replay: cargo run --release -- run --replay"));
+        }
+        other => panic!("a fail is a JUnit failure: {other:?}"),
+    }
+}
+
+#[test]
 fn the_json_report_is_the_documented_contract() {
     let json: serde_json::Value = serde_json::from_str(&fixed_report().to_json()).unwrap();
     for key in ["tool", "version", "platform", "started", "duration_ms", "summary", "rules"] {

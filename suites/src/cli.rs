@@ -9,7 +9,7 @@ use ipc_conform_harness::report::{merge_markdown, PlatformInfo, Report};
 use ipc_conform_harness::runner::{self, Progress, RuleOutcome, RunConfig};
 use ipc_conform_harness::verdict::Verdict;
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
@@ -364,15 +364,17 @@ pub fn exit_code(outcomes: &[RuleOutcome]) -> i32 {
     }
 }
 
-/// A one-line progress display on a terminal (standard error): the rule
-/// being checked, cases done, and a running tally of verdicts. Silent when
-/// standard error is not a terminal, so CI logs stay readable.
+/// A one-line progress display on a terminal (standard error, drawn by
+/// `indicatif`): rules done of all, the rules being checked with their
+/// cases so far, and a running tally of verdicts. Hidden when standard
+/// error is not a terminal or `CI` is set, so CI logs stay readable.
 struct ProgressBar {
-    state: Option<Arc<Mutex<BarState>>>,
+    bar: indicatif::ProgressBar,
+    state: Arc<Mutex<BarState>>,
 }
 
+#[derive(Default)]
 struct BarState {
-    total: usize,
     /// The rules being checked now, with their cases so far.
     running: BTreeMap<String, u64>,
     tally: BTreeMap<Verdict, u64>,
@@ -381,65 +383,56 @@ struct BarState {
 impl ProgressBar {
     fn new(total: usize) -> ProgressBar {
         let on = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let state =
-            on.then(|| Arc::new(Mutex::new(BarState { total, running: BTreeMap::new(), tally: BTreeMap::new() })));
-        ProgressBar { state }
+        let bar = match on {
+            true => indicatif::ProgressBar::new(total as u64),
+            false => indicatif::ProgressBar::hidden(),
+        };
+        let style = indicatif::ProgressStyle::with_template("[{bar:20}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("#-");
+        bar.set_style(style);
+        ProgressBar { bar, state: Arc::new(Mutex::new(BarState::default())) }
     }
 
     fn hook(&self) -> Progress {
-        match &self.state {
-            None => Progress::default(),
-            Some(state) => {
-                let state = Arc::clone(state);
-                Progress::new(move |rule, cases| {
-                    if let Ok(mut s) = state.lock() {
-                        if let Some(n) = s.running.get_mut(rule) {
-                            *n = cases;
-                        }
-                        draw(&s);
-                    }
-                })
-            }
+        if self.bar.is_hidden() {
+            return Progress::default();
         }
+        let (state, bar) = (Arc::clone(&self.state), self.bar.clone());
+        Progress::new(move |rule, cases| {
+            if let Ok(mut s) = state.lock() {
+                if let Some(n) = s.running.get_mut(rule) {
+                    *n = cases;
+                }
+                bar.set_message(message(&s));
+            }
+        })
     }
 
     fn start_rule(&self, rule: &str) {
-        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
+        if let Ok(mut s) = self.state.lock() {
             s.running.insert(rule.to_string(), 0);
-            draw(&s);
+            self.bar.set_message(message(&s));
         }
     }
 
     fn finish_rule(&self, rule: &str, verdict: Verdict) {
-        if let Some(Ok(mut s)) = self.state.as_ref().map(|s| s.lock()) {
+        if let Ok(mut s) = self.state.lock() {
             s.running.remove(rule);
             *s.tally.entry(verdict).or_insert(0) += 1;
-            draw(&s);
+            self.bar.set_message(message(&s));
         }
+        self.bar.inc(1);
     }
 
     fn clear(&self) {
-        if self.state.is_some() {
-            eprint!("\r\x1b[2K");
-            let _ = std::io::stderr().flush();
-        }
+        self.bar.finish_and_clear();
     }
 }
 
-fn draw(s: &BarState) {
-    let done = s.tally.values().sum::<u64>() as usize;
-    let width = 20;
-    let filled = done * width / s.total.max(1);
+/// The bar's message: the rules running, with their cases, and the tally.
+fn message(s: &BarState) -> String {
     let tally: Vec<String> = s.tally.iter().map(|(v, n)| format!("{n} {v}")).collect();
     let running: Vec<String> = s.running.iter().map(|(rule, cases)| format!("{rule} case {cases}")).collect();
-    eprint!(
-        "\r\x1b[2K[{}{}] {}/{} {}  {}",
-        "#".repeat(filled),
-        "-".repeat(width - filled),
-        done,
-        s.total,
-        running.join(", "),
-        tally.join(", ")
-    );
-    let _ = std::io::stderr().flush();
+    format!("{}  {}", running.join(", "), tally.join(", "))
 }

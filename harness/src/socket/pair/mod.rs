@@ -120,7 +120,7 @@ impl PairOp {
     /// Whether the operation's flags suit its entry point.
     fn call_fits(&self) -> bool {
         match *self {
-            PairOp::Send { dontwait, nosignal, call, .. } => call.takes_flags() || !(dontwait || nosignal),
+            PairOp::Send { len, dontwait, nosignal, call } => call.takes_flags() || !(dontwait || nosignal || len == 0),
             PairOp::Recv { dontwait, call, .. } => call.takes_flags() || !dontwait,
             _ => true,
         }
@@ -187,7 +187,12 @@ impl PairSchedule {
                 return Err(format!("step {}: {} moves {n} bytes; at most {MAX_OP_BYTES}", i + 1, step.op));
             }
             if !step.op.call_fits() {
-                return Err(format!("step {}: {}: MSG_* flags need a call of the send or recv family", i + 1, step.op));
+                return Err(format!(
+                    "step {}: {}: MSG_* flags, and sends of 0 bytes (unspecified for write(2)), need a call of the \
+                     send or recv family",
+                    i + 1,
+                    step.op
+                ));
             }
         }
         if let Some((i, why)) = self.first_unissuable() {
@@ -223,9 +228,14 @@ impl PairSchedule {
         use crate::os::entry::pick;
         for (step, seed) in self.steps.iter_mut().zip(picks.iter().copied().chain(std::iter::repeat(0))) {
             match &mut step.op {
-                PairOp::Send { dontwait, nosignal, call, .. } => {
-                    let from = if *dontwait || *nosignal { WriteCall::FLAGGED } else { WriteCall::SOCKET };
-                    *call = pick(from, seed);
+                PairOp::Send { len, dontwait, nosignal, call } => {
+                    // POSIX leaves a write(2) of 0 bytes to anything but a
+                    // regular file unspecified (Linux's writev returns 0
+                    // without reaching the socket, its write sends an empty
+                    // datagram): zero-length sends go through the send
+                    // family, which specifies them.
+                    let flagged = *dontwait || *nosignal || *len == 0;
+                    *call = pick(if flagged { WriteCall::FLAGGED } else { WriteCall::SOCKET }, seed);
                 }
                 PairOp::Recv { dontwait, call, .. } => {
                     *call = pick(if *dontwait { ReadCall::FLAGGED } else { ReadCall::SOCKET }, seed);
