@@ -287,6 +287,20 @@ pub struct RuleOutcome {
     /// case went through (see [`RuleOutcome::note_entry_points`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_points_missed: Vec<String>,
+    /// Failing cases saved by earlier runs (proptest's regressions file of
+    /// the rule) that were replayed first and passed this time: a fixed
+    /// bug, or a flake; the file is left to the user to clear.
+    #[serde(default)]
+    pub stale_saved: Option<StaleSaved>,
+}
+
+/// Failing cases an earlier run saved that passed this time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleSaved {
+    /// How many.
+    pub count: u32,
+    /// The file that keeps them.
+    pub file: String,
 }
 
 impl RuleOutcome {
@@ -316,6 +330,7 @@ impl RuleOutcome {
             duration_ms: 0,
             findings: Vec::new(),
             entry_points_missed: Vec::new(),
+            stale_saved: None,
         }
     }
 }
@@ -467,6 +482,18 @@ fn cases_wanted(cfg: &RunConfig) -> u32 {
     })
 }
 
+/// Where proptest keeps the failing cases of `rule` that earlier runs saved
+/// (replayed first by every later run, until the file is removed).
+pub fn regressions_file(cfg: &RunConfig, rule: &str) -> PathBuf {
+    cfg.out_dir.join("regressions").join(format!("{rule}.txt"))
+}
+
+/// How many failing cases earlier runs saved for `rule` (`cc <seed>` lines).
+fn saved_failures(cfg: &RunConfig, rule: &str) -> u32 {
+    let text = std::fs::read_to_string(regressions_file(cfg, rule)).unwrap_or_default();
+    text.lines().filter(|l| l.trim_start().starts_with("cc ")).count() as u32
+}
+
 fn proptest_config(cfg: &RunConfig, rule: &str, cases: u32, persist: bool) -> Config {
     let mut config = Config { cases, ..Config::default() };
     if let Some(n) = cfg.max_shrink_iters {
@@ -476,7 +503,7 @@ fn proptest_config(cfg: &RunConfig, rule: &str, cases: u32, persist: bool) -> Co
     }
     config.failure_persistence = None;
     if persist {
-        let path = cfg.out_dir.join("regressions").join(format!("{rule}.txt"));
+        let path = regressions_file(cfg, rule);
         let _ = std::fs::create_dir_all(cfg.out_dir.join("regressions"));
         let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
         config.failure_persistence = Some(Box::new(FileFailurePersistence::Direct(path)));
@@ -653,7 +680,9 @@ where
         duration_ms: 0,
         findings: Vec::new(),
         entry_points_missed: Vec::new(),
+        stale_saved: None,
     };
+    let saved = saved_failures(cfg, rule);
     let wanted = cases_wanted(cfg);
     let mut budget = wanted;
     let mut held = 0u32;
@@ -748,6 +777,10 @@ where
         budget = budget.saturating_add(wanted).min(coverage_limit(wanted));
         attempt += 1;
     }
+    if outcome.verdict == Verdict::Pass && saved > 0 {
+        outcome.stale_saved =
+            Some(StaleSaved { count: saved, file: regressions_file(cfg, rule).display().to_string() });
+    }
     if outcome.verdict == Verdict::Pass && !outcome.entry_points_missed.is_empty() {
         outcome.verdict = Verdict::Unresolved;
         outcome.reason = Some(format!(
@@ -824,6 +857,13 @@ pub fn render(outcome: &RuleOutcome) -> String {
         out.push_str(&format!(
             "\n  measured {name}: {}",
             if m.min == m.max { m.min.to_string() } else { format!("{}..{}", m.min, m.max) }
+        ));
+    }
+    if let Some(stale) = &outcome.stale_saved {
+        out.push_str(&format!(
+            "\n  stale saved failure: {} failing case(s) saved by an earlier run replayed and passed ({}; \
+             remove it once the fix is confirmed)",
+            stale.count, stale.file
         ));
     }
     if !outcome.entry_points_missed.is_empty() {

@@ -23,6 +23,7 @@ fn outcome(rule: &str, verdict: Verdict, reason: Option<&str>) -> RuleOutcome {
         duration_ms: 1234,
         findings: Vec::new(),
         entry_points_missed: Vec::new(),
+        stale_saved: None,
     }
 }
 
@@ -135,6 +136,19 @@ fn json_rendering_is_stable() {
 fn junit_rendering_is_stable() {
     let xml = fixed_report().to_junit();
     redacted(|| insta::assert_snapshot!("report_xml", xml));
+}
+
+#[test]
+fn the_step_summary_is_compact_and_names_every_rule_that_did_not_pass() {
+    let r = fixed_report();
+    let summary = r.to_summary();
+    redacted(|| insta::assert_snapshot!("summary_md", summary.clone()));
+    for e in r.rules.iter().filter(|e| e.verdict != ipc_conform_harness::Verdict::Pass) {
+        assert!(summary.contains(&format!("`{}`", e.id)), "{} missing from the summary", e.id);
+    }
+    assert!(summary.contains("--replay"), "no replay command in the summary");
+    assert!(!summary.contains("pipe.write.capacity-finite"), "a passing rule in the summary");
+    assert!(summary.len() * 2 < r.to_markdown().len(), "the summary is not compact");
 }
 
 #[test]

@@ -250,3 +250,28 @@ fn an_entry_point_no_case_reaches_leaves_the_rule_unresolved_not_passed() {
     let reason = outcome.reason.unwrap();
     assert!(reason.contains("never") && reason.contains(&runner::coverage_limit(10).to_string()), "{reason}");
 }
+
+#[test]
+fn a_saved_failure_that_passes_now_is_reported_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let strategy = vec(0u32..50, 0..20).prop_map_into_sizes();
+    // No saved failure: nothing to say.
+    let fresh = runner::check("demo.rule", "demo", strategy.clone(), judge, &cfg);
+    assert_eq!((fresh.verdict, fresh.stale_saved.clone()), (Verdict::Pass, None));
+    // A failure saved by an earlier run (proptest's seed line), which
+    // passes now.
+    let file = runner::regressions_file(&cfg, "demo.rule");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "# saved by an earlier run\ncc ced121fa418776fbf439530499c9d3573d2c5e141411c1f45d79bcfc453ac69f\n",
+    )
+    .unwrap();
+    let outcome = runner::check("demo.rule", "demo", strategy, judge, &cfg);
+    assert_eq!(outcome.verdict, Verdict::Pass);
+    let stale = outcome.stale_saved.clone().expect("the stale saved failure is reported");
+    assert_eq!(stale.count, 1);
+    assert_eq!(stale.file, file.display().to_string());
+    assert!(runner::render(&outcome).contains("stale saved failure"), "{}", runner::render(&outcome));
+}

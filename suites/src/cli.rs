@@ -349,6 +349,14 @@ fn print_summary(report: &Report, checked: &[(&ipc_conform_spec::Rule, RuleOutco
     for (_, outcome, _) in checked.iter().filter(|(_, o, _)| o.verdict != Verdict::Pass) {
         println!("\n{}", runner::render(outcome));
     }
+    for (_, outcome, _) in checked.iter().filter(|(_, o, _)| o.verdict == Verdict::Pass) {
+        if let Some(stale) = &outcome.stale_saved {
+            println!(
+                "\n{}: stale saved failure: {} failing case(s) saved by an earlier run passed ({})",
+                outcome.rule, stale.count, stale.file
+            );
+        }
+    }
     let counts: Vec<String> = report.summary.iter().filter(|(_, n)| **n > 0).map(|(v, n)| format!("{n} {v}")).collect();
     println!("\n{} rule(s): {} ({:.1} s)", report.rules.len(), counts.join(", "), report.duration_ms as f64 / 1000.0);
 }

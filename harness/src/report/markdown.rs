@@ -97,6 +97,18 @@ pub fn render(r: &Report) -> String {
             }
         }
     }
+    let stale: Vec<_> = r.rules.iter().filter_map(|e| e.stale_saved.as_ref().map(|s| (e, s))).collect();
+    if !stale.is_empty() {
+        let _ = writeln!(out, "\n## Stale saved failures\n");
+        let _ = writeln!(
+            out,
+            "Failing cases an earlier run saved, replayed first by this run, that passed: a fixed bug or a flake. \
+             Remove the file once the fix is confirmed.\n"
+        );
+        for (e, s) in stale {
+            let _ = writeln!(out, "- `{}`: {} saved case(s) passed (`{}`)", e.id, s.count, s.file);
+        }
+    }
     let with_entry_points: Vec<_> = r.rules.iter().filter_map(|e| e.entry_points.as_ref().map(|p| (e, p))).collect();
     if !with_entry_points.is_empty() {
         let _ = writeln!(out, "\n## Entry points\n");
@@ -126,6 +138,38 @@ pub fn render(r: &Report) -> String {
             let _ =
                 writeln!(out, "| `{}` | {} | {} | {} | {}..{} |", o.rule, cell(&o.name), o.count, o.sum, o.min, o.max);
         }
+    }
+    out
+}
+
+/// Renders `summary.md`, the compact summary for a CI step summary (which
+/// GitHub caps at 1 MiB): the platform, the verdict counts, and every rule
+/// that did not pass with the first line of its reason and, for a
+/// deviation, its replay command.
+pub fn render_summary(r: &Report) -> String {
+    let mut out = String::new();
+    let p = &r.platform;
+    let _ = writeln!(
+        out,
+        "### ipc-conform: {} {} ({})
+",
+        p.os, p.kernel, p.arch
+    );
+    let _ = writeln!(out, "| verdict | rules |\n| --- | --- |");
+    for (v, n) in r.summary.iter().filter(|(_, n)| **n > 0) {
+        let _ = writeln!(out, "| {} | {n} |", verdict_badge(*v));
+    }
+    let not_passed: Vec<_> = r.rules.iter().filter(|e| e.verdict != Verdict::Pass).collect();
+    if not_passed.is_empty() {
+        let _ = writeln!(out, "\nEvery one of the {} rules passed.", r.rules.len());
+        return out;
+    }
+    let _ = writeln!(out, "\n| rule | verdict | reason | replay |\n| --- | --- | --- | --- |");
+    for e in not_passed {
+        let reason = e.reason.as_deref().and_then(|r| r.lines().next()).unwrap_or("");
+        let replay = e.counterexample.as_ref().map(|c| format!("`{}`", c.replay_command)).unwrap_or_default();
+        let reason = cell(reason).replace('<', "&lt;").replace('>', "&gt;");
+        let _ = writeln!(out, "| `{}` | {} | {reason} | {replay} |", e.id, verdict_badge(e.verdict));
     }
     out
 }

@@ -124,6 +124,9 @@ pub struct RuleEntry {
     /// The entry points the statement covers, and which the cases used.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub entry_points: Option<EntryPoints>,
+    /// Failing cases saved by an earlier run that passed this time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stale_saved: Option<crate::runner::StaleSaved>,
     /// Wall time.
     pub duration_ms: u64,
 }
@@ -265,6 +268,7 @@ impl Report {
                     measured: outcome.measured.clone(),
                     counterexample: outcome.counterexample.clone(),
                     entry_points: entry_points(rule, outcome, current),
+                    stale_saved: outcome.stale_saved.clone(),
                     duration_ms: outcome.duration_ms,
                 }
             })
@@ -297,6 +301,11 @@ impl Report {
         markdown::render(self)
     }
 
+    /// `summary.md`: the compact summary for a CI step summary.
+    pub fn to_summary(&self) -> String {
+        markdown::render_summary(self)
+    }
+
     /// `report.xml` (JUnit).
     pub fn to_junit(&self) -> String {
         junit::render(self)
@@ -315,12 +324,13 @@ impl Report {
         }
     }
 
-    /// Writes `report.json`, `report.md` and `report.xml` into `dir`.
+    /// Writes `report.json`, `report.md`, `report.xml` and `summary.md` into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("report.json"), self.to_json())?;
         std::fs::write(dir.join("report.md"), self.to_markdown())?;
         std::fs::write(dir.join("report.xml"), self.to_junit())?;
+        std::fs::write(dir.join("summary.md"), self.to_summary())?;
         Ok(())
     }
 }
