@@ -467,3 +467,68 @@ pub fn precise_timers() {
         }
     }
 }
+
+/// The child processes (live or zombie) of process `parent`.
+///
+/// # References
+/// - Linux: proc(5), `/proc/<pid>/stat` (field 4, the parent's pid).
+/// - macOS: `proc_listchildpids(3)` (libproc.h; xnu `proc_listpids` with
+///   `PROC_PPID_ONLY`).
+pub fn child_pids(parent: i32) -> io::Result<Vec<i32>> {
+    child_pids_backend(parent)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn child_pids_backend(parent: i32) -> io::Result<Vec<i32>> {
+    let mut kids = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Some(pid) = entry?.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        // A process that ended meanwhile has no stat any more: not a child.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        if ppid_of_stat(&stat) == Some(parent) {
+            kids.push(pid);
+        }
+    }
+    Ok(kids)
+}
+
+#[cfg(target_os = "macos")]
+fn child_pids_backend(parent: i32) -> io::Result<Vec<i32>> {
+    let mut buf = vec![0i32; 4096];
+    let size = (buf.len() * std::mem::size_of::<i32>()) as libc::c_int;
+    // SAFETY: the buffer is ours and `size` bytes long.
+    let ret = unsafe { libc::proc_listchildpids(parent, buf.as_mut_ptr().cast(), size) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(pids_from_buffer(&buf, ret))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+fn child_pids_backend(_parent: i32) -> io::Result<Vec<i32>> {
+    Err(io::Error::new(io::ErrorKind::Unsupported, "no way to list child processes on this platform"))
+}
+
+/// The parent's pid in a `/proc/<pid>/stat` line (after the command name,
+/// which may hold spaces and parentheses: the last `)` ends it).
+pub fn ppid_of_stat(stat: &str) -> Option<i32> {
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The pids `proc_listchildpids` put in `buf`, given its return value
+/// (documented as a count of pids; some releases return bytes): at most
+/// that many entries, zero entries left out.
+pub fn pids_from_buffer(buf: &[i32], ret: i32) -> Vec<i32> {
+    buf.iter().take(usize::try_from(ret).unwrap_or(0)).copied().filter(|p| *p > 0).collect()
+}
+
+/// How many descriptors this process has open: the entries of `/dev/fd`
+/// (Linux: a link to `/proc/self/fd`; macOS: fdescfs), less the one the
+/// listing itself holds.
+///
+/// # References
+/// - fd(4) (macOS), proc(5) (Linux)
+pub fn open_fd_count() -> io::Result<usize> {
+    let n = std::fs::read_dir("/dev/fd")?.count();
+    Ok(n.saturating_sub(1))
+}
