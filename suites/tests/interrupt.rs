@@ -15,6 +15,8 @@ struct Run {
     mark: String,
     tmp: tempfile::TempDir,
     out: tempfile::TempDir,
+    /// Every descendant of the run seen so far (its actors).
+    seen: std::cell::RefCell<std::collections::BTreeSet<i32>>,
 }
 
 fn start(args: &[&str]) -> Run {
@@ -31,7 +33,7 @@ fn start(args: &[&str]) -> Run {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Run { child, mark, tmp, out }
+    Run { child, mark, tmp, out, seen: Default::default() }
 }
 
 fn rand_suffix() -> u64 {
@@ -54,6 +56,25 @@ fn marked(mark: &str) -> Vec<i32> {
             has && !zombie
         })
         .collect()
+}
+
+/// The run's live processes: its descendants seen so far (listed through
+/// the OS layer: /proc on Linux, proc_listchildpids on macOS) that are
+/// still alive, and, where /proc shows environments, any process carrying
+/// the run's mark (an orphan that no longer descends from the run).
+fn processes_of(run: &Run) -> Vec<i32> {
+    use ipc_conform_harness::os::process::{alive, child_pids};
+    let mut frontier = vec![run.child.id() as i32];
+    while let Some(pid) = frontier.pop() {
+        for kid in child_pids(pid).expect("listing child processes") {
+            if run.seen.borrow_mut().insert(kid) {
+                frontier.push(kid);
+            }
+        }
+    }
+    let mut live: std::collections::BTreeSet<i32> = run.seen.borrow().iter().copied().filter(|p| alive(*p)).collect();
+    live.extend(marked(&run.mark));
+    live.into_iter().collect()
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -81,8 +102,8 @@ fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
 
 fn assert_nothing_left(run: &Run, pid: u32) {
     // Processes may take a moment to be reaped by init after the run exits.
-    let gone = wait_for(10, || marked(&run.mark).is_empty());
-    assert!(gone, "processes of the run left behind: {:?}", marked(&run.mark));
+    let gone = wait_for(10, || processes_of(run).is_empty());
+    assert!(gone, "processes of the run left behind: {:?}", processes_of(run));
     let left = entries(run.tmp.path());
     assert!(left.is_empty(), "left in the run's TMPDIR: {left:?}");
     let shm = shm_names_of(pid);
@@ -107,7 +128,7 @@ fn interrupt(signal: nix::sys::signal::Signal, rules: &str, ready: impl Fn(&Run)
 #[serial_test::serial]
 fn a_run_interrupted_by_sigint_leaves_nothing_behind() {
     interrupt(nix::sys::signal::Signal::SIGINT, "pipe.fifo.open-rendezvous", |run| {
-        !entries(run.tmp.path()).is_empty() && !marked(&run.mark).is_empty()
+        !entries(run.tmp.path()).is_empty() && !processes_of(run).is_empty()
     });
 }
 
@@ -115,7 +136,7 @@ fn a_run_interrupted_by_sigint_leaves_nothing_behind() {
 #[serial_test::serial]
 fn a_run_interrupted_by_sigterm_leaves_nothing_behind() {
     interrupt(nix::sys::signal::Signal::SIGTERM, "shm.name.lifetime", |run| {
-        !shm_names_of(run.child.id()).is_empty() && !marked(&run.mark).is_empty()
+        !shm_names_of(run.child.id()).is_empty() && !processes_of(run).is_empty()
     });
 }
 

@@ -532,3 +532,31 @@ pub fn open_fd_count() -> io::Result<usize> {
     let n = std::fs::read_dir("/dev/fd")?.count();
     Ok(n.saturating_sub(1))
 }
+
+/// Whether process `pid` exists (`kill(pid, 0)`: a zombie not yet reaped
+/// counts, and one of another user that refuses the signal too).
+///
+/// # References
+/// - [kill(2)](https://man7.org/linux/man-pages/man2/kill.2.html), "If sig is 0"
+pub fn alive(pid: i32) -> bool {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => !is_zombie(pid),
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// Whether `pid` is a zombie, where the platform shows it (Linux
+/// `/proc/<pid>/stat`); elsewhere `false`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| super::proc::parse_stat_state(&s))
+        .is_some_and(|state| state == 'Z')
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn is_zombie(_pid: i32) -> bool {
+    false
+}
