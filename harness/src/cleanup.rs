@@ -50,19 +50,30 @@ pub fn unregister_dir(path: &Path) {
 }
 
 /// Kills every registered process group and removes every registered
-/// directory and shared-memory name, now.
-pub fn emergency() {
+/// directory and shared-memory name, now, and says what it did.
+pub fn emergency() -> String {
     // No creation from here on: wait for those in flight, then keep the
     // lock until the process is gone.
     std::mem::forget(TEARDOWN.write().unwrap_or_else(|e| e.into_inner()));
-    for pgid in lock(&GROUPS).iter() {
+    let groups = lock(&GROUPS);
+    for pgid in groups.iter() {
         let _ = crate::os::process::kill_group(*pgid, nix::sys::signal::Signal::SIGKILL);
     }
-    for dir in lock(&DIRS).iter() {
+    let dirs = lock(&DIRS);
+    for dir in dirs.iter() {
         let _ = std::fs::remove_dir_all(dir);
     }
-    crate::shm::name::remove_all_issued();
+    let names = crate::shm::name::remove_all_issued();
+    format!(
+        "{} process group(s) killed, {} scratch directory(ies) removed, {names} {SHM_NAMES_ISSUED}",
+        groups.len(),
+        dirs.len()
+    )
 }
+
+/// How [`emergency`]'s summary ends: "N shared-memory names issued, each
+/// removed" (the interruption tests check every one of them).
+pub const SHM_NAMES_ISSUED: &str = "shared-memory name(s) issued, each removed";
 
 /// Installs the handler: on SIGINT, SIGTERM or SIGHUP, [`emergency`]
 /// clean-up, then exit with 128 + the signal's number. Call once, early,
@@ -72,8 +83,8 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new().name("ipc-conform-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
-            emergency();
-            eprintln!("\nipc-conform: interrupted by {}; cleaned up", crate::os::signal_name(signal));
+            let done = emergency();
+            eprintln!("\nipc-conform: interrupted by {}; cleaned up: {done}", crate::os::signal_name(signal));
             std::process::exit(128 + signal);
         }
     })?;

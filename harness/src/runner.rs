@@ -142,6 +142,18 @@ impl RunConfig {
             },
             Err(_) => DEFAULT_CONFIRM,
         };
+        if let Some(d) = crate::os::deviant::check_env()? {
+            if d == crate::os::deviant::Deviation::LockLeaksToSurvivor {
+                // It leaves a process behind unless the coordinator adopts
+                // it, which only `ipc-conform mutants` arranges.
+                return Err(format!(
+                    "{}={}: run it with `ipc-conform mutants --deviations {}`",
+                    crate::os::deviant::DEVIATE_ENV,
+                    d.name(),
+                    d.name()
+                ));
+            }
+        }
         let evidence = crate::evidence::probe(timing, crate::evidence::cap_from_env()?);
         crate::evidence::set_in_force(evidence.level);
         crate::channel::self_check(timing)?;
@@ -502,7 +514,9 @@ fn proptest_config(cfg: &RunConfig, rule: &str, cases: u32, persist: bool) -> Co
         config.max_shrink_iters = 512;
     }
     config.failure_persistence = None;
-    if persist {
+    // A run under a deviation from the environment (a demonstration) saves
+    // no failing case for the undeviated runs after it to replay.
+    if persist && crate::os::deviant::active().is_none() {
         let path = regressions_file(cfg, rule);
         let _ = std::fs::create_dir_all(cfg.out_dir.join("regressions"));
         let path: &'static str = Box::leak(path.to_string_lossy().into_owned().into_boxed_str());
@@ -812,7 +826,12 @@ fn save_counterexample(
         schedule,
         trace,
         replay_file: saved.is_ok().then(|| shown.clone()),
-        replay_command: format!("cargo run --release -- run --replay {shown}"),
+        replay_command: match crate::os::deviant::active() {
+            Some(d) => {
+                format!("{}={} cargo run --release -- run --replay {shown}", crate::os::deviant::DEVIATE_ENV, d.name())
+            }
+            None => format!("cargo run --release -- run --replay {shown}"),
+        },
         reproduced: None,
         replay_trace: Vec::new(),
     }

@@ -234,3 +234,16 @@ fn a_replayed_lock_case_out_of_range_is_refused_with_a_clear_error() {
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(out.contains("step 2") && out.contains("the actor has ended"), "{out}");
 }
+
+#[test]
+fn an_unknown_deviation_in_the_environment_is_refused_naming_it() {
+    let o = Command::new(env!("CARGO_BIN_EXE_ipc-conform"))
+        .args(["run", "--rules", "pipe.direction.one-way", "--out", "/dev/null/never"])
+        .env("IPC_CONFORM_DEVIATE", "read-empty-returns-none")
+        .output()
+        .expect("the command starts");
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("IPC_CONFORM_DEVIATE: unknown deviation `read-empty-returns-none`"), "{e}");
+    assert!(e.contains("read-empty-returns-zero"), "the known names are not listed: {e}");
+}

@@ -2,7 +2,10 @@
 //! catalogue, named by the rule id (`cargo test pipe.` runs the pipe
 //! rules). A test passes when its rule passes or is declared unsupported
 //! on this platform; otherwise it fails with the verdict, the reason and,
-//! for a deviation, the minimal case and its replay command.
+//! for a deviation, the minimal case and its replay command. The test's
+//! name is the rule id and nothing else, so nextest's filters
+//! (`-E 'test(=pipe.read.empty-blocks)'`) and JUnit name the rule
+//! (`ci/nextest-check.sh`).
 
 use ipc_conform::registry;
 use ipc_conform_harness::runner::{self, RunConfig};
@@ -37,7 +40,6 @@ fn main() {
                     Err(Failed::from(text))
                 }
             })
-            .with_kind(rule.mechanism.as_str())
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();

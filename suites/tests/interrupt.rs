@@ -7,7 +7,7 @@
 //! told from anything else on the machine.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 struct Run {
@@ -30,7 +30,7 @@ fn start(args: &[&str]) -> Run {
         .env("TMPDIR", tmp.path())
         .env("IPC_CONFORM_RUN_MARK", &mark)
         .stdout(std::fs::File::create(out.path().join("stdout.txt")).unwrap())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(out.path().join("stderr.txt")).unwrap())
         .spawn()
         .unwrap();
     Run { child, mark, tmp, out, seen: Default::default() }
@@ -83,9 +83,27 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn shm_names_of(pid: u32) -> Vec<String> {
+/// The run's shared-memory names (and semaphores) present now, of the
+/// first `issued` it handed out, opened one by one through the OS layer
+/// (every platform), and any entry of the run under /dev/shm where that
+/// directory exists (Linux: every name, however many were issued).
+fn shm_names_of(pid: u32, issued: u32) -> Vec<String> {
+    let mut names = ipc_conform_harness::shm::name::leftovers_of(pid, issued);
     let prefix = format!("ipcc-{pid}-");
-    entries(Path::new("/dev/shm")).into_iter().filter(|n| n.contains(&prefix)).collect()
+    let listed: Vec<String> = entries(Path::new("/dev/shm")).into_iter().filter(|n| n.contains(&prefix)).collect();
+    names.extend(listed.into_iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
+    names
+}
+
+/// Names a run of a few cases hands out at most, when it does not say.
+const FEW_NAMES: u32 = 4096;
+
+/// How many shared-memory names the run handed out, from the clean-up
+/// summary an interrupted run ends with (see `cleanup::emergency`).
+fn names_issued(run: &Run) -> Option<u32> {
+    let said = std::fs::read_to_string(run.out.path().join("stderr.txt")).unwrap_or_default();
+    let end = said.find(ipc_conform_harness::cleanup::SHM_NAMES_ISSUED)?;
+    said[..end].split_whitespace().last()?.parse().ok()
 }
 
 /// A liveness guard, not an oracle: waits for `cond`, at most `secs`.
@@ -100,13 +118,13 @@ fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-fn assert_nothing_left(run: &Run, pid: u32) {
+fn assert_nothing_left(run: &Run, pid: u32, issued: u32) {
     // Processes may take a moment to be reaped by init after the run exits.
     let gone = wait_for(10, || processes_of(run).is_empty());
     assert!(gone, "processes of the run left behind: {:?}", processes_of(run));
     let left = entries(run.tmp.path());
     assert!(left.is_empty(), "left in the run's TMPDIR: {left:?}");
-    let shm = shm_names_of(pid);
+    let shm = shm_names_of(pid, issued);
     assert!(shm.is_empty(), "shared-memory names left: {shm:?}");
 }
 
@@ -120,7 +138,9 @@ fn interrupt(signal: nix::sys::signal::Signal, rules: &str, ready: impl Fn(&Run)
     assert!(exited, "the run did not end after {signal}");
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(128 + signal as i32), "exit status after {signal}: {status:?}");
-    assert_nothing_left(&run, pid);
+    let issued = names_issued(&run);
+    assert!(issued.is_some(), "the interrupted run did not say what it cleaned up");
+    assert_nothing_left(&run, pid, issued.unwrap_or(0));
     drop(run.out);
 }
 
@@ -136,7 +156,7 @@ fn a_run_interrupted_by_sigint_leaves_nothing_behind() {
 #[serial_test::serial]
 fn a_run_interrupted_by_sigterm_leaves_nothing_behind() {
     interrupt(nix::sys::signal::Signal::SIGTERM, "shm.name.lifetime", |run| {
-        !shm_names_of(run.child.id()).is_empty() && !processes_of(run).is_empty()
+        !shm_names_of(run.child.id(), FEW_NAMES).is_empty() && !processes_of(run).is_empty()
     });
 }
 
@@ -147,7 +167,7 @@ fn a_normal_run_leaves_nothing_behind() {
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let pid = run.child.id();
-    assert_nothing_left(&run, pid);
+    assert_nothing_left(&run, pid, FEW_NAMES);
 }
 
 #[test]
@@ -160,5 +180,5 @@ fn a_failing_run_leaves_nothing_behind() {
     let said = std::fs::read_to_string(run.out.path().join("stdout.txt")).unwrap_or_default();
     assert_eq!(status.code(), Some(0), "a deviation was not caught:\n{said}");
     let pid = run.child.id();
-    assert_nothing_left(&run, pid);
+    assert_nothing_left(&run, pid, FEW_NAMES);
 }

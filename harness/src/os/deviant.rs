@@ -4,7 +4,10 @@
 //! must catch it. The coordinator picks a deviation with
 //! [`set_for_children`]; the actors and fixture programs it starts read it
 //! from [`DEVIATE_ENV`] and the OS-layer wrappers below consult [`is`].
-//! Without the variable nothing here changes any call.
+//! Without the variable nothing here changes any call. A coordinator
+//! started with the variable set (`IPC_CONFORM_DEVIATE=<name> cargo test`)
+//! passes it on to its actors too, so a user can watch a rule's test fail
+//! against a known deviation ([`for_children`]).
 
 use ipc_conform_spec::ids;
 use std::io;
@@ -152,6 +155,15 @@ pub fn active() -> Option<Deviation> {
     *ACTIVE.get_or_init(|| std::env::var(DEVIATE_ENV).ok().and_then(|s| s.parse().ok()))
 }
 
+/// [`DEVIATE_ENV`] checked: an unknown name is an error naming it and the
+/// known ones (a coordinator refuses to start rather than run undeviated).
+pub fn check_env() -> Result<Option<Deviation>, String> {
+    match std::env::var(DEVIATE_ENV) {
+        Ok(s) => s.trim().parse().map(Some).map_err(|e| format!("{DEVIATE_ENV}: {e}")),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Whether `d` is the deviation in force here.
 pub fn is(d: Deviation) -> bool {
     active() == Some(d)
@@ -162,10 +174,12 @@ pub fn is(d: Deviation) -> bool {
 /// which creates pipes and FIFOs before handing their ends out, the one
 /// chosen for the processes it starts ([`set_for_children`]).
 pub fn for_objects(d: Deviation) -> bool {
-    is(d) || *FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()) == Some(d)
+    is(d) || for_children() == Some(d)
 }
 
-static FOR_CHILDREN: Mutex<Option<Deviation>> = Mutex::new(None);
+/// The coordinator's choice; `None` until [`set_for_children`] is called,
+/// and then the children follow this process's own [`active`] deviation.
+static FOR_CHILDREN: Mutex<Option<Option<Deviation>>> = Mutex::new(None);
 
 /// Chooses the deviation the processes started from now on run under.
 ///
@@ -176,14 +190,14 @@ static FOR_CHILDREN: Mutex<Option<Deviation>> = Mutex::new(None);
 /// this process is alive (between runs), as `ipc-conform mutants` does.
 pub fn set_for_children(d: Option<Deviation>) {
     let mut chosen = FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
-    let adopting = *chosen == Some(Deviation::LockLeaksToSurvivor);
+    let adopting = chosen.unwrap_or_else(active) == Some(Deviation::LockLeaksToSurvivor);
     if d == Some(Deviation::LockLeaksToSurvivor) && !adopting {
         adopt_orphans(true);
     } else if adopting && d != Some(Deviation::LockLeaksToSurvivor) {
         reap_orphans();
         adopt_orphans(false);
     }
-    *chosen = d;
+    *chosen = Some(d);
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -297,9 +311,10 @@ pub fn flush_held(fd: BorrowedFd<'_>) {
     }
 }
 
-/// The deviation to hand to children, if any.
+/// The deviation to hand to children, if any: the one chosen with
+/// [`set_for_children`], else this process's own ([`active`]).
 pub fn for_children() -> Option<Deviation> {
-    *FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+    FOR_CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(active)
 }
 
 /// Sets (or clears) [`DEVIATE_ENV`] on a command about to start a child,

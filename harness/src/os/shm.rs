@@ -84,6 +84,32 @@ pub fn shm_unlink(name: &str) -> io::Result<()> {
     check(unsafe { libc::shm_unlink(c.as_ptr()) }).map(drop)
 }
 
+/// Whether an object of the harness called `name` still exists: the
+/// shared-memory object (`shm_open(3)` without `O_CREAT`) or, where
+/// waiting uses named semaphores, the semaphore (`sem_open(3)` without
+/// `O_CREAT`). The one way to look on a platform that lists neither
+/// (macOS has no `/dev/shm`).
+pub fn name_present(name: &str) -> bool {
+    shm_open(name, false, false, 0).is_ok() || semaphore_present(name)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn semaphore_present(_name: &str) -> bool {
+    false // waiting uses futex words here: the harness makes no semaphores
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn semaphore_present(name: &str) -> bool {
+    match open_sem(name) {
+        Ok(sem) => {
+            // SAFETY: a semaphore returned by sem_open.
+            unsafe { libc::sem_close(sem) };
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Removes every object of the harness called `name`: the shared-memory
 /// object and, where waiting uses named semaphores, the semaphore. Names
 /// already gone are not an error; used by drop guards.

@@ -9,6 +9,9 @@ use std::sync::Mutex;
 /// Every name this process has handed out, for [`leftovers`].
 static ISSUED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// How many names this process has handed out (the next name's number).
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
 /// The prefix of every name the harness creates (`/dev/shm/ipcc-*` on
 /// Linux), so that leak checks can find them.
 pub const PREFIX: &str = "/ipcc-";
@@ -22,9 +25,8 @@ pub struct ShmName {
 impl ShmName {
     /// A fresh name: `/ipcc-<pid>-<n>`, at most 31 characters.
     pub fn fresh() -> ShmName {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{PREFIX}{}-{n}", std::process::id());
+        let name = issued_name(std::process::id(), n);
         debug_assert!(name.len() <= MAX_NAME_LEN);
         ISSUED.lock().unwrap_or_else(|e| e.into_inner()).push(name.clone());
         ShmName { name }
@@ -42,26 +44,42 @@ impl Drop for ShmName {
     }
 }
 
+/// The `n`-th name process `pid` hands out.
+pub fn issued_name(pid: u32, n: u32) -> String {
+    format!("{PREFIX}{pid}-{n}")
+}
+
 /// Removes every name this process handed out (for an interrupted run;
-/// names already removed are skipped).
-pub fn remove_all_issued() {
+/// names already removed are skipped), and says how many it handed out.
+pub fn remove_all_issued() -> u32 {
     let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for name in issued {
-        remove_name(&name);
+    for name in &issued {
+        remove_name(name);
     }
+    issued.len() as u32
+}
+
+/// The names of process `pid` still present, of the first `issued` it
+/// handed out, found by opening each ([`crate::os::shm::name_present`]),
+/// which works on every platform; for another process's leftovers (the
+/// interruption tests read `issued` from the run's last words).
+pub fn leftovers_of(pid: u32, issued: u32) -> Vec<String> {
+    (0..issued)
+        .map(|n| issued_name(pid, n))
+        .filter(|n| crate::os::shm::name_present(n))
+        .map(|n| n[1..].to_string())
+        .collect()
 }
 
 /// The names of this process's objects still present: every name handed
-/// out that `shm_open(3)` still finds (on every platform), and any entry of
+/// out that is still there ([`crate::os::shm::name_present`], on every
+/// platform), and any entry of
 /// this process under `/dev/shm` (where that directory exists, semaphores
 /// included).
 pub fn leftovers() -> Vec<String> {
     let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut left: Vec<String> = issued
-        .iter()
-        .filter(|n| crate::os::shm::shm_open(n, false, false, 0).is_ok())
-        .map(|n| n[1..].to_string())
-        .collect();
+    let mut left: Vec<String> =
+        issued.iter().filter(|n| crate::os::shm::name_present(n)).map(|n| n[1..].to_string()).collect();
     let prefix = format!("{}{}-", &PREFIX[1..], std::process::id());
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
@@ -76,6 +94,20 @@ pub fn leftovers() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_process_s_names_are_found_by_opening_each_issued_one() {
+        // The way the interruption tests look on a platform without /dev/shm.
+        let a = ShmName::fresh();
+        let issued = NEXT.load(Ordering::Relaxed);
+        let fd = crate::os::shm::shm_open(a.as_str(), true, true, 0o600).unwrap();
+        drop(fd);
+        let found = leftovers_of(std::process::id(), issued);
+        assert!(found.contains(&a.as_str()[1..].to_string()), "{found:?}");
+        let name = a.as_str()[1..].to_string();
+        drop(a);
+        assert!(!leftovers_of(std::process::id(), issued).contains(&name));
+    }
 
     #[test]
     fn names_are_unique_short_and_removed_on_drop() {
