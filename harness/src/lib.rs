@@ -29,6 +29,7 @@ pub mod pipe;
 pub mod process;
 pub mod progress;
 pub mod protocol;
+pub mod ready;
 pub mod report;
 pub mod runner;
 pub mod scratch;

@@ -38,6 +38,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/file.toml", include_str!("../rules/file.toml")),
     ("spec/rules/shm.toml", include_str!("../rules/shm.toml")),
     ("spec/rules/process.toml", include_str!("../rules/process.toml")),
+    ("spec/rules/ready.toml", include_str!("../rules/ready.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -54,15 +55,17 @@ pub enum Mechanism {
     Process,
     /// Files as a shared medium: rename, append, locks (`file`).
     File,
+    /// Readiness of pipes and sockets: poll, select, epoll, kqueue (`ready`).
+    Ready,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 5] =
-        [Mechanism::Pipe, Mechanism::Socket, Mechanism::Shm, Mechanism::Process, Mechanism::File];
+    pub const ALL: [Mechanism; 6] =
+        [Mechanism::Pipe, Mechanism::Socket, Mechanism::Shm, Mechanism::Process, Mechanism::File, Mechanism::Ready];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
-    /// `"shm"`, `"process"` or `"file"`.
+    /// `"shm"`, `"process"`, `"file"` or `"ready"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -70,6 +73,7 @@ impl Mechanism {
             Mechanism::Shm => "shm",
             Mechanism::Process => "process",
             Mechanism::File => "file",
+            Mechanism::Ready => "ready",
         }
     }
 }
@@ -280,7 +284,9 @@ pub struct Rule {
 /// `fcntl-setfd`: `F_SETFD`; `fcntl-dupfd-cloexec`; `dup3`; `pipe2`;
 /// `socket`, `socketpair`, `accept4`: `SOCK_CLOEXEC`;
 /// `recvmsg-cmsg-cloexec`: `MSG_CMSG_CLOEXEC`; `memfd-create`:
-/// `MFD_CLOEXEC`) or is cleared again (`fcntl-setfd-clear`).
+/// `MFD_CLOEXEC`) or is cleared again (`fcntl-setfd-clear`); and the
+/// readiness interfaces (`poll`, `select`, `epoll`: `epoll_wait(2)`,
+/// `kqueue`: `kevent(2)`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -312,6 +318,10 @@ pub const ENTRY_POINTS: &[&str] = &[
     "accept4",
     "recvmsg-cmsg-cloexec",
     "memfd-create",
+    "poll",
+    "select",
+    "epoll",
+    "kqueue",
 ];
 
 impl Rule {

@@ -121,7 +121,7 @@ fn mechanism_and_platform_names_round_trip() {
     }
     assert_eq!(
         "pipes".parse::<Mechanism>().unwrap_err().to_string(),
-        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file"
+        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready"
     );
     assert_eq!(
         "windows".parse::<Platform>().unwrap_err().to_string(),

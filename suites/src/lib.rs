@@ -10,6 +10,7 @@ pub mod file;
 pub mod mutants;
 pub mod pipe;
 pub mod process;
+pub mod ready;
 pub mod registry;
 pub mod shm;
 pub mod socket;

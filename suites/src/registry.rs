@@ -24,6 +24,7 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::shm::PROPERTIES,
     crate::process::PROPERTIES,
     crate::file::PROPERTIES,
+    crate::ready::PROPERTIES,
 ];
 
 /// Every property, flat.

@@ -3,6 +3,7 @@
 //! result. It holds only the descriptors it was handed or opened itself.
 
 pub mod file;
+pub mod ready;
 pub mod shm;
 pub mod socket;
 
@@ -23,7 +24,7 @@ pub fn main() -> ! {
     crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
-    let mut actor = Actor { slots: Vec::new(), buf: Vec::new() };
+    let mut actor = Actor { slots: Vec::new(), buf: Vec::new(), watch: None };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
@@ -74,6 +75,8 @@ pub struct Actor {
     slots: Vec<Option<OwnedFd>>,
     /// A scratch buffer for building data to write.
     pub buf: Vec<u8>,
+    /// A readiness registration that persists between asks.
+    pub watch: Option<crate::os::ready::Watch>,
 }
 
 impl Actor {
@@ -171,6 +174,7 @@ impl Actor {
             Request::Socket(op) => return socket::perform(self, op),
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),
+            Request::Ready(op) => return ready::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {

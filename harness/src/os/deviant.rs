@@ -112,6 +112,12 @@ deviations! {
     MfdCloexecIgnored = "mfd-cloexec-ignored", [ids::PROCESS_FD_INHERITED], "memfd_create(MFD_CLOEXEC) makes a descriptor without close-on-exec";
     ClearIgnored = "clear-ignored", [ids::PROCESS_FD_INHERITED], "fcntl(F_SETFD, 0) succeeds and leaves close-on-exec set";
     ExecClosesInherited = "exec-closes-inherited", [ids::PROCESS_FD_INHERITED], "a descriptor placed without close-on-exec for a spawned program is closed by exec all the same";
+    ReadyIgnoresData = "ready-ignores-data", [ids::READY_PIPE_READABLE], "every readiness interface reports a read end with bytes buffered (and writers left) as not readable";
+    HangupNotReported = "hangup-not-reported", [ids::READY_PIPE_HANGUP], "poll, epoll and kqueue leave out hang-up (readable all the same) once the last writer is gone";
+    FullPipeWritable = "full-pipe-writable", [ids::READY_PIPE_WRITABLE], "every readiness interface reports a full pipe's write end as writable";
+    ErrorNotReported = "error-not-reported", [ids::READY_PIPE_ERROR], "poll, epoll and kqueue leave out the error condition (writable all the same) once the last reader is gone";
+    SelectMisreads = "select-misreads", [ids::READY_INTERFACES_AGREE], "select reports a read end readable when poll would not, and not readable when poll would";
+    EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";
     SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
 

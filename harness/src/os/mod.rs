@@ -15,6 +15,7 @@ pub mod io;
 pub mod pipe;
 pub mod proc;
 pub mod process;
+pub mod ready;
 pub mod shm;
 pub mod signal;
 pub mod socket;

@@ -4,6 +4,7 @@
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
 pub mod file;
+pub mod ready;
 pub mod shm;
 pub mod socket;
 
@@ -55,6 +56,8 @@ pub enum Request {
     File(file::FileOp),
     /// A shared-memory or process operation.
     Shm(shm::ShmOp),
+    /// A readiness operation (never blocks: every ask has a zero timeout).
+    Ready(ready::ReadyOp),
 }
 
 impl Request {
