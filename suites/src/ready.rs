@@ -32,6 +32,8 @@ enum Focus {
     Agree,
     /// Registrations asked again and again.
     Edge,
+    /// Readers waiting while bytes come and writers leave.
+    Wait,
 }
 
 macro_rules! property {
@@ -53,6 +55,7 @@ pub static PROPERTIES: &[Property] = &[
     property!(rules::ERROR, "ready_write_end_reports_error_and_epipe_once_no_reader_is_left", Focus::Error),
     property!(rules::AGREE, "ready_interfaces_agree_about_the_same_end", Focus::Agree),
     property!(rules::EDGE, "ready_edge_triggered_reports_each_arrival_once", Focus::Edge),
+    property!(rules::WAIT_WAKES, "ready_waiting_reader_sleeps_until_ready_then_wakes", Focus::Wait),
 ];
 
 fn check(rule: &str, name: &str, focus: Focus, cfg: &RunConfig) -> RuleOutcome {
@@ -84,7 +87,7 @@ enum Role {
 fn role_of(op: &Op) -> Role {
     match op {
         Op::Write { .. } | Op::Fill => Role::Writer,
-        Op::Read { .. } | Op::Arm { .. } | Op::Harvest => Role::Reader,
+        Op::Read { .. } | Op::Arm { .. } | Op::Harvest | Op::Wait { .. } => Role::Reader,
         Op::Close | Op::Probe { .. } => Role::Anyone,
     }
 }
@@ -114,13 +117,14 @@ fn read_max(pipe_buf: u32) -> BoxedStrategy<u32> {
 
 /// A random operation, weighted by what the focus needs most.
 fn any_op(focus: Focus, pipe_buf: u32) -> BoxedStrategy<Op> {
-    let (writes, reads, fills, closes, probes, registrations) = match focus {
-        Focus::Readable => (4, 4, 1, 1, 5, 0),
-        Focus::Hangup => (3, 3, 0, 2, 5, 0),
-        Focus::Writable => (2, 3, 3, 1, 5, 0),
-        Focus::Error => (3, 2, 1, 2, 5, 0),
-        Focus::Agree => (3, 3, 2, 1, 6, 0),
-        Focus::Edge => (4, 3, 1, 1, 1, 6),
+    let (writes, reads, fills, closes, probes, registrations, waits) = match focus {
+        Focus::Readable => (4, 4, 1, 1, 5, 0, 0),
+        Focus::Hangup => (3, 3, 0, 2, 5, 0, 0),
+        Focus::Writable => (2, 3, 3, 1, 5, 0, 0),
+        Focus::Error => (3, 2, 1, 2, 5, 0, 0),
+        Focus::Agree => (3, 3, 2, 1, 6, 0, 0),
+        Focus::Edge => (4, 3, 1, 1, 1, 6, 0),
+        Focus::Wait => (3, 3, 1, 1, 2, 0, 4),
     };
     prop_oneof![
         writes => write_len(pipe_buf).prop_map(|len| Op::Write { len }),
@@ -128,6 +132,7 @@ fn any_op(focus: Focus, pipe_buf: u32) -> BoxedStrategy<Op> {
         fills => Just(Op::Fill),
         closes => Just(Op::Close),
         probes => Just(probe()),
+        waits => Just(Op::Wait { how: Interface::Poll }),
         registrations => prop_oneof![any::<bool>().prop_map(|edge| Op::Arm { how: Interface::Epoll, edge }), Just(Op::Harvest), Just(Op::Harvest)],
     ]
     .boxed()
@@ -190,6 +195,15 @@ fn focus_block(focus: Focus, s: &Setup, edge: bool) -> Vec<Step> {
             steps.extend([r(Op::Harvest, 0), r(Op::Harvest, 0)]);
             steps.extend((0..s.writers).map(|i| w(Op::Close, i)));
             steps.extend([r(Op::Harvest, 0), r(Op::Harvest, 0)]);
+        }
+        Focus::Wait => {
+            let wait = Op::Wait { how: Interface::Poll };
+            let last = s.writers - 1;
+            steps.extend([r(wait, 0), w(probe(), 0), w(Op::Write { len: 1 }, 0), r(Op::Read { max: 1 << 17 }, 0)]);
+            steps.extend([r(wait, 0), r(wait, 1)]);
+            steps.extend((0..last).flat_map(|i| [w(Op::Close, i), w(probe(), last)]));
+            steps.extend([w(Op::Write { len: 4096 }, last), r(Op::Read { max: 1 << 17 }, 0), r(wait, 0), r(wait, 1)]);
+            steps.extend([w(Op::Close, last), r(wait, 2), r(probe(), 0)]);
         }
     }
     steps

@@ -30,6 +30,10 @@ pub fn perform(actor: &mut Actor, op: ReadyOp) -> Result<Reply, Reply> {
                 Err(e) => Reply::Errno(errno_of(&e)),
             }
         }
+        ReadyOp::Wait { slot, how, interest } => match ready::wait(actor.fd(slot)?, how, interest) {
+            Ok(r) => Reply::Values(vec![r.to_bits()]),
+            Err(e) => Reply::Errno(errno_of(&e)),
+        },
         ReadyOp::Harvest => match &actor.watch {
             None => Reply::Refused("no registration to ask".into()),
             Some(w) => match w.harvest() {

@@ -287,6 +287,10 @@ pub enum SyscallKind {
     /// `futex(2)` waits (also what `sem_wait(3)` and process-shared mutexes
     /// sleep in on Linux); the first argument is an address, not a descriptor.
     Futex,
+    /// Readiness waits: `poll(2)`, `select(2)`, `epoll_wait(2)` and their
+    /// `p` forms; the first argument is an array, a count or an epoll
+    /// instance, not the descriptor waited for.
+    Wait,
 }
 
 impl SyscallKind {
@@ -312,6 +316,20 @@ impl SyscallKind {
                 SyscallKind::Flock => &[libc::SYS_flock],
                 SyscallKind::Fcntl => &[libc::SYS_fcntl],
                 SyscallKind::Futex => &[libc::SYS_futex],
+                #[cfg(target_arch = "x86_64")]
+                SyscallKind::Wait => &[
+                    libc::SYS_poll,
+                    libc::SYS_ppoll,
+                    libc::SYS_select,
+                    libc::SYS_pselect6,
+                    libc::SYS_epoll_wait,
+                    libc::SYS_epoll_pwait,
+                    libc::SYS_epoll_pwait2,
+                ],
+                #[cfg(not(target_arch = "x86_64"))]
+                SyscallKind::Wait => {
+                    &[libc::SYS_ppoll, libc::SYS_pselect6, libc::SYS_epoll_pwait, libc::SYS_epoll_pwait2]
+                }
             }
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -330,7 +348,7 @@ impl SyscallKind {
 
     /// Whether the first argument of this kind of call is the descriptor.
     pub fn arg0_is_fd(self) -> bool {
-        !matches!(self, SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex)
+        !matches!(self, SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex | SyscallKind::Wait)
     }
 
     /// The kind's name, for messages.
@@ -347,11 +365,12 @@ impl SyscallKind {
             SyscallKind::Flock => "flock",
             SyscallKind::Fcntl => "fcntl",
             SyscallKind::Futex => "futex",
+            SyscallKind::Wait => "poll/select/epoll_wait",
         }
     }
 
     /// Every kind.
-    pub const ALL: [SyscallKind; 11] = [
+    pub const ALL: [SyscallKind; 12] = [
         SyscallKind::Read,
         SyscallKind::Write,
         SyscallKind::Open,
@@ -363,6 +382,7 @@ impl SyscallKind {
         SyscallKind::Flock,
         SyscallKind::Fcntl,
         SyscallKind::Futex,
+        SyscallKind::Wait,
     ];
 }
 

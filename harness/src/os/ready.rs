@@ -174,11 +174,28 @@ impl fmt::Display for Readiness {
 /// # References
 /// - poll(2), select(2); epoll_wait(2) (Linux); kevent(2) (macOS).
 pub fn probe(fd: BorrowedFd<'_>, how: Interface, interest: Interest) -> io::Result<Readiness> {
+    ask(fd, how, interest, true)
+}
+
+/// Waits through `how`, without a timeout, until `fd` is ready for
+/// `interest` (a blocking `poll`, `select`, `epoll_wait` on a fresh
+/// instance, or `kevent` on a fresh kqueue), and says what it reported.
+///
+/// # References
+/// - poll(2), select(2); epoll_wait(2) (Linux); kevent(2) (macOS).
+pub fn wait(fd: BorrowedFd<'_>, how: Interface, interest: Interest) -> io::Result<Readiness> {
+    // The deviation: back at once, whatever the end's state.
+    ask(fd, how, interest, deviant::is(Deviation::WaitReturnsEarly))
+}
+
+fn ask(fd: BorrowedFd<'_>, how: Interface, interest: Interest, now: bool) -> io::Result<Readiness> {
+    let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+    let timeout = now.then_some(&zero);
     let r = match how {
-        Interface::Poll => poll_now(fd, interest)?,
-        Interface::Select => select_now(fd, interest)?,
-        Interface::Epoll => backend::epoll_now(fd, interest)?,
-        Interface::Kqueue => backend::kqueue_now(fd, interest)?,
+        Interface::Poll => poll_now(fd, interest, timeout)?,
+        Interface::Select => select_now(fd, interest, timeout)?,
+        Interface::Epoll => backend::epoll_now(fd, interest, timeout)?,
+        Interface::Kqueue => backend::kqueue_now(fd, interest, now)?,
     };
     // Only the asked direction counts: POLLERR on a write end says
     // nothing about reading it.
@@ -189,14 +206,18 @@ pub fn probe(fd: BorrowedFd<'_>, how: Interface, interest: Interest) -> io::Resu
     Ok(deviate(fd, how, interest, r))
 }
 
-fn poll_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<Readiness> {
+fn poll_now(
+    fd: BorrowedFd<'_>,
+    interest: Interest,
+    timeout: Option<&rustix::event::Timespec>,
+) -> io::Result<Readiness> {
     use rustix::event::{PollFd, PollFlags};
     let events = match interest {
         Interest::Read => PollFlags::IN,
         Interest::Write => PollFlags::OUT,
     };
     let mut fds = [PollFd::from_borrowed_fd(fd, events)];
-    rustix::event::poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
+    rustix::event::poll(&mut fds, timeout)?;
     let got = fds[0].revents();
     if got.contains(PollFlags::NVAL) {
         return Err(io::Error::from_raw_os_error(libc::EBADF));
@@ -209,19 +230,22 @@ fn poll_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<Readiness> {
     ))
 }
 
-fn select_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<Readiness> {
+fn select_now(
+    fd: BorrowedFd<'_>,
+    interest: Interest,
+    timeout: Option<&rustix::event::Timespec>,
+) -> io::Result<Readiness> {
     use rustix::event::{fd_set_insert, fd_set_num_elements, fd_set_remove, FdSetElement};
     let raw = fd.as_raw_fd();
     let nfds = raw + 1;
     let mut set = vec![FdSetElement::default(); fd_set_num_elements(1, nfds)];
     fd_set_insert(&mut set, raw);
-    let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `set` holds enough elements for descriptors below `nfds`, and
     // `fd` is open for the duration of the call.
     let n = unsafe {
         match interest {
-            Interest::Read => rustix::event::select(nfds, Some(&mut set), None, None, Some(&zero)),
-            Interest::Write => rustix::event::select(nfds, None, Some(&mut set), None, Some(&zero)),
+            Interest::Read => rustix::event::select(nfds, Some(&mut set), None, None, timeout),
+            Interest::Write => rustix::event::select(nfds, None, Some(&mut set), None, timeout),
         }
     }?;
     let ready = n > 0 && rustix::event::FdSetIter::new(&set).any(|f| f == raw);
@@ -274,7 +298,7 @@ impl Watch {
             // SAFETY: the watched descriptor is held by the actor while its
             // registration lives.
             let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
-            return Ok(Some(poll_now(fd, Interest::Read)?).filter(|r| r.readable));
+            return Ok(Some(probe(fd, Interface::Poll, Interest::Read)?).filter(|r| r.readable));
         }
         Ok(got)
     }
@@ -304,7 +328,8 @@ fn deviate(fd: BorrowedFd<'_>, how: Interface, interest: Interest, mut r: Readin
 /// For [`Deviation::ReadyIgnoresData`] through select (which cannot tell
 /// hang-up): whether poll reports hang-up on `fd`.
 fn writers_gone(fd: BorrowedFd<'_>, how: Interface) -> bool {
-    how == Interface::Select && poll_now(fd, Interest::Read).is_ok_and(|r| r.hangup == Some(true))
+    let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+    how == Interface::Select && poll_now(fd, Interest::Read, Some(&zero)).is_ok_and(|r| r.hangup == Some(true))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -326,14 +351,18 @@ mod backend {
         )
     }
 
-    pub fn epoll_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<Readiness> {
+    pub fn epoll_now(
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        timeout: Option<&rustix::event::Timespec>,
+    ) -> io::Result<Readiness> {
         let queue = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let flags = match interest {
             Interest::Read => epoll::EventFlags::IN,
             Interest::Write => epoll::EventFlags::OUT,
         };
         epoll::add(&queue, fd, epoll::EventData::new_u64(0), flags)?;
-        Ok(epoll_harvest(queue.as_fd())?.unwrap_or_default())
+        Ok(epoll_ask(queue.as_fd(), timeout)?.unwrap_or_default())
     }
 
     pub fn epoll_watch(fd: BorrowedFd<'_>, edge: bool) -> io::Result<OwnedFd> {
@@ -347,12 +376,16 @@ mod backend {
     }
 
     pub fn epoll_harvest(queue: BorrowedFd<'_>) -> io::Result<Option<Readiness>> {
+        epoll_ask(queue, Some(&ZERO))
+    }
+
+    fn epoll_ask(queue: BorrowedFd<'_>, timeout: Option<&rustix::event::Timespec>) -> io::Result<Option<Readiness>> {
         let mut events = Vec::with_capacity(4);
-        epoll::wait(queue, rustix::buffer::spare_capacity(&mut events), Some(&ZERO))?;
+        epoll::wait(queue, rustix::buffer::spare_capacity(&mut events), timeout)?;
         Ok(events.first().map(|e| answer(e.flags)))
     }
 
-    pub fn kqueue_now(_fd: BorrowedFd<'_>, _interest: Interest) -> io::Result<Readiness> {
+    pub fn kqueue_now(_fd: BorrowedFd<'_>, _interest: Interest, _now: bool) -> io::Result<Readiness> {
         Err(io::Error::from_raw_os_error(libc::ENOSYS))
     }
 
@@ -419,17 +452,18 @@ mod backend {
         }
     }
 
-    fn harvest_one(queue: BorrowedFd<'_>) -> io::Result<Option<Event>> {
+    fn harvest_one(queue: BorrowedFd<'_>, now: bool) -> io::Result<Option<Event>> {
         let mut out = Vec::with_capacity(2);
+        let timeout = if now { zero() } else { None };
         // SAFETY: no changes; events carry no pointers of ours.
-        unsafe { kqueue::kevent(queue, &[], rustix::buffer::spare_capacity(&mut out), zero())? };
+        unsafe { kqueue::kevent(queue, &[], rustix::buffer::spare_capacity(&mut out), timeout)? };
         Ok(out.into_iter().next())
     }
 
-    pub fn kqueue_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<Readiness> {
+    pub fn kqueue_now(fd: BorrowedFd<'_>, interest: Interest, now: bool) -> io::Result<Readiness> {
         let queue = kqueue::kqueue()?;
         register(queue.as_fd(), fd.as_raw_fd(), interest, EventFlags::empty())?;
-        match harvest_one(queue.as_fd())? {
+        match harvest_one(queue.as_fd(), now)? {
             Some(e) => answer(&e),
             None => Ok(quiet(interest)),
         }
@@ -443,10 +477,14 @@ mod backend {
     }
 
     pub fn kqueue_harvest(queue: BorrowedFd<'_>, _fd: i32) -> io::Result<Option<Readiness>> {
-        harvest_one(queue)?.map(|e| answer(&e)).transpose()
+        harvest_one(queue, true)?.map(|e| answer(&e)).transpose()
     }
 
-    pub fn epoll_now(_fd: BorrowedFd<'_>, _interest: Interest) -> io::Result<Readiness> {
+    pub fn epoll_now(
+        _fd: BorrowedFd<'_>,
+        _interest: Interest,
+        _timeout: Option<&rustix::event::Timespec>,
+    ) -> io::Result<Readiness> {
         Err(io::Error::from_raw_os_error(libc::ENOSYS))
     }
 

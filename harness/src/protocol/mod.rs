@@ -74,6 +74,7 @@ impl Request {
                 | Request::Socket(_)
                 | Request::File(_)
                 | Request::Shm(_)
+                | Request::Ready(ready::ReadyOp::Wait { .. })
         )
     }
 }

@@ -19,4 +19,8 @@ pub enum ReadyOp {
     /// Ask the registration, with a zero timeout; reply `Values` with the
     /// answer's bits, or empty when it reported nothing.
     Harvest,
+    /// Wait through `how`, without a timeout, until the descriptor in
+    /// `slot` is ready for `interest`; reply `Values` with the answer's
+    /// bits. The one readiness operation that blocks.
+    Wait { slot: u32, how: Interface, interest: Interest },
 }

@@ -8,7 +8,9 @@ use super::schedule::{Op, ReadySchedule};
 use crate::case::{CaseReport, Stop};
 use crate::checker::Event;
 use crate::engine::{Invocation, Mechanism};
+use crate::evidence::BlockSite;
 use crate::os::entry::{ReadCall, WriteCall};
+use crate::os::proc::SyscallKind;
 use crate::os::ready::Interest;
 use crate::os::signal::SigpipeDisposition;
 use crate::protocol::ready::ReadyOp;
@@ -21,12 +23,14 @@ pub fn run(schedule: &ReadySchedule, timing: Timing) -> CaseReport<Event<Op>> {
     if let Err(why) = schedule.validate() {
         return crate::case::refused(why);
     }
-    crate::engine::run(Ready { schedule, timing }, ReadyModel::new(&schedule.setup), timing)
+    crate::engine::run(Ready { schedule, timing, fds: Vec::new() }, ReadyModel::new(&schedule.setup), timing)
 }
 
 struct Ready<'a> {
     schedule: &'a ReadySchedule,
     timing: Timing,
+    /// Each actor's descriptor number (where a wait is found asleep).
+    fds: Vec<i32>,
 }
 
 impl Mechanism for Ready<'_> {
@@ -50,7 +54,7 @@ impl Mechanism for Ready<'_> {
         };
         let create = || crate::pipe::creator::create(&pipe, self.timing);
         let end_of = |a| usize::from(setup.is_writer(a));
-        crate::engine::hand_out_ends(session, setup.actors(), create, end_of)?;
+        self.fds = crate::engine::hand_out_ends(session, setup.actors(), create, end_of)?;
         for a in 0..setup.writers {
             let got = session.call(ActorId(usize::from(a)), &Request::SetSigpipe(SigpipeDisposition::Ignore))?;
             if got != crate::observed::Observed::Returned(Reply::Done) {
@@ -87,6 +91,13 @@ impl Mechanism for Ready<'_> {
             Op::Probe { with } => Request::Ready(ReadyOp::Probe { slot: 0, with, interest }),
             Op::Arm { how, edge } => Request::Ready(ReadyOp::Arm { slot: 0, how, edge }),
             Op::Harvest => Request::Ready(ReadyOp::Harvest),
+            Op::Wait { how } => {
+                let fd = Some(self.fds[usize::from(a)]);
+                return Ok(Invocation::MayBlock(
+                    Request::Ready(ReadyOp::Wait { slot: 0, how, interest }),
+                    BlockSite { kind: SyscallKind::Wait, fd },
+                ));
+            }
         }))
     }
 }

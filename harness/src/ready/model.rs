@@ -60,6 +60,8 @@ pub struct ReadyModel {
     written: Vec<u64>,
     /// Per actor: its registration.
     armed: Vec<Option<Armed>>,
+    /// Per actor: the interface it is blocked waiting in.
+    waiting: Vec<Option<Interface>>,
     /// Probes answered (an observation for the report).
     probes: u64,
 }
@@ -79,6 +81,7 @@ impl ReadyModel {
             full: false,
             written: vec![0; n],
             armed: vec![None; n],
+            waiting: vec![None; n],
             probes: 0,
         }
     }
@@ -238,6 +241,73 @@ impl ReadyModel {
         Ok(())
     }
 
+    fn readable(&self) -> bool {
+        self.buffered > 0 || self.writers() == 0
+    }
+
+    /// A wait was issued: back at once only when the end is readable,
+    /// else blocked.
+    fn wait_began(&mut self, a: u8, how: Interface, observed: &Observed) -> Result<(), Violation> {
+        match observed {
+            Observed::Blocked(_) if !self.readable() => {
+                self.waiting[usize::from(a)] = Some(how);
+                Ok(())
+            }
+            Observed::Blocked(e) => Err(violation(
+                &[rules::WAIT_WAKES],
+                format!("a wait in {how} blocked ({e}) although the read end is readable ({})", self.state()),
+            )),
+            Observed::Returned(Reply::Values(v)) if !self.readable() => Err(violation(
+                &[rules::WAIT_WAKES],
+                format!(
+                    "a wait in {how} returned at once ({}) although the read end is not readable ({})",
+                    v.first().and_then(|b| Readiness::from_bits(*b)).map_or("no answer".into(), |r| r.to_string()),
+                    self.state()
+                ),
+            )),
+            Observed::Returned(reply) => self.waited(a, how, reply),
+            other => Err(violation(&[rules::WAIT_WAKES], format!("a wait in {how}: {}", describe(other)))),
+        }
+    }
+
+    /// A blocked wait completed: only once the end is readable.
+    fn woke(&mut self, a: u8, observed: &Observed) -> Result<(), Violation> {
+        let Some(how) = self.waiting[usize::from(a)].take() else {
+            return Err(violation(&[rules::WAIT_WAKES], "a wake-up of an actor that was not waiting"));
+        };
+        match observed {
+            Observed::Returned(_) if !self.readable() => Err(violation(
+                &[rules::WAIT_WAKES],
+                format!(
+                    "a wait in {how} woke ({}) although the read end is not readable ({})",
+                    describe(observed),
+                    self.state()
+                ),
+            )),
+            Observed::Returned(reply) => self.waited(a, how, reply),
+            other => Err(violation(&[rules::WAIT_WAKES], format!("a wait in {how}: {}", describe(other)))),
+        }
+    }
+
+    /// What a wait that returned with the end readable reported.
+    fn waited(&mut self, a: u8, how: Interface, reply: &Reply) -> Result<(), Violation> {
+        match reply {
+            Reply::Values(v) if v.len() == 1 => match Readiness::from_bits(v[0]) {
+                Some(r) => {
+                    self.probes += 1;
+                    self.judge(a, how, r)
+                }
+                None => {
+                    Err(violation(&[rules::WAIT_WAKES], format!("a wait in {how} answered {}, no readiness", v[0])))
+                }
+            },
+            other => Err(violation(
+                &[rules::WAIT_WAKES],
+                format!("a wait in {how}: {}", describe(&Observed::Returned(other.clone()))),
+            )),
+        }
+    }
+
     fn wrote(&mut self, a: u8, len: u64, reply: &Reply) -> Result<(), Violation> {
         let at = |what: String| format!("a non-blocking write of {len} bytes {what} ({})", self.state());
         match reply {
@@ -328,16 +398,25 @@ impl Checker for ReadyModel {
     type Op = Op;
 
     fn can_issue(&self, actor: u8, _op: &Op) -> Result<(), &'static str> {
-        match self.holds.get(usize::from(actor)) {
-            Some(true) => Ok(()),
+        match (self.holds.get(usize::from(actor)), self.waiting.get(usize::from(actor))) {
+            (Some(true), Some(None)) => Ok(()),
+            (Some(true), _) => Err("the actor is still waiting"),
             _ => Err("the actor has closed its end"),
         }
     }
 
     fn apply(&mut self, event: &Event<Op>) -> Result<(), Violation> {
         let (a, op, observed) = match event {
+            Event::Step { actor, op: Op::Wait { how }, observed, .. } => {
+                return self.wait_began(*actor, *how, observed)
+            }
             Event::Step { actor, op, observed, .. } => (*actor, op, observed),
             Event::Skipped { .. } => return Ok(()),
+            Event::Completion { actor, observed }
+                if self.waiting.get(usize::from(*actor)).is_some_and(Option::is_some) =>
+            {
+                return self.woke(*actor, observed)
+            }
             Event::Completion { actor, observed } => {
                 return Err(violation(
                     &[rules::READABLE],
@@ -380,7 +459,21 @@ impl Checker for ReadyModel {
     }
 
     fn obligations(&self) -> Vec<Obligation> {
-        Vec::new()
+        if !self.readable() {
+            return Vec::new();
+        }
+        let why = if self.writers() == 0 { "no writer is left" } else { "bytes are buffered" };
+        self.waiting
+            .iter()
+            .enumerate()
+            .filter_map(|(a, how)| {
+                how.map(|how| Obligation {
+                    actors: vec![a as u8],
+                    rule: rules::WAIT_WAKES,
+                    why: format!("{why}, so actor {a} waiting in {how} must wake"),
+                })
+            })
+            .collect()
     }
 
     fn observations(&self) -> Vec<(String, u64)> {
@@ -489,5 +582,31 @@ mod tests {
         assert!(step(&mut m, 1, Op::Harvest, report.clone()).is_ok());
         assert!(step(&mut m, 1, Op::Harvest, report).is_ok());
         assert_eq!(step(&mut m, 1, Op::Harvest, nothing).unwrap_err().rules, vec![rules::EDGE]);
+    }
+
+    #[test]
+    fn a_wait_blocks_on_an_empty_end_is_owed_a_wake_by_a_write_and_not_before() {
+        use crate::evidence::Evidence;
+        let mut m = ReadyModel::new(&Setup { writers: 2, readers: 1, creator: Creator::Pipe });
+        let wait = Op::Wait { how: Interface::Poll };
+        let blocked = Observed::Blocked(Evidence::ThreadState("S".into()));
+        let early = Reply::Values(vec![NOT_READY.to_bits()]);
+        assert_eq!(step(&mut m, 2, wait, early).unwrap_err().rules, vec![rules::WAIT_WAKES]);
+        m.apply(&Event::Step { index: 0, actor: 2, op: wait, observed: blocked.clone() }).unwrap();
+        assert!(m.can_issue(2, &Op::Read { max: 1 }).is_err(), "a waiting actor takes no step");
+        step(&mut m, 0, Op::Close, Reply::Done).unwrap();
+        assert!(m.obligations().is_empty(), "a writer is left: nothing is owed");
+        let spurious =
+            Event::Completion { actor: 2, observed: Observed::Returned(Reply::Values(vec![NOT_READY.to_bits()])) };
+        assert_eq!(m.clone().apply(&spurious).unwrap_err().rules, vec![rules::WAIT_WAKES]);
+        step(&mut m, 1, Op::Write { len: 2 }, Reply::Count(2)).unwrap();
+        assert_eq!(m.obligations().len(), 1);
+        let readable = Readiness { readable: true, ..NOT_READY };
+        let woke = Event::Completion { actor: 2, observed: Observed::Returned(said(readable)) };
+        m.apply(&woke).unwrap();
+        assert!(m.obligations().is_empty());
+        // Readable already: a wait must not block.
+        let v = m.apply(&Event::Step { index: 0, actor: 2, op: wait, observed: blocked }).unwrap_err();
+        assert_eq!(v.rules, vec![rules::WAIT_WAKES]);
     }
 }

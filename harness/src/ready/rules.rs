@@ -14,6 +14,8 @@ pub const ERROR: &str = ids::READY_PIPE_ERROR;
 pub const AGREE: &str = ids::READY_INTERFACES_AGREE;
 /// Edge-triggered registrations report each arrival once.
 pub const EDGE: &str = ids::READY_EDGE_TRIGGERED;
+/// A process waiting for readiness sleeps until ready, then wakes.
+pub const WAIT_WAKES: &str = ids::READY_WAIT_WAKES;
 
 /// Every readiness rule id.
-pub const ALL: [&str; 6] = [READABLE, HANGUP, WRITABLE, ERROR, AGREE, EDGE];
+pub const ALL: [&str; 7] = [READABLE, HANGUP, WRITABLE, ERROR, AGREE, EDGE, WAIT_WAKES];

@@ -60,6 +60,9 @@ pub enum Op {
     Arm { how: Interface, edge: bool },
     /// Ask the registration with a zero timeout (readers that armed).
     Harvest,
+    /// Wait through `how`, without a timeout, until the read end is
+    /// readable (readers; the one step that may block).
+    Wait { how: Interface },
 }
 
 impl fmt::Display for Op {
@@ -74,6 +77,7 @@ impl fmt::Display for Op {
                 write!(f, "register its end with {how}, {}", if *edge { "edge-triggered" } else { "level-triggered" })
             }
             Op::Harvest => f.write_str("ask its registration (zero timeout)"),
+            Op::Wait { how } => write!(f, "wait in {how} (no timeout) until its end is readable"),
         }
     }
 }
@@ -158,6 +162,11 @@ impl ReadySchedule {
             match &mut step.op {
                 Op::Probe { with } if together => *with = Interfaces::of(interfaces),
                 Op::Probe { with } => *with = Interfaces::of(&pick(interfaces, seed).into_iter().collect::<Vec<_>>()),
+                Op::Wait { how } => {
+                    if let Some(i) = pick(interfaces, seed) {
+                        *how = i;
+                    }
+                }
                 Op::Arm { how, .. } => {
                     if let Some(w) = pick(&watchers, seed) {
                         *how = w;
@@ -175,7 +184,7 @@ impl ReadySchedule {
         for step in &self.steps {
             match step.op {
                 Op::Probe { with } => all.0 |= with.0,
-                Op::Arm { how, .. } => all.0 |= Interfaces::of(&[how]).0,
+                Op::Arm { how, .. } | Op::Wait { how } => all.0 |= Interfaces::of(&[how]).0,
                 _ => {}
             }
         }
@@ -211,7 +220,7 @@ impl crate::engine::Skeleton<Step> for Skeleton<'_> {
         let writer = self.setup.is_writer(step.actor);
         match step.op {
             Op::Write { .. } | Op::Fill if !writer => return Err("only writers write"),
-            Op::Read { .. } | Op::Arm { .. } | Op::Harvest if writer => {
+            Op::Read { .. } | Op::Arm { .. } | Op::Harvest | Op::Wait { .. } if writer => {
                 return Err("only readers read and register their end")
             }
             Op::Harvest if !self.armed[a] => return Err("nothing registered to ask"),
