@@ -19,6 +19,7 @@ pub mod checker;
 pub mod cleanup;
 pub mod constants;
 pub mod engine;
+pub mod eventfd;
 pub mod evidence;
 pub mod file;
 pub mod leaks;

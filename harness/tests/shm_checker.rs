@@ -341,6 +341,20 @@ fn file_coherence_rejects_a_write_not_seen_by_a_mapping_and_a_store_not_seen_by_
 }
 
 #[test]
+fn waitpid_must_report_the_status_the_child_ended_with() {
+    use ipc_conform_harness::checker::{Checker, Event};
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::process::wait::{Op, WaitModel};
+    let mut m = WaitModel::new(1);
+    let mut step = |op, reply| m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) });
+    step(Op::Spawn(Fate::Raise(libc::SIGUSR1)), Reply::Values(vec![77])).unwrap();
+    step(Op::Release(0), Reply::Done).unwrap();
+    // Killed by a signal, reported as an exit with 128 + the signal.
+    let as_exit = Reply::Values(vec![77, 1, 128 + i64::from(libc::SIGUSR1)]);
+    rejects(step(Op::Reap { child: Some(0), nohang: false }, as_exit), process_rules::WAIT_STATUS);
+}
+
+#[test]
 fn every_rule_has_a_checker_test_here() {
     let source = include_str!("shm_checker.rs");
     for rule in process_rules::ALL.iter().chain(rules::SHM.iter()) {
@@ -348,6 +362,7 @@ fn every_rule_has_a_checker_test_here() {
             r if r == process_rules::MEMORY_PRIVATE => "MEMORY_PRIVATE",
             r if r == process_rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
             r if r == process_rules::FD_INHERITED => "FD_INHERITED",
+            r if r == process_rules::WAIT_STATUS => "WAIT_STATUS",
             r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",
             r if r == rules::PRIVATE_COW => "PRIVATE_COW",
             r if r == rules::NO_LOST_UPDATES => "NO_LOST_UPDATES",

@@ -39,6 +39,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/shm.toml", include_str!("../rules/shm.toml")),
     ("spec/rules/process.toml", include_str!("../rules/process.toml")),
     ("spec/rules/ready.toml", include_str!("../rules/ready.toml")),
+    ("spec/rules/eventfd.toml", include_str!("../rules/eventfd.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -57,15 +58,24 @@ pub enum Mechanism {
     File,
     /// Readiness of pipes and sockets: poll, select, epoll, kqueue (`ready`).
     Ready,
+    /// Event counters: eventfd (`eventfd`, Linux).
+    Eventfd,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 6] =
-        [Mechanism::Pipe, Mechanism::Socket, Mechanism::Shm, Mechanism::Process, Mechanism::File, Mechanism::Ready];
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::Pipe,
+        Mechanism::Socket,
+        Mechanism::Shm,
+        Mechanism::Process,
+        Mechanism::File,
+        Mechanism::Ready,
+        Mechanism::Eventfd,
+    ];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
-    /// `"shm"`, `"process"`, `"file"` or `"ready"`.
+    /// `"shm"`, `"process"`, `"file"`, `"ready"` or `"eventfd"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -74,6 +84,7 @@ impl Mechanism {
             Mechanism::Process => "process",
             Mechanism::File => "file",
             Mechanism::Ready => "ready",
+            Mechanism::Eventfd => "eventfd",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! through the same runner.
 
 pub mod cli;
+pub mod eventfd;
 pub mod file;
 pub mod mutants;
 pub mod pipe;

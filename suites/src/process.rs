@@ -3,13 +3,17 @@
 //! Private memory is checked by fork exchanges inside actors, judged by
 //! the memory model; another user's memory by an actor that drops to an
 //! unprivileged uid and tries every way in; inheritance by readers spawned
-//! with a descriptor placed without close-on-exec.
+//! with a descriptor placed without close-on-exec; supervision by actors
+//! that fork children, let them end and reap them.
 
 use ipc_conform_harness::os::cloexec::CloexecBy;
 use ipc_conform_harness::os::shm::ForeignAccess;
+use ipc_conform_harness::os::signal::ENDING_SIGNALS;
+use ipc_conform_harness::os::supervise::Fate;
 use ipc_conform_harness::process::foreign::{self, ForeignCase};
 use ipc_conform_harness::process::inherit::{self, InheritCase};
 use ipc_conform_harness::process::rules;
+use ipc_conform_harness::process::wait::{self, WaitCase};
 use ipc_conform_harness::protocol::shm::ForkRegion;
 use ipc_conform_harness::shm::memory::{Backing, MemOp, MemSchedule, MemStep, View};
 use proptest::collection::vec;
@@ -79,7 +83,67 @@ pub static PROPERTIES: &[Property] = &[
             )
         },
     },
+    Property {
+        rule: rules::WAIT_STATUS,
+        name: "process_waitpid_reports_each_childs_end_exactly_once",
+        check: |cfg| {
+            check_with(
+                rules::WAIT_STATUS,
+                "process_waitpid_reports_each_childs_end_exactly_once",
+                supervision(),
+                wait::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::WAIT_STATUS,
+                "process_waitpid_reports_each_childs_end_exactly_once",
+                case,
+                wait::run,
+                cfg,
+            )
+        },
+    },
 ];
+
+/// How a supervised child ends: exit codes at the boundaries and at
+/// random, a signal it raises, a signal its parent sends.
+fn fate() -> BoxedStrategy<Fate> {
+    let signal = proptest::sample::select(ENDING_SIGNALS.to_vec());
+    prop_oneof![
+        Just(Fate::Exit(0)),
+        Just(Fate::Exit(1)),
+        Just(Fate::Exit(255)),
+        any::<u8>().prop_map(Fate::Exit),
+        signal.clone().prop_map(Fate::Raise),
+        signal.prop_map(Fate::Killed),
+    ]
+    .boxed()
+}
+
+/// process.wait.status: one or two supervisors fork children with their
+/// fates, then release and reap them in a random order, by pid or any,
+/// blocking or with WNOHANG.
+fn supervision() -> BoxedStrategy<WaitCase> {
+    use ipc_conform_harness::process::wait::{Op, Step};
+    let later = (0u8..2, 0u8..5, 0u8..8, any::<bool>());
+    (1u8..=2, vec((0u8..2, fate()), 1..10), vec(later, 0..30))
+        .prop_map(|(supervisors, spawns, later)| {
+            let mut steps: Vec<Step> =
+                spawns.into_iter().map(|(a, fate)| Step { actor: a % supervisors, op: Op::Spawn(fate) }).collect();
+            steps.extend(later.into_iter().map(|(a, kind, i, nohang)| {
+                let op = match kind {
+                    0 | 1 => Op::Release(i),
+                    2 => Op::Reap { child: Some(i), nohang },
+                    _ => Op::Reap { child: None, nohang },
+                };
+                Step { actor: a % supervisors, op }
+            }));
+            WaitCase { supervisors, steps }.issuable()
+        })
+        .boxed()
+}
 
 /// process.memory.private: fork exchanges over heap and anonymous private
 /// memory, among other memory steps.

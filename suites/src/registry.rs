@@ -25,6 +25,7 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::process::PROPERTIES,
     crate::file::PROPERTIES,
     crate::ready::PROPERTIES,
+    crate::eventfd::PROPERTIES,
 ];
 
 /// Every property, flat.

@@ -3,6 +3,7 @@
 //! result. It holds only the descriptors it was handed or opened itself.
 
 pub mod file;
+pub mod process;
 pub mod ready;
 pub mod shm;
 pub mod socket;
@@ -24,7 +25,7 @@ pub fn main() -> ! {
     crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
-    let mut actor = Actor { slots: Vec::new(), buf: Vec::new(), watch: None };
+    let mut actor = Actor { slots: Vec::new(), buf: Vec::new(), watch: None, children: Vec::new() };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
@@ -77,6 +78,8 @@ pub struct Actor {
     pub buf: Vec<u8>,
     /// A readiness registration that persists between asks.
     pub watch: Option<crate::os::ready::Watch>,
+    /// The children this actor forked as a supervisor, in spawn order.
+    pub children: Vec<crate::os::supervise::WaitingChild>,
 }
 
 impl Actor {
@@ -132,6 +135,12 @@ impl Actor {
                     Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
+            Request::WriteWord { slot, value } => {
+                match os::io::write(self.fd(slot)?, &value.to_ne_bytes(), os::entry::WriteCall::Write) {
+                    Ok(n) => Reply::Count(n as u64),
+                    Err(e) => Reply::Errno(errno_of(&e)),
+                }
+            }
             Request::Close { slot } => match self.slots.get_mut(slot as usize).and_then(Option::take) {
                 Some(fd) => {
                     os::io::close(fd);
@@ -175,6 +184,7 @@ impl Actor {
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),
             Request::Ready(op) => return ready::perform(self, op),
+            Request::Process(op) => return process::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {

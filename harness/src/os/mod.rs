@@ -8,6 +8,7 @@
 pub mod cloexec;
 pub mod deviant;
 pub mod entry;
+pub mod eventfd;
 pub mod fd;
 pub mod file;
 pub mod interface;
@@ -19,6 +20,7 @@ pub mod ready;
 pub mod shm;
 pub mod signal;
 pub mod socket;
+pub mod supervise;
 
 /// The `errno` of an I/O error, or `EIO` when the error carries none.
 pub fn errno_of(err: &std::io::Error) -> i32 {

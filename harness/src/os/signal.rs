@@ -31,3 +31,9 @@ pub fn set_sigpipe(disposition: SigpipeDisposition) -> io::Result<()> {
     // SAFETY: SIG_DFL and SIG_IGN install no handler code.
     unsafe { sigaction(Signal::SIGPIPE, &action) }.map(|_| ()).map_err(io::Error::from)
 }
+
+/// Signals whose default action ends a process without a core dump and
+/// that the harness's actors never catch or ignore: those a supervised
+/// child may be ended by (`process.wait.status`).
+pub const ENDING_SIGNALS: [i32; 7] =
+    [libc::SIGTERM, libc::SIGKILL, libc::SIGUSR1, libc::SIGUSR2, libc::SIGHUP, libc::SIGINT, libc::SIGALRM];

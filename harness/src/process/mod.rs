@@ -7,12 +7,15 @@
 //! - [`foreign`]: another user's process memory is out of reach
 //!   (`process.memory.no-foreign-access`);
 //! - [`inherit`]: descriptors without close-on-exec are inherited across
-//!   spawn, sharing one open file description (`process.fd.inherited`).
+//!   spawn, sharing one open file description (`process.fd.inherited`);
+//! - [`wait`]: a supervisor learns how each child ended from `waitpid`
+//!   (`process.wait.status`).
 
 pub mod foreign;
 pub mod inherit;
 pub mod private;
 pub mod rules;
+pub mod wait;
 
 use crate::case::Stop;
 use crate::checker::describe;

@@ -9,5 +9,8 @@ pub const NO_FOREIGN_ACCESS: &str = ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS;
 /// Descriptors without close-on-exec are inherited and share the offset.
 pub const FD_INHERITED: &str = ids::PROCESS_FD_INHERITED;
 
+/// waitpid reports each child's end exactly, once.
+pub const WAIT_STATUS: &str = ids::PROCESS_WAIT_STATUS;
+
 /// Every process rule id.
-pub const ALL: [&str; 3] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED];
+pub const ALL: [&str; 4] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS];

@@ -4,6 +4,7 @@
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
 pub mod file;
+pub mod process;
 pub mod ready;
 pub mod shm;
 pub mod socket;
@@ -29,6 +30,9 @@ pub enum Request {
     Read { slot: u32, max: u32, call: ReadCall },
     /// `close(2)`.
     Close { slot: u32 },
+    /// `write(2)` of `value` as 8 bytes in this machine's byte order (an
+    /// eventfd's counter).
+    WriteWord { slot: u32, value: u64 },
     /// Set or clear `O_NONBLOCK` on the open file description.
     SetNonblock { slot: u32, on: bool },
     /// Fill through a temporarily non-blocking descriptor until `EAGAIN`,
@@ -56,8 +60,10 @@ pub enum Request {
     File(file::FileOp),
     /// A shared-memory or process operation.
     Shm(shm::ShmOp),
-    /// A readiness operation (never blocks: every ask has a zero timeout).
+    /// A readiness operation (only a wait blocks).
     Ready(ready::ReadyOp),
+    /// A supervisor's operation on its children.
+    Process(process::ProcessOp),
 }
 
 impl Request {
@@ -67,6 +73,7 @@ impl Request {
         matches!(
             self,
             Request::Write { .. }
+                | Request::WriteWord { .. }
                 | Request::Read { .. }
                 | Request::Fill { .. }
                 | Request::OpenFifo { .. }
@@ -75,6 +82,7 @@ impl Request {
                 | Request::File(_)
                 | Request::Shm(_)
                 | Request::Ready(ready::ReadyOp::Wait { .. })
+                | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
         )
     }
 }

@@ -1,0 +1,160 @@
+//! A supervisor's calls: fork a child that waits for a go-ahead and then
+//! meets a chosen end (`_exit(code)`, a signal it raises, or a signal its
+//! parent sends), and reap children with `waitpid(2)`.
+//!
+//! The child, forked from a process that may have other threads, makes
+//! only async-signal-safe calls (`read`, `sigaction`, `kill`, `getpid`,
+//! `_exit`). It waits on a pipe of its own: if its parent dies or drops
+//! it, the read sees end of file and the child exits at once, so no child
+//! outlives its supervisor for long.
+//!
+//! # References
+//! - POSIX.1-2017 XSH `fork()`, `waitpid()`, `_exit()`, `kill()`;
+//!   XBD `<sys/wait.h>` (`WIFEXITED`, `WEXITSTATUS`, `WIFSIGNALED`, `WTERMSIG`).
+//! - waitpid(2), wait(2) (Linux, macOS).
+
+use super::deviant::{self, Deviation};
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// How a child ends once released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fate {
+    /// `_exit(code)`.
+    Exit(u8),
+    /// It raises this signal against itself (default disposition restored
+    /// first).
+    Raise(i32),
+    /// Its parent sends it this signal (`kill(2)`) instead of the go-ahead.
+    Killed(i32),
+}
+
+/// A child waiting for its go-ahead.
+#[derive(Debug)]
+pub struct WaitingChild {
+    /// Its process id.
+    pub pid: i32,
+    /// How it ends once released.
+    pub fate: Fate,
+    /// The write end of its go-ahead pipe (`None` once released).
+    go: Option<OwnedFd>,
+}
+
+/// What `waitpid(2)` said about one child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// `WIFEXITED`, with `WEXITSTATUS`.
+    Exited(i32),
+    /// `WIFSIGNALED`, with `WTERMSIG`.
+    Signaled(i32),
+    /// Anything else (stopped, continued), the raw status.
+    Other(i32),
+}
+
+/// Forks a child that waits for [`release`] and then meets `fate`.
+///
+/// # References
+/// - fork(2), pipe(2), read(2), sigaction(2), kill(2), _exit(2).
+pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
+    let (r, w) = super::pipe::pipe_plain()?;
+    super::fd::set_cloexec(std::os::fd::AsFd::as_fd(&w), true)?;
+    let signal = match fate {
+        Fate::Raise(s) => s,
+        _ => 0,
+    };
+    let code = match fate {
+        Fate::Exit(c) => i32::from(c),
+        _ => 0,
+    };
+    let read_fd = r.as_raw_fd();
+    let _quiet = super::process::quiet_forks();
+    // SAFETY: the child below makes only async-signal-safe calls.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only, ending in _exit.
+        unsafe {
+            let mut byte = 0u8;
+            let n = loop {
+                let n = libc::read(read_fd, (&mut byte as *mut u8).cast(), 1);
+                if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                break n;
+            };
+            if n != 1 {
+                libc::_exit(0); // the supervisor let go of it
+            }
+            if signal != 0 {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, signal);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::kill(libc::getpid(), signal);
+                libc::_exit(126); // the signal did not end it
+            }
+            libc::_exit(code);
+        }
+    }
+    drop(r);
+    Ok(WaitingChild { pid, fate, go: Some(w) })
+}
+
+/// Lets `child` meet its fate: the go-ahead byte, or for
+/// [`Fate::Killed`] the signal.
+///
+/// # References
+/// - write(2), kill(2).
+pub fn release(child: &mut WaitingChild) -> io::Result<()> {
+    let go = child.go.take().ok_or_else(|| io::Error::from_raw_os_error(libc::EALREADY))?;
+    match child.fate {
+        Fate::Killed(signal) => {
+            // SAFETY: kill(2) with a child's pid and a signal number.
+            if unsafe { libc::kill(child.pid, signal) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+        _ => rustix::io::write(&go, &[1]).map(drop).map_err(io::Error::from),
+    }
+}
+
+/// `waitpid(pid, &status, nohang ? WNOHANG : 0)`, `pid` -1 for any
+/// child: `None` when `WNOHANG` found no child ended, else the child and
+/// its status. Retries `EINTR` (a harness call, not under test).
+///
+/// # References
+/// - waitpid(2).
+pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<(i32, Status)>> {
+    let mut raw = 0;
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    let got = loop {
+        // SAFETY: a valid out-pointer for the status.
+        let got = unsafe { libc::waitpid(pid, &mut raw, flags) };
+        if got < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        break got;
+    };
+    if got < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if got == 0 {
+        return Ok(None);
+    }
+    let status = if libc::WIFEXITED(raw) {
+        let code = libc::WEXITSTATUS(raw);
+        Status::Exited(if deviant::is(Deviation::WaitStatusOffByOne) { (code + 1) & 0xff } else { code })
+    } else if libc::WIFSIGNALED(raw) {
+        Status::Signaled(libc::WTERMSIG(raw))
+    } else {
+        Status::Other(raw)
+    };
+    Ok(Some((got, status)))
+}

@@ -1,0 +1,468 @@
+//! Supervision (`process.wait.status`): supervisor actors fork children
+//! that wait for a go-ahead, let them end (an exit code, a signal they
+//! raise, a signal sent to them), and reap them with `waitpid`, for one
+//! child or for any, blocking or with `WNOHANG`. The model knows each
+//! child's fate and whether it was released and reaped, and so exactly
+//! what every `waitpid` may report. After the schedule, each supervisor
+//! releases what is left and reaps until `ECHILD`, judged alike, so that
+//! no child outlives its case.
+
+use super::rules;
+use crate::case::{CaseReport, Stop};
+use crate::checker::{describe, violation, Checker, Event, Obligation, Violation};
+use crate::engine::{Cast, Invocation, Mechanism};
+use crate::observed::Observed;
+use crate::os::signal_name;
+use crate::os::supervise::Fate;
+use crate::protocol::process::ProcessOp;
+use crate::protocol::{Reply, Request};
+use crate::session::Session;
+use crate::timing::Timing;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One operation of a supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Fork a child that waits, then meets `fate`.
+    Spawn(Fate),
+    /// Let its child `i` (in spawn order) meet its fate.
+    Release(u8),
+    /// `waitpid` for its child `i`, or for any child (`None`).
+    Reap { child: Option<u8>, nohang: bool },
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Spawn(fate) => write!(f, "fork a child that will {}", FateText(*fate)),
+            Op::Release(i) => write!(f, "release child {i}"),
+            Op::Reap { child, nohang } => {
+                let who = child.map_or("any child".to_string(), |i| format!("child {i}"));
+                write!(f, "waitpid({who}{})", if *nohang { ", WNOHANG" } else { "" })
+            }
+        }
+    }
+}
+
+struct FateText(Fate);
+
+impl fmt::Display for FateText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Fate::Exit(c) => write!(f, "_exit({c})"),
+            Fate::Raise(s) => write!(f, "raise {}", signal_name(s)),
+            Fate::Killed(s) => write!(f, "be sent {} by its parent", signal_name(s)),
+        }
+    }
+}
+
+/// One step.
+pub type Step = crate::engine::Step<Op>;
+
+/// A supervision case: `supervisors` actors, then the steps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitCase {
+    /// Supervisor actors (1-2).
+    pub supervisors: u8,
+    /// What they do, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Children a supervisor may fork in one case.
+pub const MAX_CHILDREN: u8 = 8;
+
+impl WaitCase {
+    /// Whether the case is within range (a replay file may not be).
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=2).contains(&self.supervisors) {
+            return Err(format!("{} supervisors; 1 or 2", self.supervisors));
+        }
+        if self.steps.len() > crate::case::MAX_STEPS {
+            return Err(format!("{} steps; at most {}", self.steps.len(), crate::case::MAX_STEPS));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Op::Spawn(Fate::Raise(s) | Fate::Killed(s)) = step.op {
+                if !crate::os::signal::ENDING_SIGNALS.contains(&s) {
+                    return Err(format!("step {}: signal {s} is not one a child may be ended by here", i + 1));
+                }
+            }
+        }
+        if let Some((i, why)) =
+            crate::engine::first_unissuable(&self.steps, self.supervisors, Skeleton::new(self.supervisors))
+        {
+            return Err(format!("step {}: {}: {why}", i + 1, self.steps[i].op));
+        }
+        Ok(())
+    }
+
+    /// The case with every step issuable as far as the case alone decides:
+    /// a release only of a child forked and not yet released, a reap only
+    /// of a child forked, at most [`MAX_CHILDREN`] per supervisor.
+    pub fn issuable(mut self) -> WaitCase {
+        let n = self.supervisors;
+        crate::engine::keep_issuable(&mut self.steps, n, Skeleton::new(n));
+        self
+    }
+}
+
+struct Skeleton {
+    cast: Cast,
+    /// Per supervisor: released or not, per child.
+    children: Vec<Vec<bool>>,
+}
+
+impl Skeleton {
+    fn new(supervisors: u8) -> Skeleton {
+        Skeleton { cast: Cast::new(supervisors), children: vec![Vec::new(); usize::from(supervisors)] }
+    }
+}
+
+impl crate::engine::Skeleton<Step> for Skeleton {
+    fn admit(&mut self, step: &Step) -> Result<(), &'static str> {
+        self.cast.live(step.actor)?;
+        let kids = &mut self.children[usize::from(step.actor)];
+        match step.op {
+            Op::Spawn(_) if kids.len() >= usize::from(MAX_CHILDREN) => return Err("too many children"),
+            Op::Spawn(_) => kids.push(false),
+            Op::Release(i) => match kids.get_mut(usize::from(i)) {
+                Some(released) if !*released => *released = true,
+                Some(_) => return Err("already released"),
+                None => return Err("no such child"),
+            },
+            Op::Reap { child: Some(i), .. } if usize::from(i) >= kids.len() => return Err("no such child"),
+            Op::Reap { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for WaitCase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "setup: {} supervisor(s), no children", self.supervisors)?;
+        for (i, step) in self.steps.iter().enumerate() {
+            writeln!(f, "{:>3}. supervisor {}: {}", i + 1, step.actor, step.op)?;
+        }
+        writeln!(f, "then each supervisor releases its children left and reaps until ECHILD")
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Child {
+    fate: Fate,
+    pid: Option<i64>,
+    released: bool,
+    reaped: bool,
+}
+
+/// The reference model of a supervision case.
+#[derive(Clone, Debug)]
+pub struct WaitModel {
+    /// Per supervisor, its children in spawn order.
+    children: Vec<Vec<Child>>,
+    /// Statuses judged (an observation).
+    reaped: u64,
+    /// Forks the host refused (then the child is not there to judge).
+    refused: u64,
+}
+
+/// The name of the observation counting children reaped and judged.
+pub const REAPED_OBSERVED: &str = "children reaped and judged";
+
+impl WaitModel {
+    /// No children yet.
+    pub fn new(supervisors: u8) -> WaitModel {
+        WaitModel { children: vec![Vec::new(); usize::from(supervisors)], reaped: 0, refused: 0 }
+    }
+
+    fn kids(&self, a: u8) -> &[Child] {
+        &self.children[usize::from(a)]
+    }
+
+    /// Whether any child of `a` is still unreaped.
+    fn any_left(&self, a: u8) -> bool {
+        self.kids(a).iter().any(|c| c.pid.is_some() && !c.reaped)
+    }
+
+    /// What a status must read for `fate`: (kind, value) as the actor
+    /// encodes them.
+    fn expected(fate: Fate) -> (i64, i64) {
+        match fate {
+            Fate::Exit(c) => (1, i64::from(c)),
+            Fate::Raise(s) | Fate::Killed(s) => (2, i64::from(s)),
+        }
+    }
+
+    fn status_text(kind: i64, value: i64) -> String {
+        match kind {
+            1 => format!("exited with {value}"),
+            2 => format!("killed by {}", signal_name(value as i32)),
+            _ => format!("raw status {value:#x}"),
+        }
+    }
+
+    /// A reported `[pid, kind, value]` for supervisor `a`: among `allowed`
+    /// children (indices), with the status its fate gives.
+    fn reported(&mut self, a: u8, op: &Op, values: &[i64], allowed: &[usize]) -> Result<(), Violation> {
+        let [pid, kind, value] = values else {
+            return Err(violation(&[rules::WAIT_STATUS], format!("{op} answered {values:?}")));
+        };
+        let Some(i) = self.kids(a).iter().position(|c| c.pid == Some(*pid)) else {
+            return Err(violation(
+                &[rules::WAIT_STATUS],
+                format!("{op} reported pid {pid}, not a child of this supervisor"),
+            ));
+        };
+        let child = self.kids(a)[i];
+        if !allowed.contains(&i) {
+            let why = if child.reaped { "reaped already" } else { "not released, so still running" };
+            return Err(violation(
+                &[rules::WAIT_STATUS],
+                format!("{op} reported child {i} (pid {pid}), which is {why}"),
+            ));
+        }
+        let (want_kind, want_value) = Self::expected(child.fate);
+        if (*kind, *value) != (want_kind, want_value) {
+            return Err(violation(
+                &[rules::WAIT_STATUS],
+                format!(
+                    "{op} reported child {i} (pid {pid}) as {}; it was to {}, so: {}",
+                    Self::status_text(*kind, *value),
+                    FateText(child.fate),
+                    Self::status_text(want_kind, want_value)
+                ),
+            ));
+        }
+        self.children[usize::from(a)][i].reaped = true;
+        self.reaped += 1;
+        Ok(())
+    }
+
+    fn reap(&mut self, a: u8, op: &Op, child: Option<u8>, nohang: bool, reply: &Reply) -> Result<(), Violation> {
+        let echild = |this: &Self, why: &str| match reply {
+            Reply::Errno(e) if *e == libc::ECHILD => Ok(()),
+            other => Err(violation(
+                &[rules::WAIT_STATUS],
+                format!("{op}: {} although {why}; expected ECHILD", describe(&Observed::Returned(other.clone())))
+                    + &format!(
+                        " ({} child(ren) unreaped)",
+                        this.kids(a).iter().filter(|c| c.pid.is_some() && !c.reaped).count()
+                    ),
+            )),
+        };
+        let kids = self.kids(a).to_vec();
+        let released: Vec<usize> = (0..kids.len()).filter(|i| kids[*i].released && !kids[*i].reaped).collect();
+        match child {
+            Some(i) => {
+                let c = kids[usize::from(i)];
+                if c.reaped {
+                    return echild(self, "the child was reaped already");
+                }
+                match reply {
+                    Reply::Values(v) if v.is_empty() && nohang && !c.released => Ok(()),
+                    Reply::Values(v) if v.is_empty() && nohang => Ok(()), // released, not ended yet
+                    Reply::Values(v) => self.reported(
+                        a,
+                        op,
+                        v,
+                        &[usize::from(i)].into_iter().filter(|_| c.released).collect::<Vec<_>>(),
+                    ),
+                    other => Err(violation(
+                        &[rules::WAIT_STATUS],
+                        format!("{op}: {}", describe(&Observed::Returned(other.clone()))),
+                    )),
+                }
+            }
+            None => {
+                if !self.any_left(a) {
+                    return echild(self, "no child is left");
+                }
+                match reply {
+                    Reply::Values(v) if v.is_empty() && nohang => Ok(()),
+                    Reply::Values(v) if v.is_empty() => {
+                        Err(violation(&[rules::WAIT_STATUS], format!("{op} returned without a child")))
+                    }
+                    Reply::Values(v) => self.reported(a, op, v, &released),
+                    other => Err(violation(
+                        &[rules::WAIT_STATUS],
+                        format!("{op}: {}", describe(&Observed::Returned(other.clone()))),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl Checker for WaitModel {
+    type Op = Op;
+
+    fn can_issue(&self, actor: u8, op: &Op) -> Result<(), &'static str> {
+        let kids = self.kids(actor);
+        match *op {
+            Op::Release(i) | Op::Reap { child: Some(i), .. }
+                if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) =>
+            {
+                Err("the fork of that child was refused")
+            }
+            Op::Reap { child: Some(i), nohang: false }
+                if !kids[usize::from(i)].released && !kids[usize::from(i)].reaped =>
+            {
+                Err("it would wait for a child never released")
+            }
+            Op::Reap { child: None, nohang: false }
+                if self.any_left(actor) && !kids.iter().any(|c| c.pid.is_some() && c.released && !c.reaped) =>
+            {
+                Err("it would wait for children never released")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn apply(&mut self, event: &Event<Op>) -> Result<(), Violation> {
+        let Event::Step { actor, op, observed, .. } = event else {
+            return match event {
+                Event::Skipped { .. } => Ok(()),
+                other => Err(violation(&[rules::WAIT_STATUS], format!("unexpected: {other:?}"))),
+            };
+        };
+        let a = *actor;
+        let Observed::Returned(reply) = observed else {
+            return Err(violation(&[rules::WAIT_STATUS], format!("{op}: {}", describe(observed))));
+        };
+        match (*op, reply) {
+            (Op::Spawn(fate), Reply::Values(v)) if v.len() == 1 => {
+                self.children[usize::from(a)].push(Child { fate, pid: Some(v[0]), released: false, reaped: false });
+                Ok(())
+            }
+            (Op::Spawn(fate), Reply::Errno(_)) => {
+                self.refused += 1;
+                self.children[usize::from(a)].push(Child { fate, pid: None, released: false, reaped: false });
+                Ok(())
+            }
+            (Op::Release(i), Reply::Done) => {
+                self.children[usize::from(a)][usize::from(i)].released = true;
+                Ok(())
+            }
+            (Op::Reap { child, nohang }, reply) => self.reap(a, op, child, nohang, reply),
+            (op, other) => {
+                Err(violation(&[rules::WAIT_STATUS], format!("{op}: {}", describe(&Observed::Returned(other.clone())))))
+            }
+        }
+    }
+
+    fn obligations(&self) -> Vec<Obligation> {
+        Vec::new()
+    }
+
+    fn observations(&self) -> Vec<(String, u64)> {
+        let mut seen = vec![(REAPED_OBSERVED.to_string(), self.reaped)];
+        if self.refused > 0 {
+            seen.push(("forks refused by the host".to_string(), self.refused));
+        }
+        seen
+    }
+}
+
+/// Runs one supervision case.
+pub fn run(case: &WaitCase, timing: Timing) -> CaseReport<Event<Op>> {
+    if let Err(why) = case.validate() {
+        return crate::case::refused(why);
+    }
+    crate::engine::run(Supervision { case }, WaitModel::new(case.supervisors), timing)
+}
+
+struct Supervision<'a> {
+    case: &'a WaitCase,
+}
+
+impl Mechanism for Supervision<'_> {
+    type Op = Op;
+    type Model = WaitModel;
+
+    /// The case's steps, then for each supervisor: release every child
+    /// left, and reap until `ECHILD`.
+    fn steps(&self) -> Vec<(u8, Op)> {
+        let mut steps: Vec<(u8, Op)> = self.case.steps.iter().map(|s| (s.actor, s.op)).collect();
+        for a in 0..self.case.supervisors {
+            let mut released = Vec::new();
+            let mut spawned = 0u8;
+            for s in self.case.steps.iter().filter(|s| s.actor == a) {
+                match s.op {
+                    Op::Spawn(_) => spawned += 1,
+                    Op::Release(i) => released.push(i),
+                    _ => {}
+                }
+            }
+            steps.extend((0..spawned).filter(|i| !released.contains(i)).map(|i| (a, Op::Release(i))));
+            steps.extend((0..=spawned).map(|_| (a, Op::Reap { child: None, nohang: false })));
+        }
+        steps
+    }
+
+    fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
+        for _ in 0..self.case.supervisors {
+            session.spawn()?;
+        }
+        Ok(())
+    }
+
+    fn invocation(&self, _model: &WaitModel, _a: u8, op: &Op) -> Result<Invocation, Stop> {
+        Ok(Invocation::Call(Request::Process(match *op {
+            Op::Spawn(fate) => ProcessOp::Spawn { fate },
+            Op::Release(i) => ProcessOp::Release { child: u32::from(i) },
+            Op::Reap { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang },
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(m: &mut WaitModel, op: Op, reply: Reply) -> Result<(), Violation> {
+        m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) })
+    }
+
+    #[test]
+    fn each_status_is_owed_exactly_and_once_then_echild() {
+        let mut m = WaitModel::new(1);
+        step(&mut m, Op::Spawn(Fate::Exit(7)), Reply::Values(vec![100])).unwrap();
+        step(&mut m, Op::Spawn(Fate::Killed(libc::SIGTERM)), Reply::Values(vec![101])).unwrap();
+        let any = Op::Reap { child: None, nohang: true };
+        assert!(step(&mut m, any, Reply::Values(vec![])).is_ok(), "nothing ended yet");
+        // Not released: reporting it is a lie.
+        assert!(step(&mut m.clone(), any, Reply::Values(vec![100, 1, 7])).is_err());
+        assert!(m.can_issue(0, &Op::Reap { child: None, nohang: false }).is_err(), "would wait forever");
+        step(&mut m, Op::Release(0), Reply::Done).unwrap();
+        let wrong = step(&mut m.clone(), Op::Reap { child: Some(0), nohang: false }, Reply::Values(vec![100, 1, 8]));
+        assert_eq!(wrong.unwrap_err().rules, vec![rules::WAIT_STATUS]);
+        step(&mut m, Op::Reap { child: Some(0), nohang: false }, Reply::Values(vec![100, 1, 7])).unwrap();
+        assert!(
+            step(&mut m.clone(), Op::Reap { child: Some(0), nohang: true }, Reply::Values(vec![])).is_err(),
+            "reaped: ECHILD"
+        );
+        step(&mut m, Op::Release(1), Reply::Done).unwrap();
+        let as_exit = step(&mut m.clone(), Op::Reap { child: None, nohang: false }, Reply::Values(vec![101, 1, 143]));
+        assert!(as_exit.is_err(), "a signal reported as an exit code");
+        step(&mut m, Op::Reap { child: None, nohang: false }, Reply::Values(vec![101, 2, i64::from(libc::SIGTERM)]))
+            .unwrap();
+        assert!(step(&mut m.clone(), Op::Reap { child: None, nohang: false }, Reply::Values(vec![])).is_err());
+        step(&mut m, Op::Reap { child: None, nohang: false }, Reply::Errno(libc::ECHILD)).unwrap();
+    }
+
+    #[test]
+    fn another_supervisor_s_child_is_never_reported() {
+        let mut m = WaitModel::new(2);
+        m.apply(&Event::Step {
+            index: 0,
+            actor: 1,
+            op: Op::Spawn(Fate::Exit(0)),
+            observed: Observed::Returned(Reply::Values(vec![200])),
+        })
+        .unwrap();
+        step(&mut m, Op::Spawn(Fate::Exit(0)), Reply::Values(vec![100])).unwrap();
+        step(&mut m, Op::Release(0), Reply::Done).unwrap();
+        let v = step(&mut m, Op::Reap { child: None, nohang: false }, Reply::Values(vec![200, 1, 0])).unwrap_err();
+        assert!(v.to_string().contains("not a child of this supervisor"), "{v}");
+    }
+}
