@@ -355,6 +355,23 @@ fn waitpid_must_report_the_status_the_child_ended_with() {
 }
 
 #[test]
+fn an_ended_child_stays_until_reaped_and_its_sigchld_is_owed() {
+    use ipc_conform_harness::checker::{Checker, Event};
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::process::wait::{Op, WaitModel};
+    let mut m = WaitModel::new(1);
+    let mut step = |op, reply| m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) });
+    step(Op::Spawn(Fate::Exit(3)), Reply::Values(vec![77])).unwrap();
+    // Never released: it cannot have ended, so no SIGCHLD.
+    rejects(step(Op::Pending, Reply::Values(vec![1])), process_rules::SIGCHLD);
+    step(Op::Release(0), Reply::Done).unwrap();
+    // Released, not reaped: a zombie at most, never gone.
+    rejects(step(Op::Exists(0), Reply::Errno(libc::ESRCH)), process_rules::SIGCHLD);
+    step(Op::Reap { child: Some(0), nohang: false }, Reply::Values(vec![77, 1, 3])).unwrap();
+    rejects(step(Op::Pending, Reply::Values(vec![0])), process_rules::SIGCHLD);
+}
+
+#[test]
 fn every_rule_has_a_checker_test_here() {
     let source = include_str!("shm_checker.rs");
     for rule in process_rules::ALL.iter().chain(rules::SHM.iter()) {
@@ -363,6 +380,7 @@ fn every_rule_has_a_checker_test_here() {
             r if r == process_rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
             r if r == process_rules::FD_INHERITED => "FD_INHERITED",
             r if r == process_rules::WAIT_STATUS => "WAIT_STATUS",
+            r if r == process_rules::SIGCHLD => "SIGCHLD",
             r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",
             r if r == rules::PRIVATE_COW => "PRIVATE_COW",
             r if r == rules::NO_LOST_UPDATES => "NO_LOST_UPDATES",

@@ -9,6 +9,7 @@ use crate::registry;
 use ipc_conform_harness::os::deviant::{self, Deviation};
 use ipc_conform_harness::runner::RunConfig;
 use ipc_conform_harness::verdict::Verdict;
+use ipc_conform_spec::Platform;
 use std::fmt::Write;
 
 /// One deviation checked by one rule.
@@ -22,6 +23,9 @@ pub struct Row {
     pub verdict: Verdict,
     /// The verdict's reason, first line.
     pub reason: String,
+    /// Whether the rule applies on this platform (the catalogue's
+    /// expectation); a row where it does not is shown, not counted.
+    pub applicable: bool,
 }
 
 impl Row {
@@ -48,7 +52,7 @@ pub struct Mutants {
 impl Mutants {
     /// Every deviation caught, and the unmodified layer clean.
     pub fn ok(&self) -> bool {
-        self.rows.iter().all(Row::caught) && self.baseline.iter().all(|(_, v, _)| v.is_ok())
+        self.rows.iter().filter(|r| r.applicable).all(Row::caught) && self.baseline.iter().all(|(_, v, _)| v.is_ok())
     }
 
     /// The table people read.
@@ -62,11 +66,23 @@ impl Mutants {
                 r.deviation.name(),
                 r.rule,
                 r.verdict.as_str(),
-                if r.caught() { "yes" } else { "NO" }
+                if !r.applicable {
+                    "n/a (the rule does not apply here)"
+                } else if r.caught() {
+                    "yes"
+                } else {
+                    "NO"
+                }
             );
         }
-        let caught = self.rows.iter().filter(|r| r.caught()).count();
-        let _ = writeln!(out, "\n{caught} of {} deviations caught by their rule", self.rows.len());
+        let counted: Vec<&Row> = self.rows.iter().filter(|r| r.applicable).collect();
+        let caught = counted.iter().filter(|r| r.caught()).count();
+        let _ = write!(out, "\n{caught} of {} deviations caught by their rule", counted.len());
+        let skipped = self.rows.len() - counted.len();
+        let _ = match skipped {
+            0 => writeln!(out),
+            n => writeln!(out, " ({n} more whose rule does not apply on this platform)"),
+        };
         let clean = self.baseline.iter().filter(|(_, v, _)| v.is_ok()).count();
         let _ = writeln!(out, "unmodified OS layer: {clean} of {} rules pass", self.baseline.len());
         for (rule, verdict, reason) in self.baseline.iter().filter(|(_, v, _)| !v.is_ok()) {
@@ -74,6 +90,11 @@ impl Mutants {
         }
         out
     }
+}
+
+/// Whether `rule` applies on `platform` (an unknown platform: it does).
+pub fn applies(rule: &ipc_conform_spec::Rule, platform: Option<Platform>) -> bool {
+    platform.is_none_or(|p| !matches!(rule.expectation(p), ipc_conform_spec::Expectation::NotApplicable { .. }))
 }
 
 fn first_line(reason: &Option<String>) -> String {
@@ -90,6 +111,19 @@ pub fn run(deviations: &[Deviation], cfg: &RunConfig, mut each: impl FnMut(&Row)
     for &d in deviations {
         for &id in d.rules() {
             let rule = catalogue.get(id).ok_or_else(|| format!("deviation {} names unknown rule {id}", d.name()))?;
+            if !applies(rule, Platform::current()) {
+                let reason = "not applicable on this platform".to_string();
+                let row = Row {
+                    deviation: d,
+                    rule: id.to_string(),
+                    verdict: Verdict::Unsupported,
+                    reason,
+                    applicable: false,
+                };
+                each(&row);
+                result.rows.push(row);
+                continue;
+            }
             let mut dcfg = cfg.clone();
             dcfg.out_dir = cfg.out_dir.join("mutants").join(d.name());
             deviant::set_for_children(Some(d));
@@ -100,6 +134,7 @@ pub fn run(deviations: &[Deviation], cfg: &RunConfig, mut each: impl FnMut(&Row)
                 rule: id.to_string(),
                 verdict: outcome.verdict,
                 reason: first_line(&outcome.reason),
+                applicable: true,
             };
             each(&row);
             result.rows.push(row);

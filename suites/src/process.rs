@@ -90,7 +90,7 @@ pub static PROPERTIES: &[Property] = &[
             check_with(
                 rules::WAIT_STATUS,
                 "process_waitpid_reports_each_childs_end_exactly_once",
-                supervision(),
+                supervision(false),
                 wait::run,
                 cfg,
             )
@@ -99,6 +99,28 @@ pub static PROPERTIES: &[Property] = &[
             replay_with(
                 rules::WAIT_STATUS,
                 "process_waitpid_reports_each_childs_end_exactly_once",
+                case,
+                wait::run,
+                cfg,
+            )
+        },
+    },
+    Property {
+        rule: rules::SIGCHLD,
+        name: "process_child_end_sends_sigchld_and_leaves_a_zombie_until_reaped",
+        check: |cfg| {
+            check_with(
+                rules::SIGCHLD,
+                "process_child_end_sends_sigchld_and_leaves_a_zombie_until_reaped",
+                supervision(true),
+                wait::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::SIGCHLD,
+                "process_child_end_sends_sigchld_and_leaves_a_zombie_until_reaped",
                 case,
                 wait::run,
                 cfg,
@@ -124,23 +146,34 @@ fn fate() -> BoxedStrategy<Fate> {
 
 /// process.wait.status: one or two supervisors fork children with their
 /// fates, then release and reap them in a random order, by pid or any,
-/// blocking or with WNOHANG.
-fn supervision() -> BoxedStrategy<WaitCase> {
+/// blocking or with WNOHANG, asking between whether SIGCHLD is pending and
+/// whether a child still exists. process.sigchld (`sigchld`): the same,
+/// with SIGCHLD blocked or set to SIG_IGN, and asking more often.
+fn supervision(sigchld: bool) -> BoxedStrategy<WaitCase> {
+    use ipc_conform_harness::os::supervise::SigchldMode;
     use ipc_conform_harness::process::wait::{Op, Step};
-    let later = (0u8..2, 0u8..5, 0u8..8, any::<bool>());
-    (1u8..=2, vec((0u8..2, fate()), 1..10), vec(later, 0..30))
-        .prop_map(|(supervisors, spawns, later)| {
+    let kinds = if sigchld { 0u8..8 } else { 0u8..6 };
+    let later = (0u8..2, kinds, 0u8..8, any::<bool>());
+    let mode = if sigchld {
+        prop_oneof![Just(SigchldMode::Blocked), Just(SigchldMode::Ignored)].boxed()
+    } else {
+        Just(SigchldMode::Blocked).boxed()
+    };
+    (1u8..=2, vec((0u8..2, fate()), 1..10), vec(later, 0..30), mode)
+        .prop_map(|(supervisors, spawns, later, sigchld)| {
             let mut steps: Vec<Step> =
                 spawns.into_iter().map(|(a, fate)| Step { actor: a % supervisors, op: Op::Spawn(fate) }).collect();
             steps.extend(later.into_iter().map(|(a, kind, i, nohang)| {
                 let op = match kind {
                     0 | 1 => Op::Release(i),
                     2 => Op::Reap { child: Some(i), nohang },
-                    _ => Op::Reap { child: None, nohang },
+                    3 => Op::Reap { child: None, nohang },
+                    4 | 6 => Op::Pending,
+                    _ => Op::Exists(i),
                 };
                 Step { actor: a % supervisors, op }
             }));
-            WaitCase { supervisors, steps }.issuable()
+            WaitCase { supervisors, sigchld, steps }.issuable()
         })
         .boxed()
 }

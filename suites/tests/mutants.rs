@@ -18,6 +18,10 @@ fn main() {
         Trial::test("mutants.each-deviation-is-caught-by-its-rule", each_deviation_is_caught_by_its_rule),
         Trial::test("mutants.a-deviation-that-never-returns-is-hung", a_deviation_that_never_returns_is_hung),
         Trial::test("mutants.every-deviation-names-a-catalogue-rule", every_deviation_names_a_catalogue_rule),
+        Trial::test(
+            "mutants.a-rule-that-does-not-apply-here-is-shown-not-counted",
+            a_rule_that_does_not_apply_here_is_shown_not_counted,
+        ),
         Trial::test("mutants.a-lock-survivor-is-caught-and-reaped", a_lock_survivor_is_caught_and_reaped),
         Trial::test(
             "mutants.a-second-user-locked-out-is-unresolved-not-pass",
@@ -169,6 +173,33 @@ fn deviations_on_the_harness_channels_are_findings_against_their_rules() -> Resu
         if row.verdict != Verdict::Fail || !row.caught() {
             return Err(format!("{} on {}: {:?}: {}", row.deviation.name(), row.rule, row.verdict, row.reason).into());
         }
+    }
+    Ok(())
+}
+
+/// On macOS `eventfd.counter` does not apply (the catalogue says so): its
+/// deviation's row is shown as such and neither caught nor missed.
+fn a_rule_that_does_not_apply_here_is_shown_not_counted() -> Result<(), Failed> {
+    use ipc_conform_spec::Platform;
+    let rule = ipc_conform::registry::catalogue().get("eventfd.counter").ok_or("no eventfd.counter")?;
+    if mutants::applies(rule, Some(Platform::Macos)) || !mutants::applies(rule, Some(Platform::Linux)) {
+        return Err("eventfd.counter should apply on Linux only".into());
+    }
+    let row = |applicable, verdict| mutants::Row {
+        deviation: Deviation::EfdSemaphoreIgnored,
+        rule: "eventfd.counter".into(),
+        verdict,
+        reason: String::new(),
+        applicable,
+    };
+    let here = mutants::Mutants { rows: vec![row(false, Verdict::Unsupported)], baseline: vec![] };
+    let table = here.table();
+    if !here.ok() || !table.contains("n/a") || !table.contains("0 of 0 deviations caught by their rule (1 more") {
+        return Err(format!("a row whose rule does not apply was counted:\n{table}").into());
+    }
+    let missed = mutants::Mutants { rows: vec![row(true, Verdict::Unsupported)], baseline: vec![] };
+    if missed.ok() {
+        return Err("an applicable row that was not caught passed".into());
     }
     Ok(())
 }

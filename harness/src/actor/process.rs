@@ -27,6 +27,18 @@ pub fn perform(actor: &mut Actor, op: ProcessOp) -> Result<Reply, Reply> {
                 Err(e) => Reply::Errno(errno_of(&e)),
             }
         }
+        ProcessOp::Sigchld(mode) => match supervise::set_sigchld(mode) {
+            Ok(()) => Reply::Done,
+            Err(e) => Reply::Refused(format!("setting SIGCHLD to {mode:?}: {e}")),
+        },
+        ProcessOp::TakeSigchld => match supervise::take_sigchld() {
+            Ok(pending) => Reply::Values(vec![i64::from(pending)]),
+            Err(e) => Reply::Refused(format!("sigpending: {e}")),
+        },
+        ProcessOp::Exists { child: i } => match supervise::exists(child(actor, i)?) {
+            Ok(()) => Reply::Done,
+            Err(e) => Reply::Errno(errno_of(&e)),
+        },
         ProcessOp::Reap { child: which, nohang } => {
             let pid = match which {
                 Some(i) => child(actor, i)?,

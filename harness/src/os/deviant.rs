@@ -118,6 +118,8 @@ deviations! {
     ErrorNotReported = "error-not-reported", [ids::READY_PIPE_ERROR], "poll, epoll and kqueue leave out the error condition (writable all the same) once the last reader is gone";
     SelectMisreads = "select-misreads", [ids::READY_INTERFACES_AGREE], "select reports a read end readable when poll would not, and not readable when poll would";
     EfdSemaphoreIgnored = "efd-semaphore-ignored", [ids::EVENTFD_COUNTER], "eventfd ignores EFD_SEMAPHORE: a read takes the whole counter";
+    SigIgnKeepsZombies = "sig-ign-keeps-zombies", [ids::PROCESS_SIGCHLD], "setting SIGCHLD to SIG_IGN is accepted and ignored: children become zombies and waitpid reports them";
+    SigchldNotSent = "sigchld-not-sent", [ids::PROCESS_SIGCHLD], "a child's end leaves no SIGCHLD pending in its blocked parent";
     WaitStatusOffByOne = "wait-status-off-by-one", [ids::PROCESS_WAIT_STATUS], "waitpid reports an exited child's code one higher than the code it exited with";
     WaitReturnsEarly = "wait-returns-early", [ids::READY_WAIT_WAKES], "a blocking poll, select, epoll_wait or kevent returns at once, whether or not the end is ready";
     EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";

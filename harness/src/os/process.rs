@@ -361,9 +361,13 @@ pub mod exit {
 
 /// In an actor: starts a thread that waits on the lifeline and ends the
 /// process (`_exit(2)`) when the coordinator is gone, with an exit code
-/// ([`exit`]) that says what the lifeline showed.
+/// ([`exit`]) that says what the lifeline showed. The thread blocks every
+/// signal, so that signals sent to the actor reach its main thread, whose
+/// mask and handlers the rules set (a signal blocked there stays pending,
+/// and `SIGCHLD` is not taken, and discarded, by this thread).
 pub fn watch_lifeline() {
     std::thread::spawn(|| {
+        let _ = nix::sys::signal::SigSet::all().thread_block();
         // SAFETY: LIFELINE_FD was placed by the coordinator at spawn.
         let fd = unsafe { BorrowedFd::borrow_raw(LIFELINE_FD) };
         let mut byte = [0u8; 1];

@@ -158,3 +158,74 @@ pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<(i32, Status)>> {
     };
     Ok(Some((got, status)))
 }
+
+/// How a supervisor treats `SIGCHLD`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigchldMode {
+    /// Default disposition, blocked: a child's end leaves it pending,
+    /// and its children stay as zombies until reaped.
+    #[default]
+    Blocked,
+    /// `SIG_IGN`: children are not kept as zombies.
+    Ignored,
+}
+
+/// Puts `mode` in force in the calling thread (the actor's main thread;
+/// its other thread blocks every signal).
+///
+/// # References
+/// - sigaction(2), sigprocmask(2); POSIX.1-2017 XSH 2.4.3 (SIGCHLD set to SIG_IGN).
+pub fn set_sigchld(mode: SigchldMode) -> io::Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let handler = match mode {
+        SigchldMode::Blocked => SigHandler::SigDfl,
+        SigchldMode::Ignored if deviant::is(Deviation::SigIgnKeepsZombies) => SigHandler::SigDfl,
+        SigchldMode::Ignored => SigHandler::SigIgn,
+    };
+    // SAFETY: installing SIG_DFL or SIG_IGN runs no code of ours.
+    unsafe { sigaction(Signal::SIGCHLD, &SigAction::new(handler, SaFlags::empty(), SigSet::empty())) }?;
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    match mode {
+        SigchldMode::Blocked => set.thread_block()?,
+        SigchldMode::Ignored => set.thread_unblock()?,
+    }
+    Ok(())
+}
+
+/// Whether `SIGCHLD` is pending (`sigpending(2)`); if so it is taken
+/// (`sigwait(3)`, which then returns at once), so that the next ask sees
+/// only later ones.
+///
+/// # References
+/// - sigpending(2), sigwait(3).
+pub fn take_sigchld() -> io::Result<bool> {
+    use nix::sys::signal::{SigSet, Signal};
+    // SAFETY: sigpending fills the set it is given.
+    let pending = unsafe {
+        let mut raw: libc::sigset_t = std::mem::zeroed();
+        if libc::sigpending(&mut raw) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        libc::sigismember(&raw, libc::SIGCHLD) == 1
+    };
+    if pending {
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGCHLD);
+        set.wait()?;
+    }
+    Ok(pending && !deviant::is(Deviation::SigchldNotSent))
+}
+
+/// Whether process `pid` still exists, running or as a zombie
+/// (`kill(pid, 0)`): `Ok` if so, `ESRCH` once it is gone.
+///
+/// # References
+/// - kill(2): a signal of 0 checks for existence.
+pub fn exists(pid: i32) -> io::Result<()> {
+    // SAFETY: kill(2) with signal 0 sends nothing.
+    match unsafe { libc::kill(pid, 0) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}

@@ -12,5 +12,8 @@ pub const FD_INHERITED: &str = ids::PROCESS_FD_INHERITED;
 /// waitpid reports each child's end exactly, once.
 pub const WAIT_STATUS: &str = ids::PROCESS_WAIT_STATUS;
 
+/// SIGCHLD is sent, zombies stay until reaped, SIG_IGN keeps none.
+pub const SIGCHLD: &str = ids::PROCESS_SIGCHLD;
+
 /// Every process rule id.
-pub const ALL: [&str; 4] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS];
+pub const ALL: [&str; 5] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS, SIGCHLD];

@@ -13,7 +13,7 @@ use crate::checker::{describe, violation, Checker, Event, Obligation, Violation}
 use crate::engine::{Cast, Invocation, Mechanism};
 use crate::observed::Observed;
 use crate::os::signal_name;
-use crate::os::supervise::Fate;
+use crate::os::supervise::{Fate, SigchldMode};
 use crate::protocol::process::ProcessOp;
 use crate::protocol::{Reply, Request};
 use crate::session::Session;
@@ -30,6 +30,10 @@ pub enum Op {
     Release(u8),
     /// `waitpid` for its child `i`, or for any child (`None`).
     Reap { child: Option<u8>, nohang: bool },
+    /// Whether `SIGCHLD` is pending (then taken).
+    Pending,
+    /// Whether its child `i` still exists (`kill(pid, 0)`).
+    Exists(u8),
 }
 
 impl fmt::Display for Op {
@@ -41,6 +45,8 @@ impl fmt::Display for Op {
                 let who = child.map_or("any child".to_string(), |i| format!("child {i}"));
                 write!(f, "waitpid({who}{})", if *nohang { ", WNOHANG" } else { "" })
             }
+            Op::Pending => f.write_str("is SIGCHLD pending? (sigpending, then sigwait to take it)"),
+            Op::Exists(i) => write!(f, "does child {i} still exist? (kill(pid, 0))"),
         }
     }
 }
@@ -65,6 +71,9 @@ pub type Step = crate::engine::Step<Op>;
 pub struct WaitCase {
     /// Supervisor actors (1-2).
     pub supervisors: u8,
+    /// How every supervisor treats `SIGCHLD`.
+    #[serde(default)]
+    pub sigchld: SigchldMode,
     /// What they do, in order.
     pub steps: Vec<Step>,
 }
@@ -130,8 +139,10 @@ impl crate::engine::Skeleton<Step> for Skeleton {
                 Some(_) => return Err("already released"),
                 None => return Err("no such child"),
             },
-            Op::Reap { child: Some(i), .. } if usize::from(i) >= kids.len() => return Err("no such child"),
-            Op::Reap { .. } => {}
+            Op::Reap { child: Some(i), .. } | Op::Exists(i) if usize::from(i) >= kids.len() => {
+                return Err("no such child")
+            }
+            Op::Reap { .. } | Op::Pending | Op::Exists(_) => {}
         }
         Ok(())
     }
@@ -139,7 +150,11 @@ impl crate::engine::Skeleton<Step> for Skeleton {
 
 impl fmt::Display for WaitCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "setup: {} supervisor(s), no children", self.supervisors)?;
+        let mode = match self.sigchld {
+            SigchldMode::Blocked => "SIGCHLD blocked",
+            SigchldMode::Ignored => "SIGCHLD set to SIG_IGN",
+        };
+        writeln!(f, "setup: {} supervisor(s), {mode}, no children", self.supervisors)?;
         for (i, step) in self.steps.iter().enumerate() {
             writeln!(f, "{:>3}. supervisor {}: {}", i + 1, step.actor, step.op)?;
         }
@@ -153,6 +168,16 @@ struct Child {
     pid: Option<i64>,
     released: bool,
     reaped: bool,
+    /// The supervisor's `SIGCHLD` epoch (asks of [`Op::Pending`] so far)
+    /// when it was released, and when its end became known.
+    released_epoch: u64,
+    ended_epoch: Option<u64>,
+}
+
+impl Child {
+    fn new(fate: Fate, pid: Option<i64>) -> Child {
+        Child { fate, pid, released: false, reaped: false, released_epoch: 0, ended_epoch: None }
+    }
 }
 
 /// The reference model of a supervision case.
@@ -160,6 +185,10 @@ struct Child {
 pub struct WaitModel {
     /// Per supervisor, its children in spawn order.
     children: Vec<Vec<Child>>,
+    /// The `SIGCHLD` mode in force.
+    mode: SigchldMode,
+    /// Per supervisor: how many times it has taken `SIGCHLD`.
+    epoch: Vec<u64>,
     /// Statuses judged (an observation).
     reaped: u64,
     /// Forks the host refused (then the child is not there to judge).
@@ -172,7 +201,121 @@ pub const REAPED_OBSERVED: &str = "children reaped and judged";
 impl WaitModel {
     /// No children yet.
     pub fn new(supervisors: u8) -> WaitModel {
-        WaitModel { children: vec![Vec::new(); usize::from(supervisors)], reaped: 0, refused: 0 }
+        WaitModel::with_mode(supervisors, SigchldMode::Blocked)
+    }
+
+    /// No children yet, `SIGCHLD` treated as `mode`.
+    pub fn with_mode(supervisors: u8, mode: SigchldMode) -> WaitModel {
+        let n = usize::from(supervisors);
+        WaitModel { children: vec![Vec::new(); n], mode, epoch: vec![0; n], reaped: 0, refused: 0 }
+    }
+
+    /// `SIGCHLD` taken: pending is owed when a child released since the
+    /// last ask is known to have ended; allowed when some child released
+    /// by now was not known to have ended before the last ask.
+    fn pending(&mut self, a: u8, values: &[i64]) -> Result<(), Violation> {
+        let e = self.epoch[usize::from(a)];
+        let kids = self.kids(a);
+        let owed = self.mode == SigchldMode::Blocked
+            && kids.iter().any(|c| c.released && c.released_epoch == e && c.ended_epoch == Some(e));
+        let allowed = self.mode == SigchldMode::Blocked
+            && kids.iter().any(|c| c.released && c.pid.is_some() && c.ended_epoch.is_none_or(|k| k >= e));
+        let pending = match values {
+            [0] => false,
+            [1] => true,
+            other => return Err(violation(&[rules::SIGCHLD], format!("sigpending answered {other:?}"))),
+        };
+        self.epoch[usize::from(a)] += 1;
+        if owed && !pending {
+            return Err(violation(
+                &[rules::SIGCHLD],
+                "no SIGCHLD pending although a child released since the last ask has ended (its status was reaped)",
+            ));
+        }
+        if pending && !allowed {
+            let why = match self.mode {
+                SigchldMode::Ignored => "SIGCHLD is set to SIG_IGN",
+                SigchldMode::Blocked => "no child can have ended since it was last taken",
+            };
+            return Err(violation(&[rules::SIGCHLD], format!("SIGCHLD pending although {why}")));
+        }
+        Ok(())
+    }
+
+    /// `kill(pid, 0)` of child `i`: it exists until reaped (a zombie
+    /// after it ends), and is gone once reaped or, with `SIG_IGN`, once
+    /// its end is known.
+    fn exists(&self, a: u8, i: u8, reply: &Reply) -> Result<(), Violation> {
+        let c = self.kids(a)[usize::from(i)];
+        let gone = c.reaped;
+        let running = !c.released;
+        let zombie_kept = self.mode == SigchldMode::Blocked;
+        match reply {
+            Reply::Done if !gone => Ok(()),
+            Reply::Done => Err(violation(&[rules::SIGCHLD], format!("child {i} still exists after it was reaped"))),
+            Reply::Errno(e) if *e == libc::ESRCH && gone => Ok(()),
+            Reply::Errno(e) if *e == libc::ESRCH && !running && !zombie_kept => Ok(()),
+            Reply::Errno(e) if *e == libc::ESRCH => Err(violation(
+                &[rules::SIGCHLD],
+                format!(
+                    "child {i} is gone (ESRCH) before it was reaped{}",
+                    if running {
+                        ", and it was never released"
+                    } else {
+                        ": an ended child stays a zombie until reaped"
+                    }
+                ),
+            )),
+            other => Err(violation(
+                &[rules::SIGCHLD],
+                format!("kill(pid, 0) of child {i}: {}", describe(&Observed::Returned(other.clone()))),
+            )),
+        }
+    }
+
+    /// A reap with `SIGCHLD` ignored: never a status; a blocking one
+    /// fails with `ECHILD` once its children have ended.
+    fn reap_ignored(
+        &mut self,
+        a: u8,
+        op: &Op,
+        child: Option<u8>,
+        nohang: bool,
+        reply: &Reply,
+    ) -> Result<(), Violation> {
+        let e = self.epoch[usize::from(a)];
+        let running = |kids: &[Child]| kids.iter().any(|c| c.pid.is_some() && !c.released);
+        let ok = match (child, reply) {
+            (_, Reply::Values(v)) if !v.is_empty() => {
+                return Err(violation(
+                    &[rules::SIGCHLD],
+                    format!("{op} reported a status {v:?} although SIGCHLD is set to SIG_IGN"),
+                ))
+            }
+            (Some(i), Reply::Values(_)) => nohang || !self.kids(a)[usize::from(i)].released,
+            (None, Reply::Values(_)) => nohang,
+            (Some(i), Reply::Errno(x)) if *x == libc::ECHILD => {
+                self.kids(a)[usize::from(i)].released || self.kids(a)[usize::from(i)].reaped
+            }
+            (None, Reply::Errno(x)) if *x == libc::ECHILD => !running(self.kids(a)),
+            _ => false,
+        };
+        if !ok {
+            return Err(violation(
+                &[rules::SIGCHLD],
+                format!("{op}: {} with SIGCHLD set to SIG_IGN", describe(&Observed::Returned(reply.clone()))),
+            ));
+        }
+        if let Reply::Errno(_) = reply {
+            let kids = &mut self.children[usize::from(a)];
+            for (j, c) in kids.iter_mut().enumerate() {
+                if (child.is_none() || child == Some(j as u8)) && c.released {
+                    c.reaped = true;
+                    c.ended_epoch.get_or_insert(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn kids(&self, a: u8) -> &[Child] {
@@ -233,12 +376,18 @@ impl WaitModel {
                 ),
             ));
         }
-        self.children[usize::from(a)][i].reaped = true;
+        let e = self.epoch[usize::from(a)];
+        let c = &mut self.children[usize::from(a)][i];
+        c.reaped = true;
+        c.ended_epoch = Some(e);
         self.reaped += 1;
         Ok(())
     }
 
     fn reap(&mut self, a: u8, op: &Op, child: Option<u8>, nohang: bool, reply: &Reply) -> Result<(), Violation> {
+        if self.mode == SigchldMode::Ignored {
+            return self.reap_ignored(a, op, child, nohang, reply);
+        }
         let echild = |this: &Self, why: &str| match reply {
             Reply::Errno(e) if *e == libc::ECHILD => Ok(()),
             other => Err(violation(
@@ -310,9 +459,17 @@ impl Checker for WaitModel {
                 Err("it would wait for a child never released")
             }
             Op::Reap { child: None, nohang: false }
+                if self.mode == SigchldMode::Ignored && kids.iter().any(|c| c.pid.is_some() && !c.released) =>
+            {
+                Err("with SIGCHLD ignored, it would wait for children never released")
+            }
+            Op::Reap { child: None, nohang: false }
                 if self.any_left(actor) && !kids.iter().any(|c| c.pid.is_some() && c.released && !c.reaped) =>
             {
                 Err("it would wait for children never released")
+            }
+            Op::Exists(i) if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) => {
+                Err("the fork of that child was refused")
             }
             _ => Ok(()),
         }
@@ -331,18 +488,23 @@ impl Checker for WaitModel {
         };
         match (*op, reply) {
             (Op::Spawn(fate), Reply::Values(v)) if v.len() == 1 => {
-                self.children[usize::from(a)].push(Child { fate, pid: Some(v[0]), released: false, reaped: false });
+                self.children[usize::from(a)].push(Child::new(fate, Some(v[0])));
                 Ok(())
             }
             (Op::Spawn(fate), Reply::Errno(_)) => {
                 self.refused += 1;
-                self.children[usize::from(a)].push(Child { fate, pid: None, released: false, reaped: false });
+                self.children[usize::from(a)].push(Child::new(fate, None));
                 Ok(())
             }
             (Op::Release(i), Reply::Done) => {
-                self.children[usize::from(a)][usize::from(i)].released = true;
+                let e = self.epoch[usize::from(a)];
+                let c = &mut self.children[usize::from(a)][usize::from(i)];
+                c.released = true;
+                c.released_epoch = e;
                 Ok(())
             }
+            (Op::Pending, Reply::Values(v)) => self.pending(a, v),
+            (Op::Exists(i), reply) => self.exists(a, i, reply),
             (Op::Reap { child, nohang }, reply) => self.reap(a, op, child, nohang, reply),
             (op, other) => {
                 Err(violation(&[rules::WAIT_STATUS], format!("{op}: {}", describe(&Observed::Returned(other.clone())))))
@@ -368,7 +530,7 @@ pub fn run(case: &WaitCase, timing: Timing) -> CaseReport<Event<Op>> {
     if let Err(why) = case.validate() {
         return crate::case::refused(why);
     }
-    crate::engine::run(Supervision { case }, WaitModel::new(case.supervisors), timing)
+    crate::engine::run(Supervision { case }, WaitModel::with_mode(case.supervisors, case.sigchld), timing)
 }
 
 struct Supervision<'a> {
@@ -401,7 +563,11 @@ impl Mechanism for Supervision<'_> {
 
     fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
         for _ in 0..self.case.supervisors {
-            session.spawn()?;
+            let id = session.spawn()?;
+            let got = session.call(id, &Request::Process(ProcessOp::Sigchld(self.case.sigchld)))?;
+            if got != Observed::Returned(Reply::Done) {
+                return Err(Stop::harness(format!("setting SIGCHLD in {id}: {}", describe(&got))));
+            }
         }
         Ok(())
     }
@@ -411,6 +577,8 @@ impl Mechanism for Supervision<'_> {
             Op::Spawn(fate) => ProcessOp::Spawn { fate },
             Op::Release(i) => ProcessOp::Release { child: u32::from(i) },
             Op::Reap { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang },
+            Op::Pending => ProcessOp::TakeSigchld,
+            Op::Exists(i) => ProcessOp::Exists { child: u32::from(i) },
         })))
     }
 }

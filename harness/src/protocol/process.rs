@@ -1,7 +1,7 @@
 //! Supervision requests ([`crate::process::wait`]): an actor forks
 //! children, lets them end, and reaps them.
 
-use crate::os::supervise::Fate;
+use crate::os::supervise::{Fate, SigchldMode};
 use serde::{Deserialize, Serialize};
 
 /// A supervisor's operation.
@@ -18,4 +18,11 @@ pub enum ProcessOp {
     /// exited with code `value`; 2: killed by signal `value`; 3: another
     /// raw status); `Errno` when it fails.
     Reap { child: Option<u32>, nohang: bool },
+    /// Put a `SIGCHLD` mode in force; reply `Done`.
+    Sigchld(SigchldMode),
+    /// Whether `SIGCHLD` is pending, taking it; reply `Values([0 or 1])`.
+    TakeSigchld,
+    /// Whether child `child` still exists (`kill(pid, 0)`); reply `Done`
+    /// or `Errno`.
+    Exists { child: u32 },
 }
