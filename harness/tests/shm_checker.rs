@@ -372,6 +372,23 @@ fn an_ended_child_stays_until_reaped_and_its_sigchld_is_owed() {
 }
 
 #[test]
+fn a_pidfd_is_readable_once_its_child_ends_and_not_before() {
+    use ipc_conform_harness::checker::{Checker, Event};
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::process::wait::{Op, WaitModel};
+    let mut m = WaitModel::new(1);
+    let mut step = |op, reply| m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) });
+    step(Op::Spawn(Fate::Exit(0)), Reply::Values(vec![77])).unwrap();
+    step(Op::OpenPidfd(0), Reply::Done).unwrap();
+    let now = Op::PollPidfd { child: 0, wait: false };
+    rejects(step(now, Reply::Values(vec![1])), process_rules::PIDFD_EXIT);
+    step(Op::Release(0), Reply::Done).unwrap();
+    rejects(step(Op::PollPidfd { child: 0, wait: true }, Reply::Values(vec![0])), process_rules::PIDFD_EXIT);
+    step(Op::Reap { child: Some(0), nohang: false }, Reply::Values(vec![77, 1, 0])).unwrap();
+    rejects(step(now, Reply::Values(vec![0])), process_rules::PIDFD_EXIT);
+}
+
+#[test]
 fn every_rule_has_a_checker_test_here() {
     let source = include_str!("shm_checker.rs");
     for rule in process_rules::ALL.iter().chain(rules::SHM.iter()) {
@@ -381,6 +398,7 @@ fn every_rule_has_a_checker_test_here() {
             r if r == process_rules::FD_INHERITED => "FD_INHERITED",
             r if r == process_rules::WAIT_STATUS => "WAIT_STATUS",
             r if r == process_rules::SIGCHLD => "SIGCHLD",
+            r if r == process_rules::PIDFD_EXIT => "PIDFD_EXIT",
             r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",
             r if r == rules::PRIVATE_COW => "PRIVATE_COW",
             r if r == rules::NO_LOST_UPDATES => "NO_LOST_UPDATES",

@@ -49,7 +49,7 @@ fn builtin_rules_state_both_platforms_and_all_hold_but_where_the_object_is_missi
             }
         }
     }
-    assert_eq!(missing, ["eventfd.counter on macos"]);
+    assert_eq!(missing, ["process.pidfd.exit on macos", "eventfd.counter on macos"]);
 }
 
 #[test]

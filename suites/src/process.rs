@@ -90,7 +90,7 @@ pub static PROPERTIES: &[Property] = &[
             check_with(
                 rules::WAIT_STATUS,
                 "process_waitpid_reports_each_childs_end_exactly_once",
-                supervision(false),
+                supervision(Supervised::Status),
                 wait::run,
                 cfg,
             )
@@ -112,7 +112,7 @@ pub static PROPERTIES: &[Property] = &[
             check_with(
                 rules::SIGCHLD,
                 "process_child_end_sends_sigchld_and_leaves_a_zombie_until_reaped",
-                supervision(true),
+                supervision(Supervised::Sigchld),
                 wait::run,
                 cfg,
             )
@@ -127,7 +127,34 @@ pub static PROPERTIES: &[Property] = &[
             )
         },
     },
+    Property {
+        rule: rules::PIDFD_EXIT,
+        name: "process_pidfd_readable_once_its_process_ends",
+        check: |cfg| {
+            check_with(
+                rules::PIDFD_EXIT,
+                "process_pidfd_readable_once_its_process_ends",
+                supervision(Supervised::Pidfd),
+                wait::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(rules::PIDFD_EXIT, "process_pidfd_readable_once_its_process_ends", case, wait::run, cfg)
+        },
+    },
 ];
+
+/// Which supervision rule a generator serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Supervised {
+    /// process.wait.status: SIGCHLD blocked; waits, asks of SIGCHLD and existence.
+    Status,
+    /// process.sigchld: SIGCHLD blocked or ignored, asked more often.
+    Sigchld,
+    /// process.pidfd.exit (Linux): pidfds opened and polled besides.
+    Pidfd,
+}
 
 /// How a supervised child ends: exit codes at the boundaries and at
 /// random, a signal it raises, a signal its parent sends.
@@ -147,32 +174,54 @@ fn fate() -> BoxedStrategy<Fate> {
 /// process.wait.status: one or two supervisors fork children with their
 /// fates, then release and reap them in a random order, by pid or any,
 /// blocking or with WNOHANG, asking between whether SIGCHLD is pending and
-/// whether a child still exists. process.sigchld (`sigchld`): the same,
-/// with SIGCHLD blocked or set to SIG_IGN, and asking more often.
-fn supervision(sigchld: bool) -> BoxedStrategy<WaitCase> {
+/// whether a child still exists. process.sigchld: the same, with SIGCHLD
+/// blocked or set to SIG_IGN, and asking more often. process.pidfd.exit:
+/// pidfds opened for the children and polled, now or without a timeout.
+fn supervision(what: Supervised) -> BoxedStrategy<WaitCase> {
     use ipc_conform_harness::os::supervise::SigchldMode;
     use ipc_conform_harness::process::wait::{Op, Step};
-    let kinds = if sigchld { 0u8..8 } else { 0u8..6 };
+    let kinds = match what {
+        Supervised::Status => 0u8..6,
+        Supervised::Sigchld => 0u8..8,
+        Supervised::Pidfd => 0u8..11,
+    };
     let later = (0u8..2, kinds, 0u8..8, any::<bool>());
-    let mode = if sigchld {
+    let mode = if what == Supervised::Sigchld {
         prop_oneof![Just(SigchldMode::Blocked), Just(SigchldMode::Ignored)].boxed()
     } else {
         Just(SigchldMode::Blocked).boxed()
     };
     (1u8..=2, vec((0u8..2, fate()), 1..10), vec(later, 0..30), mode)
-        .prop_map(|(supervisors, spawns, later, sigchld)| {
+        .prop_map(move |(supervisors, spawns, later, sigchld)| {
             let mut steps: Vec<Step> =
                 spawns.into_iter().map(|(a, fate)| Step { actor: a % supervisors, op: Op::Spawn(fate) }).collect();
+            // pidfds: one for every child at once, and at the end each
+            // child let go, waited for through its pidfd, reaped, asked.
+            let every = |op: fn(u8) -> Op| -> Vec<Step> {
+                (0..supervisors).flat_map(|a| (0..8).map(move |i| Step { actor: a, op: op(i) })).collect()
+            };
+            let pidfds = what == Supervised::Pidfd;
+            if pidfds {
+                steps.extend(every(Op::OpenPidfd));
+            }
             steps.extend(later.into_iter().map(|(a, kind, i, nohang)| {
                 let op = match kind {
                     0 | 1 => Op::Release(i),
                     2 => Op::Reap { child: Some(i), nohang },
                     3 => Op::Reap { child: None, nohang },
                     4 | 6 => Op::Pending,
-                    _ => Op::Exists(i),
+                    5 | 7 => Op::Exists(i),
+                    8 => Op::OpenPidfd(i),
+                    _ => Op::PollPidfd { child: i, wait: nohang },
                 };
                 Step { actor: a % supervisors, op }
             }));
+            if pidfds {
+                steps.extend(every(Op::Release));
+                steps.extend(every(|i| Op::PollPidfd { child: i, wait: true }));
+                steps.extend(every(|i| Op::Reap { child: Some(i), nohang: false }));
+                steps.extend(every(|i| Op::PollPidfd { child: i, wait: false }));
+            }
             WaitCase { supervisors, sigchld, steps }.issuable()
         })
         .boxed()

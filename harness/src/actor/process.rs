@@ -39,6 +39,25 @@ pub fn perform(actor: &mut Actor, op: ProcessOp) -> Result<Reply, Reply> {
             Ok(()) => Reply::Done,
             Err(e) => Reply::Errno(errno_of(&e)),
         },
+        ProcessOp::OpenPidfd { child: i } => {
+            let pid = child(actor, i)?;
+            match supervise::pidfd_open(pid) {
+                Ok(fd) => {
+                    actor.children[i as usize].pidfd = Some(fd);
+                    Reply::Done
+                }
+                Err(e) => Reply::Errno(errno_of(&e)),
+            }
+        }
+        ProcessOp::PollPidfd { child: i, wait } => {
+            use std::os::fd::AsFd;
+            let c = actor.children.get(i as usize).ok_or_else(|| Reply::Refused(format!("no child {i}")))?;
+            let fd = c.pidfd.as_ref().ok_or_else(|| Reply::Refused(format!("no pidfd for child {i}")))?;
+            match supervise::pidfd_readable(fd.as_fd(), wait) {
+                Ok(r) => Reply::Values(vec![i64::from(r)]),
+                Err(e) => Reply::Errno(errno_of(&e)),
+            }
+        }
         ProcessOp::Reap { child: which, nohang } => {
             let pid = match which {
                 Some(i) => child(actor, i)?,

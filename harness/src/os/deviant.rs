@@ -118,6 +118,7 @@ deviations! {
     ErrorNotReported = "error-not-reported", [ids::READY_PIPE_ERROR], "poll, epoll and kqueue leave out the error condition (writable all the same) once the last reader is gone";
     SelectMisreads = "select-misreads", [ids::READY_INTERFACES_AGREE], "select reports a read end readable when poll would not, and not readable when poll would";
     EfdSemaphoreIgnored = "efd-semaphore-ignored", [ids::EVENTFD_COUNTER], "eventfd ignores EFD_SEMAPHORE: a read takes the whole counter";
+    PidfdNeverReadable = "pidfd-never-readable", [ids::PROCESS_PIDFD_EXIT], "a pidfd never reports its process's end: poll says not readable";
     SigIgnKeepsZombies = "sig-ign-keeps-zombies", [ids::PROCESS_SIGCHLD], "setting SIGCHLD to SIG_IGN is accepted and ignored: children become zombies and waitpid reports them";
     SigchldNotSent = "sigchld-not-sent", [ids::PROCESS_SIGCHLD], "a child's end leaves no SIGCHLD pending in its blocked parent";
     WaitStatusOffByOne = "wait-status-off-by-one", [ids::PROCESS_WAIT_STATUS], "waitpid reports an exited child's code one higher than the code it exited with";

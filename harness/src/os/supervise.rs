@@ -39,6 +39,8 @@ pub struct WaitingChild {
     pub fate: Fate,
     /// The write end of its go-ahead pipe (`None` once released).
     go: Option<OwnedFd>,
+    /// A pidfd for it, once opened ([`pidfd_open`]).
+    pub pidfd: Option<OwnedFd>,
 }
 
 /// What `waitpid(2)` said about one child.
@@ -103,7 +105,7 @@ pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
         }
     }
     drop(r);
-    Ok(WaitingChild { pid, fate, go: Some(w) })
+    Ok(WaitingChild { pid, fate, go: Some(w), pidfd: None })
 }
 
 /// Lets `child` meet its fate: the go-ahead byte, or for
@@ -227,5 +229,50 @@ pub fn exists(pid: i32) -> io::Result<()> {
     match unsafe { libc::kill(pid, 0) } {
         0 => Ok(()),
         _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// `pidfd_open(pid, 0)` (Linux): a descriptor for process `pid` that
+/// becomes readable once it has ended. Close-on-exec, as every pidfd.
+///
+/// # References
+/// - pidfd_open(2) (Linux).
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    pidfd::open(pid)
+}
+
+/// Whether a pidfd is readable (`poll(2)`): now (`wait` false), or after
+/// waiting without a timeout until it is.
+pub fn pidfd_readable(fd: std::os::fd::BorrowedFd<'_>, wait: bool) -> io::Result<bool> {
+    use super::ready::{Interest, Interface};
+    if deviant::is(Deviation::PidfdNeverReadable) {
+        return Ok(false);
+    }
+    let r = match wait {
+        false => super::ready::probe(fd, Interface::Poll, Interest::Read)?,
+        true => super::ready::wait(fd, Interface::Poll, Interest::Read)?,
+    };
+    Ok(r.readable)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod pidfd {
+    use std::io;
+    use std::os::fd::OwnedFd;
+
+    pub fn open(pid: i32) -> io::Result<OwnedFd> {
+        let pid = rustix::process::Pid::from_raw(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).map_err(io::Error::from)
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod pidfd {
+    use std::io;
+    use std::os::fd::OwnedFd;
+
+    /// No pidfds here (the catalogue says the rule does not apply).
+    pub fn open(_pid: i32) -> io::Result<OwnedFd> {
+        Err(io::Error::from_raw_os_error(libc::ENOSYS))
     }
 }

@@ -15,5 +15,8 @@ pub const WAIT_STATUS: &str = ids::PROCESS_WAIT_STATUS;
 /// SIGCHLD is sent, zombies stay until reaped, SIG_IGN keeps none.
 pub const SIGCHLD: &str = ids::PROCESS_SIGCHLD;
 
+/// A pidfd becomes readable when its process ends.
+pub const PIDFD_EXIT: &str = ids::PROCESS_PIDFD_EXIT;
+
 /// Every process rule id.
-pub const ALL: [&str; 5] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS, SIGCHLD];
+pub const ALL: [&str; 6] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS, SIGCHLD, PIDFD_EXIT];

@@ -34,6 +34,10 @@ pub enum Op {
     Pending,
     /// Whether its child `i` still exists (`kill(pid, 0)`).
     Exists(u8),
+    /// Open a pidfd for its child `i` (Linux).
+    OpenPidfd(u8),
+    /// Whether child `i`'s pidfd is readable: now, or after `wait`ing.
+    PollPidfd { child: u8, wait: bool },
 }
 
 impl fmt::Display for Op {
@@ -47,6 +51,11 @@ impl fmt::Display for Op {
             }
             Op::Pending => f.write_str("is SIGCHLD pending? (sigpending, then sigwait to take it)"),
             Op::Exists(i) => write!(f, "does child {i} still exist? (kill(pid, 0))"),
+            Op::OpenPidfd(i) => write!(f, "pidfd_open(child {i})"),
+            Op::PollPidfd { child, wait: false } => {
+                write!(f, "is child {child}'s pidfd readable? (poll, zero timeout)")
+            }
+            Op::PollPidfd { child, wait: true } => write!(f, "poll child {child}'s pidfd, no timeout"),
         }
     }
 }
@@ -139,10 +148,12 @@ impl crate::engine::Skeleton<Step> for Skeleton {
                 Some(_) => return Err("already released"),
                 None => return Err("no such child"),
             },
-            Op::Reap { child: Some(i), .. } | Op::Exists(i) if usize::from(i) >= kids.len() => {
+            Op::Reap { child: Some(i), .. } | Op::Exists(i) | Op::OpenPidfd(i) | Op::PollPidfd { child: i, .. }
+                if usize::from(i) >= kids.len() =>
+            {
                 return Err("no such child")
             }
-            Op::Reap { .. } | Op::Pending | Op::Exists(_) => {}
+            _ => {}
         }
         Ok(())
     }
@@ -172,11 +183,13 @@ struct Child {
     /// when it was released, and when its end became known.
     released_epoch: u64,
     ended_epoch: Option<u64>,
+    /// A pidfd was opened for it.
+    pidfd: bool,
 }
 
 impl Child {
     fn new(fate: Fate, pid: Option<i64>) -> Child {
-        Child { fate, pid, released: false, reaped: false, released_epoch: 0, ended_epoch: None }
+        Child { fate, pid, released: false, reaped: false, released_epoch: 0, ended_epoch: None, pidfd: false }
     }
 }
 
@@ -468,9 +481,17 @@ impl Checker for WaitModel {
             {
                 Err("it would wait for children never released")
             }
-            Op::Exists(i) if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) => {
+            Op::Exists(i) | Op::OpenPidfd(i) if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) => {
                 Err("the fork of that child was refused")
             }
+            Op::OpenPidfd(i) if kids[usize::from(i)].reaped || kids[usize::from(i)].pidfd => {
+                Err("the child is reaped, or has its pidfd")
+            }
+            Op::PollPidfd { child: i, wait } => match kids.get(usize::from(i)) {
+                Some(c) if c.pidfd && (c.released || !wait) => Ok(()),
+                Some(c) if c.pidfd => Err("it would wait for a child never released"),
+                _ => Err("no pidfd for that child"),
+            },
             _ => Ok(()),
         }
     }
@@ -505,6 +526,30 @@ impl Checker for WaitModel {
             }
             (Op::Pending, Reply::Values(v)) => self.pending(a, v),
             (Op::Exists(i), reply) => self.exists(a, i, reply),
+            (Op::OpenPidfd(i), Reply::Done) => {
+                self.children[usize::from(a)][usize::from(i)].pidfd = true;
+                Ok(())
+            }
+            (Op::PollPidfd { child: i, wait }, Reply::Values(v)) => {
+                let c = self.kids(a)[usize::from(i)];
+                let readable = match v[..] {
+                    [0] => false,
+                    [1] => true,
+                    _ => return Err(violation(&[rules::PIDFD_EXIT], format!("{op} answered {v:?}"))),
+                };
+                let owed = wait || c.reaped;
+                if readable && !c.released {
+                    return Err(violation(
+                        &[rules::PIDFD_EXIT],
+                        format!("{op}: readable although child {i} was never released, so runs"),
+                    ));
+                }
+                if owed && !readable {
+                    let why = if wait { "a poll without a timeout returned" } else { "the child was reaped" };
+                    return Err(violation(&[rules::PIDFD_EXIT], format!("{op}: not readable although {why}")));
+                }
+                Ok(())
+            }
             (Op::Reap { child, nohang }, reply) => self.reap(a, op, child, nohang, reply),
             (op, other) => {
                 Err(violation(&[rules::WAIT_STATUS], format!("{op}: {}", describe(&Observed::Returned(other.clone())))))
@@ -579,6 +624,8 @@ impl Mechanism for Supervision<'_> {
             Op::Reap { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang },
             Op::Pending => ProcessOp::TakeSigchld,
             Op::Exists(i) => ProcessOp::Exists { child: u32::from(i) },
+            Op::OpenPidfd(i) => ProcessOp::OpenPidfd { child: u32::from(i) },
+            Op::PollPidfd { child, wait } => ProcessOp::PollPidfd { child: u32::from(child), wait },
         })))
     }
 }

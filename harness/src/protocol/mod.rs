@@ -83,6 +83,7 @@ impl Request {
                 | Request::Shm(_)
                 | Request::Ready(ready::ReadyOp::Wait { .. })
                 | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
+                | Request::Process(process::ProcessOp::PollPidfd { wait: true, .. })
         )
     }
 }

@@ -25,4 +25,9 @@ pub enum ProcessOp {
     /// Whether child `child` still exists (`kill(pid, 0)`); reply `Done`
     /// or `Errno`.
     Exists { child: u32 },
+    /// Open a pidfd for child `child`; reply `Done` or `Errno`.
+    OpenPidfd { child: u32 },
+    /// Whether child `child`'s pidfd is readable, now or after waiting
+    /// without a timeout; reply `Values([0 or 1])`.
+    PollPidfd { child: u32, wait: bool },
 }
