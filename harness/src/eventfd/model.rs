@@ -99,8 +99,7 @@ impl CounterModel {
             (Op::Write(u64::MAX), o) => {
                 Err(self.err(format!("a write of 0xffffffffffffffff {}; expected EINVAL", describe(o))))
             }
-            (_, Observed::Blocked(e)) if !ready && !self.nonblock => {
-                let _ = e;
+            (_, Observed::Blocked(_)) if !ready && !self.nonblock => {
                 self.pending[usize::from(a)] = Some(op);
                 Ok(())
             }

@@ -3,8 +3,10 @@
 //! parent sends), and reap children with `waitpid(2)`.
 //!
 //! The child, forked from a process that may have other threads, makes
-//! only async-signal-safe calls (`read`, `sigaction`, `kill`, `getpid`,
-//! `_exit`). It waits on a pipe of its own: if its parent dies or drops
+//! only async-signal-safe calls (`close`, `read`, `sigaction`, `kill`,
+//! `getpid`, `_exit`). It first closes every descriptor it inherited but
+//! its go-ahead pipe and standard I/O, so that it holds no copy of its
+//! supervisor's control channel, objects, or other children's pipes. It waits on a pipe of its own: if its parent dies or drops
 //! it, the read sees end of file and the child exits at once, so no child
 //! outlives its supervisor for long.
 //!
@@ -70,6 +72,9 @@ pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
         _ => 0,
     };
     let read_fd = r.as_raw_fd();
+    // Decided before the fork: the child may only make async-signal-safe calls.
+    let max_fd =
+        rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or(4096, |n| n.min(4096)) as i32;
     let _quiet = super::process::quiet_forks();
     // SAFETY: the child below makes only async-signal-safe calls.
     let pid = unsafe { libc::fork() };
@@ -79,6 +84,11 @@ pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
     if pid == 0 {
         // SAFETY: async-signal-safe calls only, ending in _exit.
         unsafe {
+            for fd in 3..max_fd {
+                if fd != read_fd {
+                    libc::close(fd);
+                }
+            }
             let mut byte = 0u8;
             let n = loop {
                 let n = libc::read(read_fd, (&mut byte as *mut u8).cast(), 1);
@@ -274,5 +284,30 @@ mod pidfd {
     /// No pidfds here (the catalogue says the rule does not apply).
     pub fn open(_pid: i32) -> io::Result<OwnedFd> {
         Err(io::Error::from_raw_os_error(libc::ENOSYS))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiting_child_holds_no_copy_of_its_parent_s_descriptors() {
+        let (r, w) = crate::os::pipe::pipe_plain().unwrap();
+        let mut child = fork_waiting(Fate::Exit(9)).unwrap();
+        drop(w);
+        // Only the child could still hold the write end: end of file means it does not.
+        // The child closes its copies right after the fork: wait for end of
+        // file, bounded (a liveness guard; it comes within milliseconds).
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut fds = [PollFd::new(&r, PollFlags::IN)];
+        let _ = poll(&mut fds, Some(&Timespec { tv_sec: 10, tv_nsec: 0 }));
+        crate::os::fd::set_nonblocking(std::os::fd::AsFd::as_fd(&r), true).unwrap();
+        let mut byte = [0u8; 1];
+        let got = rustix::io::read(&r, &mut byte);
+        // Let the child go before judging, so that a failure leaves no child behind.
+        release(&mut child).unwrap();
+        assert_eq!(waitpid(child.pid, false).unwrap(), Some((child.pid, Status::Exited(9))));
+        assert_eq!(got, Ok(0), "the child kept a copy of the write end (EAGAIN: a writer is left)");
     }
 }
