@@ -36,6 +36,7 @@ pub mod runner;
 pub mod scratch;
 pub mod session;
 pub mod shm;
+pub mod signal;
 pub mod socket;
 pub mod stream;
 pub mod timing;

@@ -389,6 +389,32 @@ fn a_pidfd_is_readable_once_its_child_ends_and_not_before() {
 }
 
 #[test]
+fn a_stop_is_owed_to_a_waitpid_with_wuntraced_once_confirmed() {
+    use ipc_conform_harness::checker::{Checker, Event};
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::process::wait::{Op, WaitModel};
+    let mut m = WaitModel::new(1);
+    let mut step = |op, reply| m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) });
+    step(Op::Spawn(Fate::Exit(0)), Reply::Values(vec![77])).unwrap();
+    step(Op::Stop(0), Reply::Done).unwrap();
+    let job = Op::ReapJob { child: Some(0), nohang: true };
+    rejects(step(job, Reply::Values(vec![])), process_rules::STOP_CONTINUE);
+}
+
+#[test]
+fn an_orphan_still_naming_its_reaped_parent_is_refused() {
+    use ipc_conform_harness::checker::{Checker, Event};
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::process::orphan::{Op, OrphanModel};
+    let mut m = OrphanModel::new(false);
+    let mut step = |op, reply| m.apply(&Event::Step { index: 0, actor: 0, op, observed: Observed::Returned(reply) });
+    step(Op::Spawn(Fate::Exit(0)), Reply::Values(vec![20, 21, 10])).unwrap();
+    step(Op::Release(0), Reply::Done).unwrap();
+    step(Op::ReapChild(0), Reply::Values(vec![20, 1, 0])).unwrap();
+    rejects(step(Op::Ask(0), Reply::Values(vec![21, 20, 1])), process_rules::ORPHAN_REPARENT);
+}
+
+#[test]
 fn every_rule_has_a_checker_test_here() {
     let source = include_str!("shm_checker.rs");
     for rule in process_rules::ALL.iter().chain(rules::SHM.iter()) {
@@ -397,6 +423,8 @@ fn every_rule_has_a_checker_test_here() {
             r if r == process_rules::NO_FOREIGN_ACCESS => "NO_FOREIGN_ACCESS",
             r if r == process_rules::FD_INHERITED => "FD_INHERITED",
             r if r == process_rules::WAIT_STATUS => "WAIT_STATUS",
+            r if r == process_rules::STOP_CONTINUE => "STOP_CONTINUE",
+            r if r == process_rules::ORPHAN_REPARENT => "ORPHAN_REPARENT",
             r if r == process_rules::SIGCHLD => "SIGCHLD",
             r if r == process_rules::PIDFD_EXIT => "PIDFD_EXIT",
             r if r == rules::SHARED_VISIBLE => "SHARED_VISIBLE",

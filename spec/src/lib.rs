@@ -40,6 +40,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/process.toml", include_str!("../rules/process.toml")),
     ("spec/rules/ready.toml", include_str!("../rules/ready.toml")),
     ("spec/rules/eventfd.toml", include_str!("../rules/eventfd.toml")),
+    ("spec/rules/signal.toml", include_str!("../rules/signal.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -60,11 +61,13 @@ pub enum Mechanism {
     Ready,
     /// Event counters: eventfd (`eventfd`, Linux).
     Eventfd,
+    /// Signals between processes: blocked, pending, queued (`signal`).
+    Signal,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 7] = [
+    pub const ALL: [Mechanism; 8] = [
         Mechanism::Pipe,
         Mechanism::Socket,
         Mechanism::Shm,
@@ -72,10 +75,11 @@ impl Mechanism {
         Mechanism::File,
         Mechanism::Ready,
         Mechanism::Eventfd,
+        Mechanism::Signal,
     ];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
-    /// `"shm"`, `"process"`, `"file"`, `"ready"` or `"eventfd"`.
+    /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"` or `"signal"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -85,6 +89,7 @@ impl Mechanism {
             Mechanism::File => "file",
             Mechanism::Ready => "ready",
             Mechanism::Eventfd => "eventfd",
+            Mechanism::Signal => "signal",
         }
     }
 }
@@ -288,7 +293,9 @@ pub struct Rule {
 /// opened by blocking `open(2)`s; `fifo-nonblocking`: one opened with
 /// `O_NONBLOCK`; `small-pipe`: a one-page pipe, `F_SETPIPE_SZ`;
 /// `socketpair`; `connect-path` and `connect-abstract`: a unix pair joined
-/// by `bind` + `connect` through path or abstract names; `sock-nonblock`
+/// by `bind` + `connect` through path or abstract names; `listen-path`
+/// and `listen-abstract`: a unix stream listener bound to a path or an
+/// abstract name, clients connecting to it; `sock-nonblock`
 /// and `fcntl-nonblock`: a socket's ends made non-blocking by
 /// `SOCK_NONBLOCK` at creation or by `fcntl(F_SETFL)`); and the ways a
 /// descriptor becomes close-on-exec (`open`, `openat`: `O_CLOEXEC`;
@@ -297,7 +304,9 @@ pub struct Rule {
 /// `recvmsg-cmsg-cloexec`: `MSG_CMSG_CLOEXEC`; `memfd-create`:
 /// `MFD_CLOEXEC`) or is cleared again (`fcntl-setfd-clear`); and the
 /// readiness interfaces (`poll`, `select`, `epoll`: `epoll_wait(2)`,
-/// `kqueue`: `kevent(2)`).
+/// `kqueue`: `kevent(2)`); and `subreaper`: a supervisor made a
+/// subreaper by `prctl(PR_SET_CHILD_SUBREAPER)` (Linux); and the signal
+/// calls (`kill`, `sigqueue`, `pthread-sigmask`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -317,6 +326,8 @@ pub const ENTRY_POINTS: &[&str] = &[
     "socketpair",
     "connect-path",
     "connect-abstract",
+    "listen-path",
+    "listen-abstract",
     "sock-nonblock",
     "fcntl-nonblock",
     "open",
@@ -333,6 +344,10 @@ pub const ENTRY_POINTS: &[&str] = &[
     "select",
     "epoll",
     "kqueue",
+    "subreaper",
+    "kill",
+    "sigqueue",
+    "pthread-sigmask",
 ];
 
 impl Rule {

@@ -14,6 +14,7 @@ pub mod process;
 pub mod ready;
 pub mod registry;
 pub mod shm;
+pub mod signal;
 pub mod socket;
 
 pub use registry::{Property, PROPERTIES};

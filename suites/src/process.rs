@@ -12,6 +12,7 @@ use ipc_conform_harness::os::signal::ENDING_SIGNALS;
 use ipc_conform_harness::os::supervise::Fate;
 use ipc_conform_harness::process::foreign::{self, ForeignCase};
 use ipc_conform_harness::process::inherit::{self, InheritCase};
+use ipc_conform_harness::process::orphan::{self, OrphanCase};
 use ipc_conform_harness::process::rules;
 use ipc_conform_harness::process::wait::{self, WaitCase};
 use ipc_conform_harness::protocol::shm::ForkRegion;
@@ -106,6 +107,50 @@ pub static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        rule: rules::STOP_CONTINUE,
+        name: "process_waitpid_reports_each_stop_and_continue_once",
+        check: |cfg| {
+            check_with(
+                rules::STOP_CONTINUE,
+                "process_waitpid_reports_each_stop_and_continue_once",
+                supervision(Supervised::StopContinue),
+                wait::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::STOP_CONTINUE,
+                "process_waitpid_reports_each_stop_and_continue_once",
+                case,
+                wait::run,
+                cfg,
+            )
+        },
+    },
+    Property {
+        rule: rules::ORPHAN_REPARENT,
+        name: "process_orphan_is_reparented_to_the_subreaper_or_an_adopter",
+        check: |cfg| {
+            check_with(
+                rules::ORPHAN_REPARENT,
+                "process_orphan_is_reparented_to_the_subreaper_or_an_adopter",
+                orphans(cfg.entry_points.iter().any(|e| e == "subreaper")),
+                orphan::run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_with(
+                rules::ORPHAN_REPARENT,
+                "process_orphan_is_reparented_to_the_subreaper_or_an_adopter",
+                case,
+                orphan::run,
+                cfg,
+            )
+        },
+    },
+    Property {
         rule: rules::SIGCHLD,
         name: "process_child_end_sends_sigchld_and_leaves_a_zombie_until_reaped",
         check: |cfg| {
@@ -154,6 +199,9 @@ enum Supervised {
     Sigchld,
     /// process.pidfd.exit (Linux): pidfds opened and polled besides.
     Pidfd,
+    /// process.wait.stop-continue: children stopped and continued, and
+    /// waited for with WUNTRACED | WCONTINUED besides.
+    StopContinue,
 }
 
 /// How a supervised child ends: exit codes at the boundaries and at
@@ -177,13 +225,18 @@ fn fate() -> BoxedStrategy<Fate> {
 /// whether a child still exists. process.sigchld: the same, with SIGCHLD
 /// blocked or set to SIG_IGN, and asking more often. process.pidfd.exit:
 /// pidfds opened for the children and polled, now or without a timeout.
+/// process.wait.stop-continue: children stopped and continued before
+/// their release, and waited for with WUNTRACED | WCONTINUED, after a
+/// fixed walk through a stop reported, a continue reported, and a stop
+/// replaced by a continue before it was reported.
 fn supervision(what: Supervised) -> BoxedStrategy<WaitCase> {
     use ipc_conform_harness::os::supervise::SigchldMode;
     use ipc_conform_harness::process::wait::{Op, Step};
     let kinds = match what {
-        Supervised::Status => 0u8..6,
-        Supervised::Sigchld => 0u8..8,
-        Supervised::Pidfd => 0u8..11,
+        Supervised::Status => (0u8..6).boxed(),
+        Supervised::Sigchld => (0u8..8).boxed(),
+        Supervised::Pidfd => (0u8..11).boxed(),
+        Supervised::StopContinue => prop_oneof![1 => 0u8..8, 2 => 11u8..17].boxed(),
     };
     let later = (0u8..2, kinds, 0u8..8, any::<bool>());
     let mode = if what == Supervised::Sigchld {
@@ -204,6 +257,23 @@ fn supervision(what: Supervised) -> BoxedStrategy<WaitCase> {
             if pidfds {
                 steps.extend(every(Op::OpenPidfd));
             }
+            if what == Supervised::StopContinue {
+                let job = |child, nohang| Op::ReapJob { child, nohang };
+                let walk = [
+                    Op::Stop(0),
+                    job(Some(0), true),
+                    job(Some(0), true),
+                    Op::Continue(0),
+                    job(None, false),
+                    Op::Stop(0),
+                    Op::Continue(0),
+                    job(Some(0), true),
+                    job(None, true),
+                    Op::Release(0),
+                    job(Some(0), false),
+                ];
+                steps.extend((0..supervisors).flat_map(|a| walk.map(|op| Step { actor: a, op })));
+            }
             steps.extend(later.into_iter().map(|(a, kind, i, nohang)| {
                 let op = match kind {
                     0 | 1 => Op::Release(i),
@@ -212,7 +282,11 @@ fn supervision(what: Supervised) -> BoxedStrategy<WaitCase> {
                     4 | 6 => Op::Pending,
                     5 | 7 => Op::Exists(i),
                     8 => Op::OpenPidfd(i),
-                    _ => Op::PollPidfd { child: i, wait: nohang },
+                    9 | 10 => Op::PollPidfd { child: i, wait: nohang },
+                    11 | 12 => Op::Stop(i),
+                    13 | 14 => Op::Continue(i),
+                    15 => Op::ReapJob { child: Some(i), nohang },
+                    _ => Op::ReapJob { child: None, nohang },
                 };
                 Step { actor: a % supervisors, op }
             }));
@@ -223,6 +297,41 @@ fn supervision(what: Supervised) -> BoxedStrategy<WaitCase> {
                 steps.extend(every(|i| Op::PollPidfd { child: i, wait: false }));
             }
             WaitCase { supervisors, sigchld, steps }.issuable()
+        })
+        .boxed()
+}
+
+/// process.orphan.reparent: one to three families (a child that forks a
+/// grandchild), a subreaper or not where the platform has subreapers;
+/// family 0 walks through an ask while its parent lives, its parent's
+/// release and reap, an ask of the orphan, and its own end and reap;
+/// random steps of every family around it.
+fn orphans(subreapers: bool) -> BoxedStrategy<OrphanCase> {
+    use ipc_conform_harness::process::orphan::{Op, Step};
+    let subreaper = if subreapers { any::<bool>().boxed() } else { Just(false).boxed() };
+    let random = || vec((0u8..6, 0u8..3), 0..12);
+    (subreaper, vec(fate(), 1..=3), random(), random())
+        .prop_map(|(subreaper, fates, before, after)| {
+            let place = |ops: Vec<(u8, u8)>| -> Vec<Step> {
+                ops.into_iter()
+                    .map(|(kind, i)| {
+                        let op = match kind {
+                            0 | 1 => Op::Ask(i),
+                            2 => Op::Release(i),
+                            3 => Op::ReapChild(i),
+                            4 => Op::LetGo(i),
+                            _ => Op::ReapGrandchild(i),
+                        };
+                        Step { actor: 0, op }
+                    })
+                    .collect()
+            };
+            let mut steps: Vec<Step> = fates.into_iter().map(|f| Step { actor: 0, op: Op::Spawn(f) }).collect();
+            steps.extend(place(before));
+            let walk = [Op::Ask(0), Op::Release(0), Op::ReapChild(0), Op::Ask(0), Op::LetGo(0), Op::ReapGrandchild(0)];
+            steps.extend(walk.map(|op| Step { actor: 0, op }));
+            steps.extend(place(after));
+            OrphanCase { subreaper, steps }.issuable()
         })
         .boxed()
 }

@@ -10,8 +10,12 @@
 
 use ipc_conform_harness::os::ready::{Interface, Interfaces};
 use ipc_conform_harness::pipe::Creator;
+use ipc_conform_harness::ready::socket::{
+    self, ListenName, Op as SocketOp, Setup as SocketSetup, SocketReadySchedule, Step as SocketStep,
+};
 use ipc_conform_harness::ready::{exec, rules, Op, ReadySchedule, Setup, Step};
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
+use ipc_conform_harness::socket::pair::PairCreator;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -225,6 +229,132 @@ fn cases(focus: Focus, pipe_buf: u32) -> BoxedStrategy<ReadySchedule> {
             steps.extend(focus_block(focus, &setup, edge));
             steps.extend(placed(after));
             ReadySchedule { setup, steps }
+        })
+        .boxed()
+}
+
+// ---- sockets ---------------------------------------------------------
+
+/// The socket-readiness properties (`ready.socket.*`).
+pub static SOCKET_PROPERTIES: &[Property] = &[
+    Property {
+        rule: rules::SOCKET_READABLE,
+        name: "ready_connected_socket_readable_when_data_queued_or_peer_shut_down",
+        check: |cfg| {
+            check_socket(
+                rules::SOCKET_READABLE,
+                "ready_connected_socket_readable_when_data_queued_or_peer_shut_down",
+                false,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_socket(
+                rules::SOCKET_READABLE,
+                "ready_connected_socket_readable_when_data_queued_or_peer_shut_down",
+                case,
+                cfg,
+            )
+        },
+    },
+    Property {
+        rule: rules::SOCKET_LISTENER,
+        name: "ready_listener_readable_exactly_when_accept_would_not_block",
+        check: |cfg| {
+            check_socket(
+                rules::SOCKET_LISTENER,
+                "ready_listener_readable_exactly_when_accept_would_not_block",
+                true,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            replay_socket(
+                rules::SOCKET_LISTENER,
+                "ready_listener_readable_exactly_when_accept_would_not_block",
+                case,
+                cfg,
+            )
+        },
+    },
+];
+
+fn check_socket(rule: &str, name: &str, listener: bool, cfg: &RunConfig) -> RuleOutcome {
+    let timing = cfg.timing;
+    let interfaces = Interface::among(&cfg.entry_points);
+    let strategy = if listener {
+        listener_cases(ListenName::among(&cfg.entry_points))
+    } else {
+        pair_cases(PairCreator::among(&cfg.entry_points))
+    };
+    let strategy =
+        (strategy, vec(any::<u8>(), 0..=64)).prop_map(move |(s, picks)| s.asking(&interfaces, &picks).issuable());
+    runner::check(rule, name, strategy, |s| socket::exec::run(s, timing), cfg)
+}
+
+fn replay_socket(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {
+    let timing = cfg.timing;
+    runner::replay(rule, name, case, |s: &SocketReadySchedule| socket::exec::run(s, timing), cfg)
+}
+
+fn socket_probe() -> SocketOp {
+    SocketOp::Probe { with: Interfaces::of(&[Interface::Poll]) }
+}
+
+/// Pairs: sends and receives both ways, shutdowns and closes, with probes
+/// all along; the focus block walks an end through queued bytes, its
+/// peer's shutdown and its peer's last close.
+fn pair_cases(creators: Vec<PairCreator>) -> BoxedStrategy<SocketReadySchedule> {
+    let op = prop_oneof![
+        3 => prop_oneof![Just(1u32), 1u32..=512, 4096u32..=70_000].prop_map(|len| SocketOp::Send { len }),
+        3 => prop_oneof![Just(1u32), 1u32..=512, Just(1u32 << 17)].prop_map(|max| SocketOp::Recv { max }),
+        1 => Just(SocketOp::ShutWrite),
+        1 => Just(SocketOp::Close),
+        5 => Just(socket_probe()),
+    ];
+    let random = move |n: usize| vec((op.clone(), any::<(bool, u8)>()), 0..n);
+    (1u8..=2, 1u8..=2, any::<u8>(), random(10), random(12))
+        .prop_map(move |(h0, h1, pick, before, after)| {
+            let creator = creators[usize::from(pick) % creators.len()];
+            let setup = SocketSetup::Pair { creator, holders: [h0, h1] };
+            let at = |end: bool, i: u8| if end { h0 + i % h1 } else { i % h0 };
+            let placed = |ops: Vec<(SocketOp, (bool, u8))>| -> Vec<SocketStep> {
+                ops.into_iter().map(|(op, (end, i))| SocketStep { actor: at(end, i), op }).collect()
+            };
+            let (e0, e1) =
+                (|op, i| SocketStep { actor: at(false, i), op }, |op, i| SocketStep { actor: at(true, i), op });
+            let mut steps = placed(before);
+            steps.extend([e0(socket_probe(), 0), e1(SocketOp::Send { len: 3 }, 0), e0(socket_probe(), 0)]);
+            steps.extend([e0(SocketOp::Recv { max: 1 << 17 }, 0), e0(socket_probe(), 0)]);
+            steps.extend([e1(SocketOp::ShutWrite, 0), e0(socket_probe(), 1), e1(socket_probe(), 0)]);
+            steps.extend([e0(SocketOp::Send { len: 2 }, 0), e1(socket_probe(), 1), e0(SocketOp::Recv { max: 8 }, 0)]);
+            steps.extend((0..h0).flat_map(|i| [e0(SocketOp::Close, i), e1(socket_probe(), 0)]));
+            steps.extend(placed(after));
+            SocketReadySchedule { setup, steps }
+        })
+        .boxed()
+}
+
+/// Listeners: connects, non-blocking accepts and probes; the focus block
+/// fills the queue with two connections and drains it.
+fn listener_cases(names: Vec<ListenName>) -> BoxedStrategy<SocketReadySchedule> {
+    let op = prop_oneof![2 => Just(SocketOp::Connect), 2 => Just(SocketOp::Accept), 3 => Just(socket_probe())];
+    let random = move |n: usize| vec((op.clone(), any::<u8>()), 0..n);
+    (1u8..=3, any::<u8>(), random(10), random(12))
+        .prop_map(move |(clients, pick, before, after)| {
+            let name = names[usize::from(pick) % names.len()];
+            let setup = SocketSetup::Listener { name, clients };
+            let at = |op: &SocketOp, i: u8| if *op == SocketOp::Connect { 1 + i % clients } else { 0 };
+            let placed = |ops: Vec<(SocketOp, u8)>| -> Vec<SocketStep> {
+                ops.into_iter().map(|(op, i)| SocketStep { actor: at(&op, i), op }).collect()
+            };
+            let s = |op: SocketOp, i: u8| SocketStep { actor: at(&op, i), op };
+            let mut steps = placed(before);
+            steps.extend([s(socket_probe(), 0), s(SocketOp::Accept, 0), s(SocketOp::Connect, 0), s(socket_probe(), 0)]);
+            steps.extend([s(SocketOp::Connect, 1), s(socket_probe(), 0), s(SocketOp::Accept, 0), s(socket_probe(), 0)]);
+            steps.extend([s(SocketOp::Accept, 0), s(socket_probe(), 0), s(SocketOp::Accept, 0), s(socket_probe(), 0)]);
+            steps.extend(placed(after));
+            SocketReadySchedule { setup, steps }
         })
         .boxed()
 }

@@ -25,7 +25,9 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::process::PROPERTIES,
     crate::file::PROPERTIES,
     crate::ready::PROPERTIES,
+    crate::ready::SOCKET_PROPERTIES,
     crate::eventfd::PROPERTIES,
+    crate::signal::PROPERTIES,
 ];
 
 /// Every property, flat.

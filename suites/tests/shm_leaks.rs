@@ -43,7 +43,7 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
         check(outcome.verdict.is_ok(), runner::render(&outcome))?;
         ran += 1;
     }
-    check(ran == 14, format!("expected the 14 shm and process rules, ran {ran}"))?;
+    check(ran == 16, format!("expected the 16 shm and process rules, ran {ran}"))?;
     // A case that breaks off halfway: the name exists and actors run when
     // the ring's consumer refuses a ring of no slots.
     let broken =

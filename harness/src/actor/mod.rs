@@ -6,6 +6,7 @@ pub mod file;
 pub mod process;
 pub mod ready;
 pub mod shm;
+pub mod signal;
 pub mod socket;
 
 use crate::os::process::exit as code;
@@ -25,7 +26,8 @@ pub fn main() -> ! {
     crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
-    let mut actor = Actor { slots: Vec::new(), buf: Vec::new(), watch: None, children: Vec::new() };
+    let mut actor =
+        Actor { slots: Vec::new(), buf: Vec::new(), watch: None, children: Vec::new(), families: Vec::new() };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
@@ -80,6 +82,8 @@ pub struct Actor {
     pub watch: Option<crate::os::ready::Watch>,
     /// The children this actor forked as a supervisor, in spawn order.
     pub children: Vec<crate::os::supervise::WaitingChild>,
+    /// The children with a grandchild it forked, in spawn order.
+    pub families: Vec<crate::os::supervise::Family>,
 }
 
 impl Actor {
@@ -184,6 +188,7 @@ impl Actor {
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),
             Request::Ready(op) => return ready::perform(self, op),
+            Request::Signal(op) => return signal::perform(self, op),
             Request::Process(op) => return process::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),

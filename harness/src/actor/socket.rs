@@ -69,6 +69,10 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
             let fd = sock::connect_unix(Path::new(&path));
             opened(actor, fd)
         }
+        SocketOp::ConnectAbstract { name } => {
+            let fd = sock::connect_unix_at(sock::UnixName::Abstract(name.as_bytes()));
+            opened(actor, fd)
+        }
         SocketOp::ConnectTcp { port } => {
             let fd = sock::connect_tcp_loopback(port);
             opened(actor, fd)

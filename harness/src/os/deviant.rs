@@ -117,10 +117,17 @@ deviations! {
     FullPipeWritable = "full-pipe-writable", [ids::READY_PIPE_WRITABLE], "every readiness interface reports a full pipe's write end as writable";
     ErrorNotReported = "error-not-reported", [ids::READY_PIPE_ERROR], "poll, epoll and kqueue leave out the error condition (writable all the same) once the last reader is gone";
     SelectMisreads = "select-misreads", [ids::READY_INTERFACES_AGREE], "select reports a read end readable when poll would not, and not readable when poll would";
+    SocketEofUnseen = "socket-eof-unseen", [ids::READY_SOCKET_READABLE], "a connected socket whose peer shut down writing is reported not readable (and no POLLRDHUP or EV_EOF) while no bytes are queued";
+    ListenerNeverReady = "listener-never-ready", [ids::READY_SOCKET_LISTENER], "a listening socket is reported not readable although a connection waits to be accepted";
     EfdSemaphoreIgnored = "efd-semaphore-ignored", [ids::EVENTFD_COUNTER], "eventfd ignores EFD_SEMAPHORE: a read takes the whole counter";
     PidfdNeverReadable = "pidfd-never-readable", [ids::PROCESS_PIDFD_EXIT], "a pidfd never reports its process's end: poll says not readable";
     SigIgnKeepsZombies = "sig-ign-keeps-zombies", [ids::PROCESS_SIGCHLD], "setting SIGCHLD to SIG_IGN is accepted and ignored: children become zombies and waitpid reports them";
     SigchldNotSent = "sigchld-not-sent", [ids::PROCESS_SIGCHLD], "a child's end leaves no SIGCHLD pending in its blocked parent";
+    BlockedSignalLost = "blocked-signal-lost", [ids::SIGNAL_PENDING_COALESCE], "a standard signal left pending while blocked is discarded when unblocked, never delivered";
+    RealtimeOutOfOrder = "realtime-out-of-order", [ids::SIGNAL_QUEUE_REALTIME], "real-time signals queued while blocked are delivered last first within a number";
+    OrphanPpidStale = "orphan-ppid-stale", [ids::PROCESS_ORPHAN_REPARENT], "getppid() in an orphaned process still names the parent that exited";
+    SubreaperIgnored = "subreaper-ignored", [ids::PROCESS_ORPHAN_REPARENT], "prctl(PR_SET_CHILD_SUBREAPER) succeeds and does nothing: orphans go past the subreaper to init";
+    ContinueNotReported = "continue-not-reported", [ids::PROCESS_WAIT_STOP_CONTINUE], "waitpid with WNOHANG ignores WCONTINUED: a continued child is reported as continued only to a waitpid that blocks";
     WaitStatusOffByOne = "wait-status-off-by-one", [ids::PROCESS_WAIT_STATUS], "waitpid reports an exited child's code one higher than the code it exited with";
     WaitReturnsEarly = "wait-returns-early", [ids::READY_WAIT_WAKES], "a blocking poll, select, epoll_wait or kevent returns at once, whether or not the end is ready";
     EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";

@@ -100,8 +100,9 @@ pub enum Interest {
     Write,
 }
 
-/// An interface's answer, normalized. `hangup` and `error` are `None`
-/// where the interface cannot tell them apart from readiness (`select`).
+/// An interface's answer, normalized. `hangup`, `error` and `rdhup` are
+/// `None` where the interface cannot tell them apart from readiness
+/// (`select`; `poll` off Linux has no `POLLRDHUP`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Readiness {
     /// A read would not block (poll: `POLLIN`, `POLLHUP` or `POLLERR`).
@@ -112,6 +113,11 @@ pub struct Readiness {
     pub hangup: Option<bool>,
     /// An error condition (`POLLERR`, `EPOLLERR`, `EV_EOF` on the write filter).
     pub error: Option<bool>,
+    /// A socket's peer shut down writing (`POLLRDHUP`, `EPOLLRDHUP` on
+    /// Linux; `EV_EOF` on kqueue's read filter). Pipes never set
+    /// `POLLRDHUP`; their models do not ask.
+    #[serde(default)]
+    pub rdhup: Option<bool>,
 }
 
 impl Readiness {
@@ -122,13 +128,17 @@ impl Readiness {
             Some(false) => 1 << shift,
             Some(true) => 3 << shift,
         };
-        i64::from(self.readable) | i64::from(self.writable) << 1 | tri(self.hangup, 2) | tri(self.error, 4)
+        i64::from(self.readable)
+            | i64::from(self.writable) << 1
+            | tri(self.hangup, 2)
+            | tri(self.error, 4)
+            | tri(self.rdhup, 6)
     }
 
     /// The answer [`Readiness::to_bits`] encoded, or `None` for a number
     /// it cannot have made.
     pub fn from_bits(bits: i64) -> Option<Readiness> {
-        if !(0..64).contains(&bits) {
+        if !(0..256).contains(&bits) {
             return None;
         }
         let tri = |shift: u32| match (bits >> shift) & 3 {
@@ -137,15 +147,22 @@ impl Readiness {
             3 => Some(Some(true)),
             _ => None,
         };
-        Some(Readiness { readable: bits & 1 != 0, writable: bits & 2 != 0, hangup: tri(2)?, error: tri(4)? })
+        Some(Readiness {
+            readable: bits & 1 != 0,
+            writable: bits & 2 != 0,
+            hangup: tri(2)?,
+            error: tri(4)?,
+            rdhup: tri(6)?,
+        })
     }
 
-    fn from_poll(readable: bool, writable: bool, hangup: bool, error: bool) -> Readiness {
+    fn from_poll(readable: bool, writable: bool, hangup: bool, error: bool, rdhup: Option<bool>) -> Readiness {
         Readiness {
             readable: readable || hangup || error,
             writable: writable || error,
             hangup: Some(hangup),
             error: Some(error),
+            rdhup,
         }
     }
 }
@@ -163,6 +180,11 @@ impl fmt::Display for Readiness {
         match self.error {
             Some(true) => parts.push("error"),
             Some(false) => parts.push("no error"),
+            None => {}
+        }
+        match self.rdhup {
+            Some(true) => parts.push("peer shut down writing"),
+            Some(false) => parts.push("no peer shutdown"),
             None => {}
         }
         f.write_str(&parts.join(", "))
@@ -213,7 +235,7 @@ fn poll_now(
 ) -> io::Result<Readiness> {
     use rustix::event::{PollFd, PollFlags};
     let events = match interest {
-        Interest::Read => PollFlags::IN,
+        Interest::Read => PollFlags::IN | backend::POLL_RDHUP,
         Interest::Write => PollFlags::OUT,
     };
     let mut fds = [PollFd::from_borrowed_fd(fd, events)];
@@ -227,6 +249,7 @@ fn poll_now(
         got.contains(PollFlags::OUT),
         got.contains(PollFlags::HUP),
         got.contains(PollFlags::ERR),
+        (interest == Interest::Read).then_some(backend::POLL_RDHUP).filter(|f| !f.is_empty()).map(|f| got.contains(f)),
     ))
 }
 
@@ -255,6 +278,7 @@ fn select_now(
         writable: interest == Interest::Write && ready,
         hangup: None,
         error: None,
+        rdhup: None,
     })
 }
 
@@ -320,9 +344,24 @@ fn deviate(fd: BorrowedFd<'_>, how: Interface, interest: Interest, mut r: Readin
         (Deviation::FullPipeWritable, Interest::Write) => r.writable = true,
         (Deviation::ErrorNotReported, Interest::Write) if r.error == Some(true) => r.error = Some(false),
         (Deviation::SelectMisreads, Interest::Read) if how == Interface::Select => r.readable = !r.readable,
+        (Deviation::SocketEofUnseen, Interest::Read)
+            if r.readable && super::entry::is_socket(fd) && deviant::bytes_available(fd).is_ok_and(|n| n == 0) =>
+        {
+            let no = |v: Option<bool>| v.map(|_| false);
+            r = Readiness { readable: false, hangup: no(r.hangup), error: no(r.error), rdhup: no(r.rdhup), ..r }
+        }
+        (Deviation::ListenerNeverReady, Interest::Read) if super::entry::is_socket(fd) && !connected(fd) => {
+            r.readable = false
+        }
         _ => {}
     }
     r
+}
+
+/// For the socket deviations: whether a socket has a peer (a listener
+/// has none: `getpeername` fails with `ENOTCONN`).
+fn connected(fd: BorrowedFd<'_>) -> bool {
+    rustix::net::getpeername(fd).is_ok()
 }
 
 /// For [`Deviation::ReadyIgnoresData`] through select (which cannot tell
@@ -342,12 +381,16 @@ mod backend {
 
     const ZERO: rustix::event::Timespec = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
 
-    fn answer(flags: epoll::EventFlags) -> Readiness {
+    /// `POLLRDHUP`, asked with every read interest.
+    pub const POLL_RDHUP: rustix::event::PollFlags = rustix::event::PollFlags::RDHUP;
+
+    fn answer(flags: epoll::EventFlags, read: bool) -> Readiness {
         Readiness::from_poll(
             flags.contains(epoll::EventFlags::IN),
             flags.contains(epoll::EventFlags::OUT),
             flags.contains(epoll::EventFlags::HUP),
             flags.contains(epoll::EventFlags::ERR),
+            read.then(|| flags.contains(epoll::EventFlags::RDHUP)),
         )
     }
 
@@ -358,16 +401,16 @@ mod backend {
     ) -> io::Result<Readiness> {
         let queue = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let flags = match interest {
-            Interest::Read => epoll::EventFlags::IN,
+            Interest::Read => epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
             Interest::Write => epoll::EventFlags::OUT,
         };
         epoll::add(&queue, fd, epoll::EventData::new_u64(0), flags)?;
-        Ok(epoll_ask(queue.as_fd(), timeout)?.unwrap_or_default())
+        Ok(epoll_ask(queue.as_fd(), timeout, interest == Interest::Read)?.unwrap_or_default())
     }
 
     pub fn epoll_watch(fd: BorrowedFd<'_>, edge: bool) -> io::Result<OwnedFd> {
         let queue = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        let mut flags = epoll::EventFlags::IN;
+        let mut flags = epoll::EventFlags::IN | epoll::EventFlags::RDHUP;
         if edge {
             flags |= epoll::EventFlags::ET;
         }
@@ -376,13 +419,17 @@ mod backend {
     }
 
     pub fn epoll_harvest(queue: BorrowedFd<'_>) -> io::Result<Option<Readiness>> {
-        epoll_ask(queue, Some(&ZERO))
+        epoll_ask(queue, Some(&ZERO), true)
     }
 
-    fn epoll_ask(queue: BorrowedFd<'_>, timeout: Option<&rustix::event::Timespec>) -> io::Result<Option<Readiness>> {
+    fn epoll_ask(
+        queue: BorrowedFd<'_>,
+        timeout: Option<&rustix::event::Timespec>,
+        read: bool,
+    ) -> io::Result<Option<Readiness>> {
         let mut events = Vec::with_capacity(4);
         epoll::wait(queue, rustix::buffer::spare_capacity(&mut events), timeout)?;
-        Ok(events.first().map(|e| answer(e.flags)))
+        Ok(events.first().map(|e| answer(e.flags, read)))
     }
 
     pub fn kqueue_now(_fd: BorrowedFd<'_>, _interest: Interest, _now: bool) -> io::Result<Readiness> {
@@ -406,6 +453,9 @@ mod backend {
     use std::io;
     use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+    /// No `POLLRDHUP` here: `poll` cannot tell a peer's shutdown.
+    pub const POLL_RDHUP: rustix::event::PollFlags = rustix::event::PollFlags::empty();
+
     fn zero() -> Option<std::time::Duration> {
         Some(std::time::Duration::ZERO)
     }
@@ -424,8 +474,10 @@ mod backend {
         }
         let eof = e.flags().contains(EventFlags::EOF);
         Ok(match e.filter() {
-            EventFilter::Write(_) => Readiness { readable: false, writable: true, hangup: None, error: Some(eof) },
-            _ => Readiness { readable: true, writable: false, hangup: Some(eof), error: None },
+            EventFilter::Write(_) => {
+                Readiness { readable: false, writable: true, hangup: None, error: Some(eof), rdhup: None }
+            }
+            _ => Readiness { readable: true, writable: false, hangup: Some(eof), error: None, rdhup: Some(eof) },
         })
     }
 
@@ -433,8 +485,12 @@ mod backend {
     /// no end-of-file condition.
     fn quiet(interest: Interest) -> Readiness {
         match interest {
-            Interest::Read => Readiness { readable: false, writable: false, hangup: Some(false), error: None },
-            Interest::Write => Readiness { readable: false, writable: false, hangup: None, error: Some(false) },
+            Interest::Read => {
+                Readiness { readable: false, writable: false, hangup: Some(false), error: None, rdhup: Some(false) }
+            }
+            Interest::Write => {
+                Readiness { readable: false, writable: false, hangup: None, error: Some(false), rdhup: None }
+            }
         }
     }
 
@@ -508,10 +564,38 @@ mod tests {
                 assert_eq!(r.to_bits(), bits);
             }
         }
-        let r = Readiness { readable: true, writable: false, hangup: Some(true), error: None };
+        let r = Readiness { readable: true, writable: false, hangup: Some(true), error: None, rdhup: Some(false) };
         assert_eq!(Readiness::from_bits(r.to_bits()), Some(r));
-        assert_eq!(Readiness::from_bits(64), None);
+        assert_eq!(Readiness::from_bits(256), None);
         assert_eq!(Readiness::from_bits(0b1000), None); // hang-up "true" without "known"
+    }
+
+    #[test]
+    fn a_peer_shutdown_and_a_waiting_connection_are_seen_by_every_interface() {
+        use crate::os::socket::{self as sock, SocketKind, UnixName};
+        let (a, b) = sock::pair_with(SocketKind::Stream, false).unwrap();
+        let here: Vec<Interface> =
+            Interface::ALL.iter().copied().filter(|i| probe(a.as_fd(), *i, Interest::Read).is_ok()).collect();
+        for how in &here {
+            let got = probe(a.as_fd(), *how, Interest::Read).unwrap();
+            assert!(!got.readable && got.rdhup != Some(true), "{how}: an idle socket: {got}");
+        }
+        rustix::net::shutdown(&b, rustix::net::Shutdown::Write).unwrap();
+        for how in &here {
+            let got = probe(a.as_fd(), *how, Interest::Read).unwrap();
+            assert!(got.readable && got.rdhup != Some(false), "{how}: the peer shut down writing: {got}");
+            assert!(!probe(b.as_fd(), *how, Interest::Read).unwrap().readable, "{how}: its own shutdown");
+        }
+        let scratch = crate::scratch::Scratch::new().unwrap();
+        let path = scratch.path().join("l.sock");
+        let listener = sock::listen_unix_at(UnixName::Path(&path), 4).unwrap();
+        for how in &here {
+            assert!(!probe(listener.as_fd(), *how, Interest::Read).unwrap().readable, "{how}: nobody connected");
+        }
+        let _client = sock::connect_unix(&path).unwrap();
+        for how in &here {
+            assert!(probe(listener.as_fd(), *how, Interest::Read).unwrap().readable, "{how}: a connection waits");
+        }
     }
 
     #[test]

@@ -182,6 +182,15 @@ pub fn pair_by_connect(
 
 /// A unix-domain listener bound at `path` (`socket`, `bind`, `listen`).
 pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
+    listen_unix_at(UnixName::Path(path), backlog)
+}
+
+/// A unix-domain stream listener bound to `name`, a path or (Linux) an
+/// abstract name (`socket`, `bind`, `listen`).
+///
+/// # References
+/// - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html), [listen(2)](https://man7.org/linux/man-pages/man2/listen.2.html)
+pub fn listen_unix_at(name: UnixName<'_>, backlog: i32) -> io::Result<OwnedFd> {
     let _guard = super::process::quiet_forks();
     let fd = finish(rustix::net::socket_with(
         rustix::net::AddressFamily::UNIX,
@@ -189,8 +198,7 @@ pub fn listen_unix(path: &Path, backlog: i32) -> io::Result<OwnedFd> {
         cloexec_flags(),
         None,
     )?)?;
-    let addr = rustix::net::SocketAddrUnix::new(path)?;
-    rustix::net::bind(&fd, &addr)?;
+    rustix::net::bind(&fd, &name.to_addr()?)?;
     rustix::net::listen(&fd, backlog)?;
     Ok(fd)
 }
@@ -261,6 +269,12 @@ fn accept_flagged(listener: BorrowedFd<'_>, _flags: rustix::net::SocketFlags) ->
 
 /// `connect(2)` of a new unix stream socket to `path`.
 pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
+    connect_unix_at(UnixName::Path(path))
+}
+
+/// `connect(2)` of a new unix stream socket to `name`, a path or (Linux)
+/// an abstract name.
+pub fn connect_unix_at(name: UnixName<'_>) -> io::Result<OwnedFd> {
     let fd = {
         let _guard = super::process::quiet_forks();
         finish(rustix::net::socket_with(
@@ -270,7 +284,7 @@ pub fn connect_unix(path: &Path) -> io::Result<OwnedFd> {
             None,
         )?)?
     };
-    rustix::net::connect(&fd, &rustix::net::SocketAddrUnix::new(path)?)?;
+    rustix::net::connect(&fd, &name.to_addr()?)?;
     Ok(fd)
 }
 

@@ -52,7 +52,11 @@ pub enum Status {
     Exited(i32),
     /// `WIFSIGNALED`, with `WTERMSIG`.
     Signaled(i32),
-    /// Anything else (stopped, continued), the raw status.
+    /// `WIFSTOPPED`, with `WSTOPSIG` (asked with `WUNTRACED`).
+    Stopped(i32),
+    /// `WIFCONTINUED` (asked with `WCONTINUED`).
+    Continued,
+    /// Anything else, the raw status.
     Other(i32),
 }
 
@@ -63,18 +67,10 @@ pub enum Status {
 pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
     let (r, w) = super::pipe::pipe_plain()?;
     super::fd::set_cloexec(std::os::fd::AsFd::as_fd(&w), true)?;
-    let signal = match fate {
-        Fate::Raise(s) => s,
-        _ => 0,
-    };
-    let code = match fate {
-        Fate::Exit(c) => i32::from(c),
-        _ => 0,
-    };
+    let (signal, code) = fate_parts(fate);
     let read_fd = r.as_raw_fd();
     // Decided before the fork: the child may only make async-signal-safe calls.
-    let max_fd =
-        rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or(4096, |n| n.min(4096)) as i32;
+    let max_fd = fd_limit();
     let _quiet = super::process::quiet_forks();
     // SAFETY: the child below makes only async-signal-safe calls.
     let pid = unsafe { libc::fork() };
@@ -84,38 +80,240 @@ pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
     if pid == 0 {
         // SAFETY: async-signal-safe calls only, ending in _exit.
         unsafe {
-            for fd in 3..max_fd {
-                if fd != read_fd {
-                    libc::close(fd);
-                }
-            }
-            let mut byte = 0u8;
-            let n = loop {
-                let n = libc::read(read_fd, (&mut byte as *mut u8).cast(), 1);
-                if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                break n;
-            };
-            if n != 1 {
-                libc::_exit(0); // the supervisor let go of it
-            }
-            if signal != 0 {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-                let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, signal);
-                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-                libc::kill(libc::getpid(), signal);
-                libc::_exit(126); // the signal did not end it
-            }
-            libc::_exit(code);
+            close_all_but(&[read_fd], max_fd);
+            await_go_then(read_fd, signal, code)
         }
     }
     drop(r);
     Ok(WaitingChild { pid, fate, go: Some(w), pidfd: None })
+}
+
+/// The signal a child raises (0: none) and the code it exits with, for `fate`.
+fn fate_parts(fate: Fate) -> (i32, i32) {
+    match fate {
+        Fate::Raise(s) => (s, 0),
+        Fate::Exit(c) => (0, i32::from(c)),
+        Fate::Killed(_) => (0, 0),
+    }
+}
+
+/// The descriptor numbers a forked child closes below (decided before the
+/// fork: the child may only make async-signal-safe calls).
+fn fd_limit() -> i32 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or(4096, |n| n.min(4096)) as i32
+}
+
+/// In a forked child: closes every descriptor from 3 below `max_fd` but
+/// those in `keep`.
+///
+/// # Safety
+/// Async-signal-safe (close only); for a forked child.
+unsafe fn close_all_but(keep: &[i32], max_fd: i32) {
+    for fd in 3..max_fd {
+        if !keep.contains(&fd) {
+            // SAFETY: closing a number this process may hold.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// In a forked child: waits for the go-ahead byte on `read_fd` (end of
+/// file: the supervisor let go, so `_exit(0)`), then raises `signal`
+/// (if not 0) with its default action, or `_exit(code)`.
+///
+/// # Safety
+/// Async-signal-safe calls only; for a forked child.
+unsafe fn await_go_then(read_fd: i32, signal: i32, code: i32) -> ! {
+    // SAFETY: read, sigaction, sigprocmask, kill, getpid and _exit are
+    // async-signal-safe; every pointer is to a local.
+    unsafe {
+        let mut byte = 0u8;
+        let n = loop {
+            let n = libc::read(read_fd, (&mut byte as *mut u8).cast(), 1);
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break n;
+        };
+        if n != 1 {
+            libc::_exit(0); // the supervisor let go of it
+        }
+        if signal != 0 {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::kill(libc::getpid(), signal);
+            libc::_exit(126); // the signal did not end it
+        }
+        libc::_exit(code)
+    }
+}
+
+/// A waiting child that has forked a grandchild of its own: the child
+/// (the middle) waits for its go-ahead and then meets its fate, as a
+/// [`WaitingChild`]; the grandchild answers each ask with its pid and its
+/// parent's pid (`getppid()`), and ends once the supervisor stops asking
+/// (closes its end).
+#[derive(Debug)]
+pub struct Family {
+    /// The middle child: the supervisor's own.
+    pub middle: WaitingChild,
+    /// The grandchild's pid.
+    pub grandchild: i32,
+    /// The write end of the grandchild's ask pipe (`None` once let go).
+    ask: Option<OwnedFd>,
+    /// The read end of its answers.
+    answer: OwnedFd,
+}
+
+impl Family {
+    /// Asks the grandchild: its `(pid, getppid())`.
+    ///
+    /// # References
+    /// - getppid(2); write(2), read(2).
+    pub fn ask(&self) -> io::Result<(i32, i32)> {
+        let ask = self.ask.as_ref().ok_or_else(|| io::Error::from_raw_os_error(libc::EALREADY))?;
+        rustix::io::write(ask, &[1])?;
+        let mut got = [0u8; 8];
+        let mut n = 0;
+        while n < got.len() {
+            match rustix::io::read(&self.answer, &mut got[n..]) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(k) => n += k,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let word = |b: &[u8]| i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        Ok((word(&got[..4]), word(&got[4..])))
+    }
+
+    /// Lets the grandchild go: it ends (`_exit(0)`).
+    pub fn let_go(&mut self) {
+        self.ask = None;
+    }
+}
+
+/// Forks a child that forks a grandchild (see [`Family`]), then waits
+/// for [`release`] and meets `fate`; learns the grandchild's pid by a
+/// first ask.
+///
+/// # References
+/// - fork(2), getppid(2), pipe(2), _exit(2).
+pub fn fork_family(fate: Fate) -> io::Result<Family> {
+    use std::os::fd::AsFd;
+    let (go_r, go_w) = super::pipe::pipe_plain()?;
+    let (ask_r, ask_w) = super::pipe::pipe_plain()?;
+    let (answer_r, answer_w) = super::pipe::pipe_plain()?;
+    for end in [&go_w, &ask_w, &answer_r] {
+        super::fd::set_cloexec(end.as_fd(), true)?;
+    }
+    let (signal, code) = fate_parts(fate);
+    let (go, ask, answer) = (go_r.as_raw_fd(), ask_r.as_raw_fd(), answer_w.as_raw_fd());
+    let stale = deviant::is(Deviation::OrphanPpidStale);
+    let max_fd = fd_limit();
+    let _quiet = super::process::quiet_forks();
+    // SAFETY: the child below makes only async-signal-safe calls.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only, ending in _exit.
+        unsafe {
+            close_all_but(&[go, ask, answer], max_fd);
+            let grandchild = libc::fork();
+            if grandchild == 0 {
+                libc::close(go);
+                answer_asks(ask, answer, stale);
+            }
+            libc::close(ask);
+            libc::close(answer);
+            if grandchild < 0 {
+                libc::_exit(125);
+            }
+            await_go_then(go, signal, code)
+        }
+    }
+    drop((go_r, ask_r, answer_w));
+    let mut family = Family {
+        middle: WaitingChild { pid, fate, go: Some(go_w), pidfd: None },
+        grandchild: 0,
+        ask: Some(ask_w),
+        answer: answer_r,
+    };
+    family.grandchild = family.ask()?.0;
+    Ok(family)
+}
+
+/// In the grandchild: answers each ask byte on `ask` with its pid and
+/// `getppid()` on `answer` (with `stale`, the parent it had at the start:
+/// the deviation), and `_exit(0)` at end of file.
+///
+/// # Safety
+/// Async-signal-safe calls only; for a forked child.
+unsafe fn answer_asks(ask: i32, answer: i32, stale: bool) -> ! {
+    // SAFETY: read, write, getpid, getppid and _exit are async-signal-safe.
+    unsafe {
+        let first = libc::getppid();
+        loop {
+            let mut byte = 0u8;
+            let n = libc::read(ask, (&mut byte as *mut u8).cast(), 1);
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            if n != 1 {
+                libc::_exit(0);
+            }
+            let ppid = if stale { first } else { libc::getppid() };
+            let mut out = [0u8; 8];
+            out[..4].copy_from_slice(&libc::getpid().to_le_bytes());
+            out[4..].copy_from_slice(&ppid.to_le_bytes());
+            if libc::write(answer, out.as_ptr().cast(), out.len()) != 8 {
+                libc::_exit(0);
+            }
+        }
+    }
+}
+
+/// Makes the calling process a subreaper, or no longer one: orphaned
+/// descendants are re-parented to it rather than to init (Linux
+/// `prctl(PR_SET_CHILD_SUBREAPER)`; `ENOSYS` elsewhere).
+///
+/// # References
+/// - prctl(2) (Linux): PR_SET_CHILD_SUBREAPER.
+pub fn set_subreaper(on: bool) -> io::Result<()> {
+    if on && deviant::is(Deviation::SubreaperIgnored) {
+        return Ok(());
+    }
+    subreaper::set(on)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod subreaper {
+    use std::io;
+
+    pub fn set(on: bool) -> io::Result<()> {
+        // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes a plain integer.
+        match unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, libc::c_ulong::from(on), 0, 0, 0) } {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod subreaper {
+    use std::io;
+
+    /// No subreapers here (the catalogue says so: orphans go to launchd).
+    pub fn set(_on: bool) -> io::Result<()> {
+        Err(io::Error::from_raw_os_error(libc::ENOSYS))
+    }
 }
 
 /// Lets `child` meet its fate: the go-ahead byte, or for
@@ -137,15 +335,26 @@ pub fn release(child: &mut WaitingChild) -> io::Result<()> {
     }
 }
 
-/// `waitpid(pid, &status, nohang ? WNOHANG : 0)`, `pid` -1 for any
-/// child: `None` when `WNOHANG` found no child ended, else the child and
-/// its status. Retries `EINTR` (a harness call, not under test).
+/// `waitpid(pid, &status, flags)`, `pid` -1 for any child, with
+/// `WNOHANG` when `nohang` and `WUNTRACED | WCONTINUED` when `job` (stops
+/// and continues reported too): `None` when `WNOHANG` found nothing to
+/// report, else the child and its status. Retries `EINTR` (a harness
+/// call, not under test).
 ///
 /// # References
-/// - waitpid(2).
-pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<(i32, Status)>> {
+/// - waitpid(2); POSIX.1-2017 XSH waitpid(): WUNTRACED, WCONTINUED; XBD
+///   <sys/wait.h>: WIFSTOPPED, WSTOPSIG, WIFCONTINUED.
+pub fn waitpid(pid: i32, nohang: bool, job: bool) -> io::Result<Option<(i32, Status)>> {
     let mut raw = 0;
-    let flags = if nohang { libc::WNOHANG } else { 0 };
+    let mut flags = if nohang { libc::WNOHANG } else { 0 };
+    if job {
+        flags |= libc::WUNTRACED;
+        // The deviation: WCONTINUED dropped from a WNOHANG waitpid, so a
+        // continue is reported only to one that blocks.
+        if !(nohang && deviant::is(Deviation::ContinueNotReported)) {
+            flags |= libc::WCONTINUED;
+        }
+    }
     let got = loop {
         // SAFETY: a valid out-pointer for the status.
         let got = unsafe { libc::waitpid(pid, &mut raw, flags) };
@@ -165,10 +374,54 @@ pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<(i32, Status)>> {
         Status::Exited(if deviant::is(Deviation::WaitStatusOffByOne) { (code + 1) & 0xff } else { code })
     } else if libc::WIFSIGNALED(raw) {
         Status::Signaled(libc::WTERMSIG(raw))
+    } else if libc::WIFSTOPPED(raw) {
+        Status::Stopped(libc::WSTOPSIG(raw))
+    } else if libc::WIFCONTINUED(raw) {
+        Status::Continued
     } else {
         Status::Other(raw)
     };
     Ok(Some((got, status)))
+}
+
+/// Stops child `pid` (`SIGSTOP`) and returns once it has stopped:
+/// `waitid(P_PID, pid, WSTOPPED | WNOWAIT)`, which leaves the stop to be
+/// reported by a later `waitpid`.
+///
+/// # References
+/// - kill(2); waitid(2) (Linux, macOS); POSIX.1-2017 XSH waitid(): WSTOPPED, WNOWAIT.
+pub fn stop(pid: i32) -> io::Result<()> {
+    signal_and_settle(pid, libc::SIGSTOP, libc::WSTOPPED)
+}
+
+/// Continues stopped child `pid` (`SIGCONT`) and returns once its
+/// continue is reportable: `waitid(P_PID, pid, WCONTINUED | WNOWAIT)`.
+///
+/// # References
+/// - kill(2); waitid(2); POSIX.1-2017 XSH waitid(): WCONTINUED, WNOWAIT.
+pub fn resume(pid: i32) -> io::Result<()> {
+    signal_and_settle(pid, libc::SIGCONT, libc::WCONTINUED)
+}
+
+fn signal_and_settle(pid: i32, signal: i32, event: i32) -> io::Result<()> {
+    // SAFETY: kill(2) with a child's pid and a signal number.
+    if unsafe { libc::kill(pid, signal) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let id = libc::id_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid out-parameter.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid out-pointer; P_PID names one child.
+        let got = unsafe { libc::waitid(libc::P_PID, id, &mut info, event | libc::WNOWAIT) };
+        if got == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
 }
 
 /// How a supervisor treats `SIGCHLD`.
@@ -292,6 +545,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stop_and_a_continue_are_each_reported_once_with_the_job_flags() {
+        let mut child = fork_waiting(Fate::Exit(3)).unwrap();
+        let pid = child.pid;
+        stop(pid).unwrap();
+        assert_eq!(waitpid(pid, true, false).unwrap(), None, "no stop without WUNTRACED");
+        assert_eq!(waitpid(pid, true, true).unwrap(), Some((pid, Status::Stopped(libc::SIGSTOP))));
+        assert_eq!(waitpid(pid, true, true).unwrap(), None, "reported once");
+        resume(pid).unwrap();
+        assert_eq!(waitpid(pid, true, true).unwrap(), Some((pid, Status::Continued)));
+        assert_eq!(waitpid(pid, true, true).unwrap(), None, "reported once");
+        release(&mut child).unwrap();
+        assert_eq!(waitpid(pid, false, true).unwrap(), Some((pid, Status::Exited(3))));
+    }
+
+    #[test]
     fn a_waiting_child_holds_no_copy_of_its_parent_s_descriptors() {
         let (r, w) = crate::os::pipe::pipe_plain().unwrap();
         let mut child = fork_waiting(Fate::Exit(9)).unwrap();
@@ -307,7 +575,7 @@ mod tests {
         let got = rustix::io::read(&r, &mut byte);
         // Let the child go before judging, so that a failure leaves no child behind.
         release(&mut child).unwrap();
-        assert_eq!(waitpid(child.pid, false).unwrap(), Some((child.pid, Status::Exited(9))));
+        assert_eq!(waitpid(child.pid, false, false).unwrap(), Some((child.pid, Status::Exited(9))));
         assert_eq!(got, Ok(0), "the child kept a copy of the write end (EAGAIN: a writer is left)");
     }
 }

@@ -9,10 +9,14 @@
 //! - [`inherit`]: descriptors without close-on-exec are inherited across
 //!   spawn, sharing one open file description (`process.fd.inherited`);
 //! - [`wait`]: a supervisor learns how each child ended from `waitpid`
-//!   (`process.wait.status`).
+//!   (`process.wait.status`), and of stops and continues
+//!   (`process.wait.stop-continue`);
+//! - [`orphan`]: a grandchild whose parent ended is re-parented
+//!   (`process.orphan.reparent`).
 
 pub mod foreign;
 pub mod inherit;
+pub mod orphan;
 pub mod private;
 pub mod rules;
 pub mod wait;

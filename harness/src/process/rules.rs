@@ -18,5 +18,12 @@ pub const SIGCHLD: &str = ids::PROCESS_SIGCHLD;
 /// A pidfd becomes readable when its process ends.
 pub const PIDFD_EXIT: &str = ids::PROCESS_PIDFD_EXIT;
 
+/// waitpid with WUNTRACED and WCONTINUED reports stops and continues.
+pub const STOP_CONTINUE: &str = ids::PROCESS_WAIT_STOP_CONTINUE;
+
+/// An orphan is re-parented (to the subreaper where one is set).
+pub const ORPHAN_REPARENT: &str = ids::PROCESS_ORPHAN_REPARENT;
+
 /// Every process rule id.
-pub const ALL: [&str; 6] = [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS, SIGCHLD, PIDFD_EXIT];
+pub const ALL: [&str; 8] =
+    [MEMORY_PRIVATE, NO_FOREIGN_ACCESS, FD_INHERITED, WAIT_STATUS, STOP_CONTINUE, ORPHAN_REPARENT, SIGCHLD, PIDFD_EXIT];

@@ -38,6 +38,14 @@ pub enum Op {
     OpenPidfd(u8),
     /// Whether child `i`'s pidfd is readable: now, or after `wait`ing.
     PollPidfd { child: u8, wait: bool },
+    /// Stop its child `i` (`SIGSTOP`), confirmed by `waitid(WSTOPPED |
+    /// WNOWAIT)` (a child not released, so waiting).
+    Stop(u8),
+    /// Continue its stopped child `i` (`SIGCONT`), confirmed by
+    /// `waitid(WCONTINUED | WNOWAIT)`.
+    Continue(u8),
+    /// `waitpid` with `WUNTRACED | WCONTINUED` for its child `i`, or any.
+    ReapJob { child: Option<u8>, nohang: bool },
 }
 
 impl fmt::Display for Op {
@@ -56,6 +64,12 @@ impl fmt::Display for Op {
                 write!(f, "is child {child}'s pidfd readable? (poll, zero timeout)")
             }
             Op::PollPidfd { child, wait: true } => write!(f, "poll child {child}'s pidfd, no timeout"),
+            Op::Stop(i) => write!(f, "stop child {i} (SIGSTOP; waitid WSTOPPED | WNOWAIT until stopped)"),
+            Op::Continue(i) => write!(f, "continue child {i} (SIGCONT; waitid WCONTINUED | WNOWAIT until continued)"),
+            Op::ReapJob { child, nohang } => {
+                let who = child.map_or("any child".to_string(), |i| format!("child {i}"));
+                write!(f, "waitpid({who}, WUNTRACED | WCONTINUED{})", if *nohang { " | WNOHANG" } else { "" })
+            }
         }
     }
 }
@@ -106,6 +120,10 @@ impl WaitCase {
                 }
             }
         }
+        let job = self.steps.iter().position(|s| matches!(s.op, Op::Stop(_) | Op::Continue(_) | Op::ReapJob { .. }));
+        if let (Some(i), SigchldMode::Ignored) = (job, self.sigchld) {
+            return Err(format!("step {}: stops and continues are checked with SIGCHLD blocked", i + 1));
+        }
         if let Some((i, why)) =
             crate::engine::first_unissuable(&self.steps, self.supervisors, Skeleton::new(self.supervisors))
         {
@@ -126,8 +144,8 @@ impl WaitCase {
 
 struct Skeleton {
     cast: Cast,
-    /// Per supervisor: released or not, per child.
-    children: Vec<Vec<bool>>,
+    /// Per supervisor, per child: (released, stopped).
+    children: Vec<Vec<(bool, bool)>>,
 }
 
 impl Skeleton {
@@ -142,13 +160,28 @@ impl crate::engine::Skeleton<Step> for Skeleton {
         let kids = &mut self.children[usize::from(step.actor)];
         match step.op {
             Op::Spawn(_) if kids.len() >= usize::from(MAX_CHILDREN) => return Err("too many children"),
-            Op::Spawn(_) => kids.push(false),
+            Op::Spawn(_) => kids.push((false, false)),
             Op::Release(i) => match kids.get_mut(usize::from(i)) {
-                Some(released) if !*released => *released = true,
+                Some((_, true)) => return Err("stopped: continue it first"),
+                Some((released, _)) if !*released => *released = true,
                 Some(_) => return Err("already released"),
                 None => return Err("no such child"),
             },
-            Op::Reap { child: Some(i), .. } | Op::Exists(i) | Op::OpenPidfd(i) | Op::PollPidfd { child: i, .. }
+            Op::Stop(i) => match kids.get_mut(usize::from(i)) {
+                Some((false, stopped)) if !*stopped => *stopped = true,
+                Some(_) => return Err("released or stopped already"),
+                None => return Err("no such child"),
+            },
+            Op::Continue(i) => match kids.get_mut(usize::from(i)) {
+                Some((_, stopped)) if *stopped => *stopped = false,
+                Some(_) => return Err("not stopped"),
+                None => return Err("no such child"),
+            },
+            Op::Reap { child: Some(i), .. }
+            | Op::ReapJob { child: Some(i), .. }
+            | Op::Exists(i)
+            | Op::OpenPidfd(i)
+            | Op::PollPidfd { child: i, .. }
                 if usize::from(i) >= kids.len() =>
             {
                 return Err("no such child")
@@ -185,11 +218,52 @@ struct Child {
     ended_epoch: Option<u64>,
     /// A pidfd was opened for it.
     pidfd: bool,
+    /// Its latest stop or continue, and whether it was reported.
+    job: Job,
+}
+
+/// The latest job-control event of a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Job {
+    /// Never stopped.
+    None,
+    /// Stopped (confirmed); reported by a `waitpid` with `WUNTRACED` or
+    /// not; `stale`: stopped while a continue was not yet reported, which
+    /// POSIX's wording leaves reportable still (Linux drops it).
+    Stopped { reported: bool, stale: bool },
+    /// Continued (confirmed); reported by a `waitpid` with `WCONTINUED` or not.
+    Continued { reported: bool },
+}
+
+impl Job {
+    /// Whether a `waitpid` with `WUNTRACED | WCONTINUED` owes a report.
+    fn news(self) -> bool {
+        matches!(self, Job::Stopped { reported: false, .. } | Job::Continued { reported: false })
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Job::None => "never stopped",
+            Job::Stopped { reported: false, .. } => "stopped, not reported yet",
+            Job::Stopped { reported: true, .. } => "stopped, reported",
+            Job::Continued { reported: false } => "continued, not reported yet",
+            Job::Continued { reported: true } => "continued, reported",
+        }
+    }
 }
 
 impl Child {
     fn new(fate: Fate, pid: Option<i64>) -> Child {
-        Child { fate, pid, released: false, reaped: false, released_epoch: 0, ended_epoch: None, pidfd: false }
+        Child {
+            fate,
+            pid,
+            released: false,
+            reaped: false,
+            released_epoch: 0,
+            ended_epoch: None,
+            pidfd: false,
+            job: Job::None,
+        }
     }
 }
 
@@ -202,6 +276,9 @@ pub struct WaitModel {
     mode: SigchldMode,
     /// Per supervisor: how many times it has taken `SIGCHLD`.
     epoch: Vec<u64>,
+    /// Per supervisor: a child stopped or continued since `SIGCHLD` was
+    /// last taken (which sends one too).
+    job_signal: Vec<bool>,
     /// Statuses judged (an observation).
     reaped: u64,
     /// Forks the host refused (then the child is not there to judge).
@@ -220,7 +297,14 @@ impl WaitModel {
     /// No children yet, `SIGCHLD` treated as `mode`.
     pub fn with_mode(supervisors: u8, mode: SigchldMode) -> WaitModel {
         let n = usize::from(supervisors);
-        WaitModel { children: vec![Vec::new(); n], mode, epoch: vec![0; n], reaped: 0, refused: 0 }
+        WaitModel {
+            children: vec![Vec::new(); n],
+            mode,
+            epoch: vec![0; n],
+            job_signal: vec![false; n],
+            reaped: 0,
+            refused: 0,
+        }
     }
 
     /// `SIGCHLD` taken: pending is owed when a child released since the
@@ -232,7 +316,9 @@ impl WaitModel {
         let owed = self.mode == SigchldMode::Blocked
             && kids.iter().any(|c| c.released && c.released_epoch == e && c.ended_epoch == Some(e));
         let allowed = self.mode == SigchldMode::Blocked
-            && kids.iter().any(|c| c.released && c.pid.is_some() && c.ended_epoch.is_none_or(|k| k >= e));
+            && (kids.iter().any(|c| c.released && c.pid.is_some() && c.ended_epoch.is_none_or(|k| k >= e))
+                || self.job_signal[usize::from(a)]);
+        self.job_signal[usize::from(a)] = false;
         let pending = match values {
             [0] => false,
             [1] => true,
@@ -353,6 +439,8 @@ impl WaitModel {
         match kind {
             1 => format!("exited with {value}"),
             2 => format!("killed by {}", signal_name(value as i32)),
+            4 => format!("stopped by {}", signal_name(value as i32)),
+            5 => "continued".to_string(),
             _ => format!("raw status {value:#x}"),
         }
     }
@@ -395,6 +483,68 @@ impl WaitModel {
         c.ended_epoch = Some(e);
         self.reaped += 1;
         Ok(())
+    }
+
+    /// A `waitpid` with `WUNTRACED | WCONTINUED`: a stop or continue not
+    /// yet reported is owed at once (with `WNOHANG` too), reported once;
+    /// an end is judged as by [`WaitModel::reap`].
+    fn reap_job(&mut self, a: u8, op: &Op, child: Option<u8>, nohang: bool, reply: &Reply) -> Result<(), Violation> {
+        let kids = self.kids(a).to_vec();
+        let scope: Vec<usize> = match child {
+            Some(i) => vec![usize::from(i)],
+            None => (0..kids.len()).filter(|i| kids[*i].pid.is_some()).collect(),
+        };
+        let left: Vec<usize> = scope.into_iter().filter(|i| !kids[*i].reaped).collect();
+        let ended: Vec<usize> = left.iter().copied().filter(|i| kids[*i].released).collect();
+        let text = |r: &Reply| describe(&Observed::Returned(r.clone()));
+        let fail = |why: String| Err(violation(&[rules::STOP_CONTINUE], format!("{op}: {why}")));
+        if left.is_empty() {
+            return match reply {
+                Reply::Errno(e) if *e == libc::ECHILD => Ok(()),
+                other => fail(format!("{} although no child is left to report; expected ECHILD", text(other))),
+            };
+        }
+        match reply {
+            Reply::Values(v) if v.is_empty() => {
+                if let Some(i) = left.iter().find(|i| kids[**i].job.news()) {
+                    return fail(format!("nothing reported although child {i} is {}", kids[*i].job.text()));
+                }
+                if !nohang {
+                    return fail("returned without a child".into());
+                }
+                Ok(())
+            }
+            Reply::Values(v) if v.len() == 3 && matches!(v[1], 4 | 5) => {
+                let (pid, kind, value) = (v[0], v[1], v[2]);
+                let Some(i) = left.iter().copied().find(|i| kids[*i].pid == Some(pid)) else {
+                    return fail(format!(
+                        "reported pid {pid} {}, not a child it waits for",
+                        Self::status_text(kind, value)
+                    ));
+                };
+                let next = match (kids[i].job, kind) {
+                    (Job::Stopped { reported: false, stale }, 4) if value == i64::from(libc::SIGSTOP) => {
+                        Job::Stopped { reported: true, stale }
+                    }
+                    (Job::Stopped { reported: false, stale: true }, 5) => {
+                        Job::Stopped { reported: false, stale: false }
+                    }
+                    (Job::Continued { reported: false }, 5) => Job::Continued { reported: true },
+                    (job, _) => {
+                        return fail(format!(
+                            "reported child {i} (pid {pid}) {}; it is {}",
+                            Self::status_text(kind, value),
+                            job.text()
+                        ))
+                    }
+                };
+                self.children[usize::from(a)][i].job = next;
+                self.reaped += 1;
+                Ok(())
+            }
+            Reply::Values(v) => self.reported(a, op, v, &ended),
+            other => fail(text(other)),
+        }
     }
 
     fn reap(&mut self, a: u8, op: &Op, child: Option<u8>, nohang: bool, reply: &Reply) -> Result<(), Violation> {
@@ -481,8 +631,24 @@ impl Checker for WaitModel {
             {
                 Err("it would wait for children never released")
             }
-            Op::Exists(i) | Op::OpenPidfd(i) if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) => {
+            Op::Exists(i) | Op::OpenPidfd(i) | Op::Stop(i) | Op::Continue(i)
+                if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) =>
+            {
                 Err("the fork of that child was refused")
+            }
+            Op::ReapJob { child: Some(i), .. } if kids.get(usize::from(i)).is_none_or(|c| c.pid.is_none()) => {
+                Err("the fork of that child was refused")
+            }
+            Op::ReapJob { child, nohang: false } => {
+                let news = |c: &Child| c.pid.is_some() && !c.reaped && (c.released || c.job.news());
+                let left = |c: &Child| c.pid.is_some() && !c.reaped;
+                let mut scope = kids.iter().enumerate().filter(|(j, _)| child.is_none_or(|i| usize::from(i) == *j));
+                let scope: Vec<&Child> = scope.by_ref().map(|(_, c)| c).collect();
+                if scope.iter().any(|c| left(c)) && !scope.iter().any(|c| news(c)) {
+                    Err("it would wait for children with nothing to report")
+                } else {
+                    Ok(())
+                }
             }
             Op::OpenPidfd(i) if kids[usize::from(i)].reaped || kids[usize::from(i)].pidfd => {
                 Err("the child is reaped, or has its pidfd")
@@ -551,6 +717,22 @@ impl Checker for WaitModel {
                 Ok(())
             }
             (Op::Reap { child, nohang }, reply) => self.reap(a, op, child, nohang, reply),
+            (Op::ReapJob { child, nohang }, reply) => self.reap_job(a, op, child, nohang, reply),
+            (Op::Stop(i), Reply::Done) => {
+                let c = &mut self.children[usize::from(a)][usize::from(i)];
+                c.job = Job::Stopped { reported: false, stale: c.job == Job::Continued { reported: false } };
+                self.job_signal[usize::from(a)] = true;
+                Ok(())
+            }
+            (Op::Continue(i), Reply::Done) => {
+                self.children[usize::from(a)][usize::from(i)].job = Job::Continued { reported: false };
+                self.job_signal[usize::from(a)] = true;
+                Ok(())
+            }
+            (Op::Stop(_) | Op::Continue(_), other) => Err(violation(
+                &[rules::STOP_CONTINUE],
+                format!("{op}: {}", describe(&Observed::Returned(other.clone()))),
+            )),
             (op, other) => {
                 Err(violation(&[rules::WAIT_STATUS], format!("{op}: {}", describe(&Observed::Returned(other.clone())))))
             }
@@ -586,20 +768,24 @@ impl Mechanism for Supervision<'_> {
     type Op = Op;
     type Model = WaitModel;
 
-    /// The case's steps, then for each supervisor: release every child
-    /// left, and reap until `ECHILD`.
+    /// The case's steps, then for each supervisor: continue every child
+    /// left stopped, release every child left, and reap until `ECHILD`.
     fn steps(&self) -> Vec<(u8, Op)> {
         let mut steps: Vec<(u8, Op)> = self.case.steps.iter().map(|s| (s.actor, s.op)).collect();
         for a in 0..self.case.supervisors {
             let mut released = Vec::new();
+            let mut stopped = Vec::new();
             let mut spawned = 0u8;
             for s in self.case.steps.iter().filter(|s| s.actor == a) {
                 match s.op {
                     Op::Spawn(_) => spawned += 1,
                     Op::Release(i) => released.push(i),
+                    Op::Stop(i) => stopped.push(i),
+                    Op::Continue(i) => stopped.retain(|j| *j != i),
                     _ => {}
                 }
             }
+            steps.extend(stopped.into_iter().map(|i| (a, Op::Continue(i))));
             steps.extend((0..spawned).filter(|i| !released.contains(i)).map(|i| (a, Op::Release(i))));
             steps.extend((0..=spawned).map(|_| (a, Op::Reap { child: None, nohang: false })));
         }
@@ -621,7 +807,10 @@ impl Mechanism for Supervision<'_> {
         Ok(Invocation::Call(Request::Process(match *op {
             Op::Spawn(fate) => ProcessOp::Spawn { fate },
             Op::Release(i) => ProcessOp::Release { child: u32::from(i) },
-            Op::Reap { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang },
+            Op::Reap { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang, job: false },
+            Op::ReapJob { child, nohang } => ProcessOp::Reap { child: child.map(u32::from), nohang, job: true },
+            Op::Stop(i) => ProcessOp::Stop { child: u32::from(i) },
+            Op::Continue(i) => ProcessOp::Continue { child: u32::from(i) },
             Op::Pending => ProcessOp::TakeSigchld,
             Op::Exists(i) => ProcessOp::Exists { child: u32::from(i) },
             Op::OpenPidfd(i) => ProcessOp::OpenPidfd { child: u32::from(i) },
@@ -663,6 +852,36 @@ mod tests {
             .unwrap();
         assert!(step(&mut m.clone(), Op::Reap { child: None, nohang: false }, Reply::Values(vec![])).is_err());
         step(&mut m, Op::Reap { child: None, nohang: false }, Reply::Errno(libc::ECHILD)).unwrap();
+    }
+
+    #[test]
+    fn a_stop_and_a_continue_are_owed_once_each_and_only_the_latest() {
+        let mut m = WaitModel::new(1);
+        step(&mut m, Op::Spawn(Fate::Exit(0)), Reply::Values(vec![100])).unwrap();
+        let job = |child, nohang| Op::ReapJob { child, nohang };
+        assert!(m.can_issue(0, &job(Some(0), false)).is_err(), "nothing to report: would wait forever");
+        step(&mut m, Op::Stop(0), Reply::Done).unwrap();
+        let stopped = Reply::Values(vec![100, 4, i64::from(libc::SIGSTOP)]);
+        let v = step(&mut m.clone(), job(Some(0), true), Reply::Values(vec![])).unwrap_err();
+        assert_eq!(v.rules, vec![rules::STOP_CONTINUE], "a confirmed stop is owed to WNOHANG");
+        assert!(step(&mut m.clone(), job(None, true), Reply::Values(vec![100, 5, 0])).is_err(), "not continued");
+        // Without WUNTRACED a stop is not a status.
+        assert!(step(&mut m.clone(), Op::Reap { child: Some(0), nohang: true }, stopped.clone()).is_err());
+        step(&mut m, job(Some(0), true), stopped.clone()).unwrap();
+        assert!(step(&mut m.clone(), job(Some(0), true), stopped.clone()).is_err(), "reported twice");
+        step(&mut m, job(Some(0), true), Reply::Values(vec![])).unwrap();
+        step(&mut m, Op::Continue(0), Reply::Done).unwrap();
+        step(&mut m, Op::Stop(0), Reply::Done).unwrap();
+        // Stopped while the continue was unreported: either may come first.
+        let mut stale = m.clone();
+        step(&mut stale, job(None, true), Reply::Values(vec![100, 5, 0])).unwrap();
+        step(&mut stale, job(None, true), stopped.clone()).unwrap();
+        step(&mut m, job(None, false), stopped).unwrap();
+        step(&mut m, Op::Continue(0), Reply::Done).unwrap();
+        step(&mut m, job(Some(0), false), Reply::Values(vec![100, 5, 0])).unwrap();
+        step(&mut m, Op::Release(0), Reply::Done).unwrap();
+        step(&mut m, job(Some(0), false), Reply::Values(vec![100, 1, 0])).unwrap();
+        step(&mut m, job(Some(0), true), Reply::Errno(libc::ECHILD)).unwrap();
     }
 
     #[test]

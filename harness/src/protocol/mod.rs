@@ -7,6 +7,7 @@ pub mod file;
 pub mod process;
 pub mod ready;
 pub mod shm;
+pub mod signal;
 pub mod socket;
 
 use crate::os::entry::{ReadCall, WriteCall};
@@ -62,6 +63,8 @@ pub enum Request {
     Shm(shm::ShmOp),
     /// A readiness operation (only a wait blocks).
     Ready(ready::ReadyOp),
+    /// A signal operation ([`crate::signal`]).
+    Signal(signal::SignalOp),
     /// A supervisor's operation on its children.
     Process(process::ProcessOp),
 }
@@ -84,6 +87,10 @@ impl Request {
                 | Request::Ready(ready::ReadyOp::Wait { .. })
                 | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
                 | Request::Process(process::ProcessOp::PollPidfd { wait: true, .. })
+                | Request::Process(process::ProcessOp::Stop { .. })
+                | Request::Process(process::ProcessOp::Family(
+                    process::FamilyOp::ReapChild { .. } | process::FamilyOp::ReapGrandchild { .. }
+                ))
         )
     }
 }

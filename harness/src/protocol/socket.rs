@@ -30,6 +30,9 @@ pub enum SocketOp {
     Accept { slot: u32 },
     /// Connect a new unix stream socket to `path`; reply `Opened` or `Errno`.
     ConnectUnix { path: String },
+    /// Connect a new unix stream socket to the abstract name `name`
+    /// (Linux); reply `Opened` or `Errno`.
+    ConnectAbstract { name: String },
     /// Connect a new TCP socket to 127.0.0.1:`port`; reply `Opened` or `Errno`.
     ConnectTcp { port: u16 },
     /// A UDP socket on 127.0.0.1, port chosen by the kernel; reply

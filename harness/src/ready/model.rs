@@ -504,7 +504,7 @@ mod tests {
     }
 
     const NOT_READY: Readiness =
-        Readiness { readable: false, writable: false, hangup: Some(false), error: Some(false) };
+        Readiness { readable: false, writable: false, hangup: Some(false), error: Some(false), rdhup: None };
 
     #[test]
     fn an_empty_read_end_with_a_writer_must_not_be_readable_and_a_byte_makes_it_so() {
@@ -547,7 +547,7 @@ mod tests {
     fn interfaces_that_disagree_are_refused_before_either_is_judged() {
         let mut m = model();
         let with = Interfaces::of(&[Interface::Poll, Interface::Select]);
-        let select_readable = Readiness { readable: true, writable: false, hangup: None, error: None };
+        let select_readable = Readiness { readable: true, writable: false, hangup: None, error: None, rdhup: None };
         let v =
             step(&mut m, 1, Op::Probe { with }, Reply::Values(vec![NOT_READY.to_bits(), select_readable.to_bits()]))
                 .unwrap_err();

@@ -17,5 +17,12 @@ pub const EDGE: &str = ids::READY_EDGE_TRIGGERED;
 /// A process waiting for readiness sleeps until ready, then wakes.
 pub const WAIT_WAKES: &str = ids::READY_WAIT_WAKES;
 
+/// A connected socket is readable when data are queued or the peer shut
+/// down writing.
+pub const SOCKET_READABLE: &str = ids::READY_SOCKET_READABLE;
+/// A listener is readable exactly when accept would not block.
+pub const SOCKET_LISTENER: &str = ids::READY_SOCKET_LISTENER;
+
 /// Every readiness rule id.
-pub const ALL: [&str; 7] = [READABLE, HANGUP, WRITABLE, ERROR, AGREE, EDGE, WAIT_WAKES];
+pub const ALL: [&str; 9] =
+    [READABLE, HANGUP, WRITABLE, ERROR, AGREE, EDGE, WAIT_WAKES, SOCKET_READABLE, SOCKET_LISTENER];

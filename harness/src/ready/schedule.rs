@@ -111,19 +111,11 @@ impl ReadySchedule {
                 Op::Read { max } => u64::from(max),
                 _ => 0,
             };
-            if n > crate::case::MAX_OP_BYTES {
-                return Err(format!(
-                    "step {}: {} moves {n} bytes; at most {}",
-                    i + 1,
-                    step.op,
-                    crate::case::MAX_OP_BYTES
-                ));
-            }
-            if let Op::Probe { with } = step.op {
-                if with.list().is_empty() || with.0 >> Interface::ALL.len() != 0 {
-                    return Err(format!("step {}: a probe of no known interface ({:#x})", i + 1, with.0));
-                }
-            }
+            let probe = match step.op {
+                Op::Probe { with } => Some(with),
+                _ => None,
+            };
+            check_step(i, &step.op, n, probe)?;
             if let Op::Arm { how, .. } = step.op {
                 if !how.watches() {
                     return Err(format!("step {}: {how} keeps no registration", i + 1));
@@ -197,6 +189,20 @@ impl ReadySchedule {
             self.setup.creator = creators[usize::from(seed) % creators.len()];
         }
         self
+    }
+}
+
+/// Step `i` (`op`) of a readiness schedule moves at most
+/// [`crate::case::MAX_OP_BYTES`] (`n`), and a probe asks known interfaces.
+pub(crate) fn check_step(i: usize, op: &dyn fmt::Display, n: u64, probe: Option<Interfaces>) -> Result<(), String> {
+    if n > crate::case::MAX_OP_BYTES {
+        return Err(format!("step {}: {op} moves {n} bytes; at most {}", i + 1, crate::case::MAX_OP_BYTES));
+    }
+    match probe {
+        Some(with) if with.list().is_empty() || with.0 >> Interface::ALL.len() != 0 => {
+            Err(format!("step {}: a probe of no known interface ({:#x})", i + 1, with.0))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -123,7 +123,7 @@ pub const SOCK_NONBLOCK: &str = "sock-nonblock";
 pub const FCNTL_NONBLOCK: &str = "fcntl-nonblock";
 
 /// A fresh abstract name: this process, a counter, and `end`.
-fn abstract_name(end: char) -> String {
+pub(crate) fn abstract_name(end: char) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("ipc-conform-{}-{n}-{end}", std::process::id())
