@@ -306,7 +306,7 @@ pub struct Rule {
 /// readiness interfaces (`poll`, `select`, `epoll`: `epoll_wait(2)`,
 /// `kqueue`: `kevent(2)`); and `subreaper`: a supervisor made a
 /// subreaper by `prctl(PR_SET_CHILD_SUBREAPER)` (Linux); and the signal
-/// calls (`kill`, `sigqueue`, `pthread-sigmask`).
+/// calls (`kill`, `sigqueue`, `pthread-sigmask`, `sigaction`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -348,6 +348,7 @@ pub const ENTRY_POINTS: &[&str] = &[
     "kill",
     "sigqueue",
     "pthread-sigmask",
+    "sigaction",
 ];
 
 impl Rule {

@@ -6,7 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-const SECOND_USER_RULES: [&str; 3] = ["socket.path.permissions", "shm.permissions", "process.memory.no-foreign-access"];
+const SECOND_USER_RULES: [&str; 4] =
+    ["socket.path.permissions", "shm.permissions", "process.memory.no-foreign-access", "signal.permission"];
 
 /// A run of the command as an unprivileged user (uid 65534 when the tests
 /// run as root): its folder, and the command with `args`, `--out` and

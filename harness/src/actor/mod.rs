@@ -26,8 +26,14 @@ pub fn main() -> ! {
     crate::progress::enable();
     // SAFETY: the coordinator placed the control channel at CONTROL_FD.
     let ctrl = unsafe { BorrowedFd::borrow_raw(CONTROL_FD) };
-    let mut actor =
-        Actor { slots: Vec::new(), buf: Vec::new(), watch: None, children: Vec::new(), families: Vec::new() };
+    let mut actor = Actor {
+        slots: Vec::new(),
+        buf: Vec::new(),
+        watch: None,
+        children: Vec::new(),
+        families: Vec::new(),
+        members: Vec::new(),
+    };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
     if protocol::send(ctrl, &hello, &[]).is_err() {
@@ -84,6 +90,8 @@ pub struct Actor {
     pub children: Vec<crate::os::supervise::WaitingChild>,
     /// The children with a grandchild it forked, in spawn order.
     pub families: Vec<crate::os::supervise::Family>,
+    /// The children it forked into process groups, in spawn order.
+    pub members: Vec<crate::os::supervise::GroupMember>,
 }
 
 impl Actor {

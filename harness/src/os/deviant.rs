@@ -123,6 +123,12 @@ deviations! {
     PidfdNeverReadable = "pidfd-never-readable", [ids::PROCESS_PIDFD_EXIT], "a pidfd never reports its process's end: poll says not readable";
     SigIgnKeepsZombies = "sig-ign-keeps-zombies", [ids::PROCESS_SIGCHLD], "setting SIGCHLD to SIG_IGN is accepted and ignored: children become zombies and waitpid reports them";
     SigchldNotSent = "sigchld-not-sent", [ids::PROCESS_SIGCHLD], "a child's end leaves no SIGCHLD pending in its blocked parent";
+    KillEpermHidden = "kill-eperm-hidden", [ids::SIGNAL_PERMISSION], "kill of another user's process by an unprivileged one reports success (and sends nothing)";
+    GroupKillHitsLeader = "group-kill-hits-leader", [ids::SIGNAL_GROUP], "kill(-pgid) reaches only the process whose pid is pgid, not the other members of the group";
+    IgnoreIgnored = "ignore-ignored", [ids::SIGNAL_DELIVER], "sigaction(SIG_IGN) succeeds and leaves the handler in place: ignored signals are delivered";
+    EintrRetried = "eintr-retried", [ids::SIGNAL_INTERRUPT_EINTR], "an interrupted read or write is resumed as if SA_RESTART were set: EINTR never reaches the caller";
+    SaRestartIgnored = "sa-restart-ignored", [ids::SIGNAL_INTERRUPT_RESTART], "sigaction ignores SA_RESTART: interrupted reads and writes fail with EINTR all the same";
+    PartialWriteBecomesEintr = "partial-write-becomes-eintr", [ids::SIGNAL_INTERRUPT_PARTIAL], "a write cut short by a caught signal after transferring some bytes reports EINTR, not its count";
     BlockedSignalLost = "blocked-signal-lost", [ids::SIGNAL_PENDING_COALESCE], "a standard signal left pending while blocked is discarded when unblocked, never delivered";
     RealtimeOutOfOrder = "realtime-out-of-order", [ids::SIGNAL_QUEUE_REALTIME], "real-time signals queued while blocked are delivered last first within a number";
     OrphanPpidStale = "orphan-ppid-stale", [ids::PROCESS_ORPHAN_REPARENT], "getppid() in an orphaned process still names the parent that exited";

@@ -174,8 +174,10 @@ fn flags_refused(name: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("{name}() takes no MSG_* flags"))
 }
 
-/// One read through `call` into `buf`, retried on `EINTR`. Flags
-/// (`dontwait`) only with a call that takes them.
+/// One read through `call` into `buf`. Flags (`dontwait`) only with a
+/// call that takes them. An interrupted call is not retried: `EINTR` is
+/// the host's answer (the signal rules judge it), not the harness's to
+/// hide.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall, opts: MsgOpts) -> io::Result<ReadResult> {
     if opts.any() && !call.takes_flags() {
         return Err(flags_refused(call.name()));
@@ -189,7 +191,8 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall, opts: MsgOpts) -
     }
     let result = loop {
         match read_once(fd, buf, call, opts) {
-            Err(rustix::io::Errno::INTR) => continue,
+            // The deviation: an interrupted read is resumed, as if SA_RESTART.
+            Err(rustix::io::Errno::INTR) if deviant::is(Deviation::EintrRetried) => continue,
             other => break other?,
         }
     };
@@ -234,8 +237,9 @@ fn read_once(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall, opts: MsgOpts) 
     }
 }
 
-/// One write of `data` through `call`, retried on `EINTR`; returns the
-/// bytes written. Flags only with a call that takes them.
+/// One write of `data` through `call`; returns the bytes written. Flags
+/// only with a call that takes them. An interrupted call is not retried
+/// (see [`read`]).
 pub fn write(fd: BorrowedFd<'_>, data: &[u8], call: WriteCall, opts: MsgOpts) -> io::Result<usize> {
     if opts.any() && !call.takes_flags() {
         return Err(flags_refused(call.name()));
@@ -254,12 +258,19 @@ pub fn write(fd: BorrowedFd<'_>, data: &[u8], call: WriteCall, opts: MsgOpts) ->
         }
         _ => {}
     }
-    loop {
+    let before = super::signal::deliveries();
+    let n = loop {
         match write_once(fd, data, call, opts) {
-            Err(rustix::io::Errno::INTR) => continue,
-            other => return other.map_err(io::Error::from),
+            // The deviation: an interrupted write is resumed, as if SA_RESTART.
+            Err(rustix::io::Errno::INTR) if deviant::is(Deviation::EintrRetried) => continue,
+            other => break other.map_err(io::Error::from)?,
         }
+    };
+    if n < data.len() && super::signal::deliveries() != before && deviant::is(Deviation::PartialWriteBecomesEintr) {
+        // The deviation: a write cut short by a signal reports EINTR.
+        return Err(io::Error::from_raw_os_error(libc::EINTR));
     }
+    Ok(n)
 }
 
 fn write_once(fd: BorrowedFd<'_>, data: &[u8], call: WriteCall, opts: MsgOpts) -> rustix::io::Result<usize> {

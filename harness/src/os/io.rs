@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static HAD_DATA: AtomicBool = AtomicBool::new(false);
 
-/// A read into `buf` through `call` (`read(2)` or `readv(2)`), retried on
-/// `EINTR`; returns the byte count.
+/// A read into `buf` through `call` (`read(2)` or `readv(2)`), not
+/// retried on `EINTR`; returns the byte count.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall) -> io::Result<usize> {
     if let Some(d) = deviant::active() {
         let empty = || deviant::bytes_available(fd).is_ok_and(|n| n == 0);
@@ -34,8 +34,8 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8], call: ReadCall) -> io::Result<us
     }
 }
 
-/// A write of `buf` through `call` (`write(2)` or `writev(2)`), retried
-/// on `EINTR`; returns the byte count.
+/// A write of `buf` through `call` (`write(2)` or `writev(2)`), not
+/// retried on `EINTR`; returns the byte count.
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8], call: WriteCall) -> io::Result<usize> {
     let mut data = buf;
     let mut made_nonblocking = false;

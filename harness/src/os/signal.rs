@@ -103,6 +103,12 @@ pub struct Delivery {
 const LOG_CAP: usize = 1024;
 static LOG: [std::sync::atomic::AtomicU64; LOG_CAP] = [const { std::sync::atomic::AtomicU64::new(0) }; LOG_CAP];
 static LOGGED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static DELIVERED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many deliveries [`catch`]'s handler has seen in this process so far.
+pub fn deliveries() -> u64 {
+    DELIVERED.load(std::sync::atomic::Ordering::SeqCst)
+}
 
 /// The handler: appends the delivery to the log (lock-free atomics only,
 /// so async-signal-safe).
@@ -111,6 +117,7 @@ extern "C" fn record(signal: libc::c_int, info: *mut libc::siginfo_t, _context: 
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let value = unsafe { info.as_ref() }.and_then(backend::queued_value);
     let word = (u64::from(signal as u32) << 33) | value.map_or(0, |v| (1 << 32) | u64::from(v as u32));
+    DELIVERED.fetch_add(1, SeqCst);
     let at = LOGGED.fetch_add(1, SeqCst);
     if at < LOG_CAP {
         LOG[at].store(word, SeqCst);
@@ -128,19 +135,21 @@ fn set_of(signals: &[i32]) -> nix::sys::signal::SigSet {
 }
 
 /// Catches each of `signals` with a handler that records every delivery
-/// ([`take_deliveries`]), `SA_SIGINFO | SA_RESTART`, with every one of
-/// `signals` blocked while a handler runs, so that deliveries run one at
-/// a time, in the order the kernel hands them out.
+/// ([`take_deliveries`]), `SA_SIGINFO`, with `SA_RESTART` when `restart`,
+/// and with every one of `signals` blocked while a handler runs, so that
+/// deliveries run one at a time, in the order the kernel hands them out.
 ///
 /// # References
-/// - sigaction(2); POSIX.1-2017 XSH 2.4.3 Signal Actions, sigaction() (SA_SIGINFO, sa_mask).
-pub fn catch(signals: &[i32]) -> io::Result<()> {
+/// - sigaction(2); POSIX.1-2017 XSH 2.4.3 Signal Actions, sigaction() (SA_SIGINFO, SA_RESTART, sa_mask).
+pub fn catch(signals: &[i32], restart: bool) -> io::Result<()> {
     let mask = set_of(signals);
+    // The deviation: SA_RESTART asked for and left out.
+    let restart = restart && !super::deviant::is(super::deviant::Deviation::SaRestartIgnored);
     for s in signals {
         // SAFETY: an all-zero sigaction is valid; the handler is async-signal-safe.
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
         action.sa_sigaction = record as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        action.sa_flags = libc::SA_SIGINFO | if restart { libc::SA_RESTART } else { 0 };
         // SAFETY: the set is a valid sigset_t (nix's SigSet wraps one).
         action.sa_mask = unsafe { *std::ptr::addr_of!(mask).cast::<libc::sigset_t>() };
         // SAFETY: a valid action for a catchable signal.
@@ -149,6 +158,58 @@ pub fn catch(signals: &[i32]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Sets each of `signals` to `SIG_IGN` (a pending one is discarded).
+///
+/// # References
+/// - sigaction(2); POSIX.1-2017 XSH 2.4.3: setting SIG_IGN for a pending signal discards it.
+pub fn ignore(signals: &[i32]) -> io::Result<()> {
+    if super::deviant::is(super::deviant::Deviation::IgnoreIgnored) {
+        return Ok(()); // the deviation: accepted, and the handler stays
+    }
+    for s in signals {
+        // SAFETY: SIG_IGN installs no code.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = libc::SIG_IGN;
+        // SAFETY: a valid action for a catchable signal.
+        if unsafe { libc::sigaction(*s, &action, std::ptr::null_mut()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Tries to catch `SIGKILL`, to ignore `SIGKILL` and `SIGSTOP`, and to
+/// block both, then reads the mask back: the three `errno`s (0 if the
+/// call was accepted), and whether each of the two is in the mask.
+///
+/// # References
+/// - sigaction(2): EINVAL for SIGKILL and SIGSTOP; sigprocmask(2): it is not possible to block
+///   SIGKILL or SIGSTOP, attempts to do so are silently ignored.
+pub fn uncatchable() -> io::Result<[i64; 5]> {
+    let attempt = |signal: i32, handler: usize| -> i64 {
+        // SAFETY: an all-zero sigaction is valid.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = handler;
+        action.sa_flags = libc::SA_SIGINFO;
+        // SAFETY: a valid action; the kernel refuses it for these signals.
+        match unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } {
+            0 => 0,
+            _ => i64::from(io::Error::last_os_error().raw_os_error().unwrap_or(-1)),
+        }
+    };
+    let catch_kill = attempt(libc::SIGKILL, record as *const () as usize);
+    let ignore_kill = attempt(libc::SIGKILL, libc::SIG_IGN);
+    let ignore_stop = attempt(libc::SIGSTOP, libc::SIG_IGN);
+    use nix::sys::signal::{pthread_sigmask, SigmaskHow};
+    let both = set_of(&[libc::SIGKILL, libc::SIGSTOP]);
+    let mut old = nix::sys::signal::SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&both), Some(&mut old))?;
+    let mut now = nix::sys::signal::SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), Some(&mut now))?;
+    let has = |s: Signal| i64::from(now.contains(s));
+    Ok([catch_kill, ignore_kill, ignore_stop, has(Signal::SIGKILL), has(Signal::SIGSTOP)])
 }
 
 /// The deliveries recorded since the last call, in order (with the
@@ -212,7 +273,14 @@ pub fn send(pid: i32, signal: i32) -> io::Result<()> {
     // SAFETY: kill(2) with a pid and a signal number.
     match unsafe { libc::kill(pid, signal) } {
         0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
+        _ => {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EPERM) && super::deviant::is(super::deviant::Deviation::KillEpermHidden)
+            {
+                return Ok(()); // the deviation: a refused kill reported as sent
+            }
+            Err(err)
+        }
     }
 }
 

@@ -250,6 +250,28 @@ pub fn fork_family(fate: Fate) -> io::Result<Family> {
     Ok(family)
 }
 
+/// In a forked child: waits for the next ask byte on `ask`; `_exit(0)`
+/// at end of file (the supervisor let go of it).
+///
+/// # Safety
+/// Async-signal-safe calls only; for a forked child.
+unsafe fn await_ask(ask: i32) {
+    // SAFETY: read and _exit are async-signal-safe; the pointer is to a local.
+    unsafe {
+        loop {
+            let mut byte = 0u8;
+            let n = libc::read(ask, (&mut byte as *mut u8).cast(), 1);
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            if n != 1 {
+                libc::_exit(0);
+            }
+            return;
+        }
+    }
+}
+
 /// In the grandchild: answers each ask byte on `ask` with its pid and
 /// `getppid()` on `answer` (with `stale`, the parent it had at the start:
 /// the deviation), and `_exit(0)` at end of file.
@@ -261,14 +283,7 @@ unsafe fn answer_asks(ask: i32, answer: i32, stale: bool) -> ! {
     unsafe {
         let first = libc::getppid();
         loop {
-            let mut byte = 0u8;
-            let n = libc::read(ask, (&mut byte as *mut u8).cast(), 1);
-            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            if n != 1 {
-                libc::_exit(0);
-            }
+            await_ask(ask);
             let ppid = if stale { first } else { libc::getppid() };
             let mut out = [0u8; 8];
             out[..4].copy_from_slice(&libc::getpid().to_le_bytes());
@@ -277,6 +292,124 @@ unsafe fn answer_asks(ask: i32, answer: i32, stale: bool) -> ! {
                 libc::_exit(0);
             }
         }
+    }
+}
+
+/// A child in a process group of the supervisor's choosing, `SIGUSR1`
+/// blocked, that answers each ask with whether `SIGUSR1` is pending
+/// (`sigpending`), and ends once the supervisor stops asking.
+#[derive(Debug)]
+pub struct GroupMember {
+    /// Its pid.
+    pub pid: i32,
+    /// The write end of its ask pipe (`None` once let go).
+    ask: Option<OwnedFd>,
+    /// The read end of its answers.
+    answer: OwnedFd,
+}
+
+impl GroupMember {
+    /// Whether `SIGUSR1` is pending in it.
+    pub fn pending(&self) -> io::Result<bool> {
+        let ask = self.ask.as_ref().ok_or_else(|| io::Error::from_raw_os_error(libc::EALREADY))?;
+        rustix::io::write(ask, &[1])?;
+        let mut got = [0u8; 1];
+        loop {
+            match rustix::io::read(&self.answer, &mut got) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(_) => return Ok(got[0] == 1),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Lets it go (it ends) and reaps it.
+    pub fn end(&mut self) -> io::Result<()> {
+        self.ask = None;
+        waitpid(self.pid, false, false).map(drop)
+    }
+}
+
+/// Forks a [`GroupMember`] in process group `group` (0: a new group of
+/// its own, whose id is its pid), with `SIGUSR1` blocked from the fork
+/// on; returns once the child is in its group (its ready byte), or fails
+/// with `EPERM` if its `setpgid` was refused.
+///
+/// # References
+/// - setpgid(2), sigprocmask(2), sigpending(2), fork(2).
+pub fn fork_member(group: i32) -> io::Result<GroupMember> {
+    use std::os::fd::AsFd;
+    let (ask_r, ask_w) = super::pipe::pipe_plain()?;
+    let (answer_r, answer_w) = super::pipe::pipe_plain()?;
+    for end in [&ask_w, &answer_r] {
+        super::fd::set_cloexec(end.as_fd(), true)?;
+    }
+    let (ask, answer) = (ask_r.as_raw_fd(), answer_w.as_raw_fd());
+    let max_fd = fd_limit();
+    let _quiet = super::process::quiet_forks();
+    // SIGUSR1 blocked from the fork on (the child inherits the mask), so
+    // that a signal to its group can never find it unprotected.
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let mut usr1 = SigSet::empty();
+    usr1.add(Signal::SIGUSR1);
+    let mut old = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&usr1), Some(&mut old))?;
+    // SAFETY: the child below makes only async-signal-safe calls.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only, ending in _exit.
+        unsafe {
+            close_all_but(&[ask, answer], max_fd);
+            // Ready (2): in its group, SIGUSR1 blocked; or refused (3).
+            let ready: u8 = if libc::setpgid(0, group) == 0 { 2 } else { 3 };
+            if libc::write(answer, [ready].as_ptr().cast(), 1) != 1 || ready != 2 {
+                libc::_exit(0);
+            }
+            loop {
+                await_ask(ask);
+                let mut pending: libc::sigset_t = std::mem::zeroed();
+                libc::sigpending(&mut pending);
+                let out = [u8::from(libc::sigismember(&pending, libc::SIGUSR1) == 1)];
+                if libc::write(answer, out.as_ptr().cast(), 1) != 1 {
+                    libc::_exit(0);
+                }
+            }
+        }
+    }
+    let forked = if pid < 0 { Err(io::Error::last_os_error()) } else { Ok(pid) };
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
+    let pid = forked?;
+    drop((ask_r, answer_w));
+    let member = GroupMember { pid, ask: Some(ask_w), answer: answer_r };
+    // Its ready byte: it is in its group before anyone can signal it.
+    let mut ready = [0u8; 1];
+    loop {
+        match rustix::io::read(&member.answer, &mut ready) {
+            Ok(1) if ready[0] == 2 => break,
+            Ok(1) if ready[0] == 3 => {
+                let _ = waitpid(pid, false, false);
+                return Err(io::Error::from_raw_os_error(libc::EPERM)); // setpgid refused
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Ok(_) => return Err(io::Error::other("a group member ended before it was ready")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(member)
+}
+
+/// Sends `signal` to every process of group `pgid` (`kill(-pgid)`).
+///
+/// # References
+/// - kill(2): a negative pid sends to every process in that process group.
+pub fn kill_group(pgid: i32, signal: i32) -> io::Result<()> {
+    // The deviation: the group's leader alone.
+    let target = if deviant::is(Deviation::GroupKillHitsLeader) { pgid } else { -pgid };
+    // SAFETY: kill(2) with a process group and a signal number.
+    match unsafe { libc::kill(target, signal) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 
@@ -543,6 +676,21 @@ mod pidfd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_to_a_group_is_pending_in_each_member_and_no_outsider() {
+        let mut first = fork_member(0).unwrap();
+        let mut second = fork_member(first.pid).unwrap();
+        let mut outsider = fork_member(0).unwrap();
+        assert!(!first.pending().unwrap() && !second.pending().unwrap());
+        kill_group(first.pid, libc::SIGUSR1).unwrap();
+        assert!(first.pending().unwrap(), "the leader");
+        assert!(second.pending().unwrap(), "a later member");
+        assert!(!outsider.pending().unwrap(), "an outsider");
+        for m in [&mut first, &mut second, &mut outsider] {
+            m.end().unwrap();
+        }
+    }
 
     #[test]
     fn a_stop_and_a_continue_are_each_reported_once_with_the_job_flags() {

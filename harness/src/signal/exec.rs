@@ -52,7 +52,8 @@ impl Mechanism for Signals<'_> {
         self.pids = ids.iter().map(|id| session.pid(*id)).collect();
         let signals = numbers(&self.schedule.signals());
         for id in ids.iter().take(usize::from(setup.targets)) {
-            let got = session.call(*id, &Request::Signal(SignalOp::Catch { signals: signals.clone() }))?;
+            let got =
+                session.call(*id, &Request::Signal(SignalOp::Catch { signals: signals.clone(), restart: true }))?;
             if got != Observed::Returned(Reply::Done) {
                 return Err(Stop::harness(format!("catching {signals:?} in {id}: {}", describe(&got))));
             }
@@ -65,6 +66,7 @@ impl Mechanism for Signals<'_> {
             Op::Send { .. } => Some("kill"),
             Op::Queue { .. } => Some("sigqueue"),
             Op::Block(_) | Op::Unblock(_) => Some("pthread-sigmask"),
+            Op::Ignore(_) | Op::Catch(_) | Op::Uncatchable => Some("sigaction"),
             Op::Take => None,
         }
     }
@@ -82,6 +84,9 @@ impl Mechanism for Signals<'_> {
                 SignalOp::Queue { pid: pid(to), signal: number(sig)?, value }
             }
             Op::Take => SignalOp::Take { signals: all },
+            Op::Ignore(s) => SignalOp::Ignore { signals: numbers(&s.list()) },
+            Op::Catch(s) => SignalOp::Catch { signals: numbers(&s.list()), restart: true },
+            Op::Uncatchable => SignalOp::Uncatchable,
         })))
     }
 }

@@ -1,6 +1,9 @@
 //! The `signal` mechanism: signals sent between processes while the
-//! target blocks or catches them (`signal.pending.coalesce`,
-//! `signal.queue.realtime`).
+//! target blocks, catches or ignores them (`signal.deliver`,
+//! `signal.pending.coalesce`, `signal.queue.realtime`), process groups
+//! ([`group`]: `signal.group`), permission ([`permission`]:
+//! `signal.permission`), and calls they interrupt ([`interrupt`]:
+//! `signal.interrupt.*`).
 //!
 //! - this file: the cast (targets that catch every signal of the case,
 //!   senders) and the steps, as data;
@@ -12,7 +15,10 @@
 //! The signal calls themselves are in [`crate::os::signal`].
 
 pub mod exec;
+pub mod group;
+pub mod interrupt;
 pub mod model;
+pub mod permission;
 pub mod rules;
 
 use crate::engine::Cast;
@@ -88,6 +94,13 @@ pub enum Op {
     Queue { sig: Sig, to: u8 },
     /// Report the deliveries its handler recorded since the last report (targets).
     Take,
+    /// Set the standard signals to `SIG_IGN` (targets).
+    Ignore(Sigs),
+    /// Catch them again with the recording handler (targets).
+    Catch(Sigs),
+    /// Try to catch and ignore `SIGKILL` and `SIGSTOP`, and to block them
+    /// (targets).
+    Uncatchable,
 }
 
 impl fmt::Display for Op {
@@ -98,6 +111,11 @@ impl fmt::Display for Op {
             Op::Send { sig, to } => write!(f, "kill(target {to}, {sig})"),
             Op::Queue { sig, to } => write!(f, "sigqueue(target {to}, {sig}, the next value)"),
             Op::Take => f.write_str("report the deliveries its handler recorded"),
+            Op::Ignore(s) => write!(f, "set {s} to SIG_IGN"),
+            Op::Catch(s) => write!(f, "catch {s} again"),
+            Op::Uncatchable => f.write_str(
+                "try to catch SIGKILL, to ignore SIGKILL and SIGSTOP, and to block both; read the mask back",
+            ),
         }
     }
 }
@@ -120,9 +138,9 @@ impl SignalSchedule {
         let mut all = Sigs::default();
         for s in &self.steps {
             all.0 |= match s.op {
-                Op::Block(x) | Op::Unblock(x) => x.0,
+                Op::Block(x) | Op::Unblock(x) | Op::Ignore(x) | Op::Catch(x) => x.0,
                 Op::Send { sig, .. } | Op::Queue { sig, .. } => Sigs::of(&[sig]).0,
-                Op::Take => 0,
+                Op::Take | Op::Uncatchable => 0,
             };
         }
         all.list()
@@ -140,7 +158,12 @@ impl SignalSchedule {
         }
         for (i, step) in self.steps.iter().enumerate() {
             let bad = match step.op {
-                Op::Block(x) | Op::Unblock(x) if x.0 >> Sig::ALL.len() != 0 => Some("an unknown signal"),
+                Op::Block(x) | Op::Unblock(x) | Op::Ignore(x) | Op::Catch(x) if x.0 >> Sig::ALL.len() != 0 => {
+                    Some("an unknown signal")
+                }
+                Op::Ignore(x) | Op::Catch(x) if x.list().iter().any(|s| s.realtime()) => {
+                    Some("dispositions change for standard signals only here")
+                }
                 Op::Send { sig, .. } if sig.realtime() => Some("kill is for standard signals here"),
                 Op::Queue { sig, .. } if !sig.realtime() => Some("sigqueue is for real-time signals here"),
                 Op::Send { sig: Sig::Rt(n), .. } | Op::Queue { sig: Sig::Rt(n), .. }
@@ -190,7 +213,9 @@ impl crate::engine::Skeleton<Step> for Skeleton<'_> {
         self.cast.live(step.actor)?;
         let target = self.setup.is_target(step.actor);
         match step.op {
-            Op::Block(_) | Op::Unblock(_) | Op::Take if !target => Err("only targets block, unblock and report"),
+            Op::Block(_) | Op::Unblock(_) | Op::Take | Op::Ignore(_) | Op::Catch(_) | Op::Uncatchable if !target => {
+                Err("only targets block, unblock, change dispositions and report")
+            }
             Op::Send { .. } | Op::Queue { .. } if target => Err("only senders send"),
             Op::Send { to, .. } | Op::Queue { to, .. } if to >= self.setup.targets => Err("no such target"),
             _ => Ok(()),

@@ -36,6 +36,15 @@ struct Target {
     blocked: Vec<Sig>,
     /// Standard signals pending (sent while blocked).
     pending: Vec<Sig>,
+    /// Standard signals set to `SIG_IGN`.
+    ignored: Vec<Sig>,
+    /// Standard signals sent while blocked and ignored: whether they stay
+    /// pending is unspecified (POSIX), so they may be delivered once
+    /// caught again and unblocked.
+    maybe: Vec<Sig>,
+    /// Since the last report: standard signals whose owed count an
+    /// ignore decided (a finding about them is `signal.deliver`'s).
+    involved: Vec<Sig>,
     /// Real-time signals queued while blocked, in sending order.
     queued: Vec<(Sig, i64)>,
     /// Standard signals sent while unblocked since its last step.
@@ -102,6 +111,12 @@ impl SignalModel {
                 o.0 += 1;
                 o.1 += 1;
             }
+            if let Some(i) = target.maybe.iter().position(|p| p == sig) {
+                target.maybe.remove(i);
+                if !target.ignored.contains(sig) {
+                    target.owed.entry(*sig).or_default().1 += 1;
+                }
+            }
         }
         let (mut released, kept): (Vec<_>, Vec<_>) = target.queued.iter().copied().partition(|(s, _)| sigs.contains(s));
         target.queued = kept;
@@ -117,6 +132,16 @@ impl SignalModel {
     fn sent(&mut self, sig: Sig, to: u8, value: Option<i64>) {
         let target = &mut self.targets[usize::from(to)];
         let blocked = target.blocked.contains(&sig);
+        if target.ignored.contains(&sig) {
+            // Discarded; blocked, perhaps kept pending until unblocked.
+            if !target.involved.contains(&sig) {
+                target.involved.push(sig);
+            }
+            if blocked && !target.maybe.contains(&sig) && !target.pending.contains(&sig) {
+                target.maybe.push(sig);
+            }
+            return;
+        }
         match (value, blocked) {
             (Some(v), true) => target.queued.push((sig, v)),
             (Some(v), false) => target.rt_owed.push((sig, v)),
@@ -131,8 +156,14 @@ impl SignalModel {
 
     fn report(&mut self, t: usize, values: &[i64]) -> Result<(), Violation> {
         let target = std::mem::take(&mut self.targets[t]);
-        let (blocked, pending, queued) = (target.blocked.clone(), target.pending.clone(), target.queued.clone());
-        self.targets[t] = Target { blocked, pending, queued, ..Target::default() };
+        self.targets[t] = Target {
+            blocked: target.blocked.clone(),
+            pending: target.pending.clone(),
+            queued: target.queued.clone(),
+            ignored: target.ignored.clone(),
+            maybe: target.maybe.clone(),
+            ..Target::default()
+        };
         if !values.len().is_multiple_of(2) {
             return Err(violation(&[rules::COALESCE], format!("target {t} reported {values:?}, not pairs")));
         }
@@ -157,6 +188,14 @@ impl SignalModel {
             let (lo, hi) = target.owed.get(&sig).copied().unwrap_or((0, 0));
             if !(lo..=hi).contains(&got) {
                 let owed = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+                if target.involved.contains(&sig) {
+                    return Err(violation(
+                        &[rules::DELIVER],
+                        format!(
+                            "target {t}'s handler ran {got} time(s) for {sig} since the last report; owed {owed} (a signal set to SIG_IGN is discarded, and setting SIG_IGN discards it pending)"
+                        ),
+                    ));
+                }
                 return Err(violation(
                     &[rules::COALESCE],
                     format!(
@@ -222,6 +261,7 @@ impl Checker for SignalModel {
         };
         let rule = match op {
             Op::Queue { .. } => rules::REALTIME,
+            Op::Ignore(_) | Op::Catch(_) | Op::Uncatchable => rules::DELIVER,
             _ => rules::COALESCE,
         };
         let Observed::Returned(reply) = observed else {
@@ -255,6 +295,42 @@ impl Checker for SignalModel {
                 Ok(())
             }
             (Op::Take, Reply::Values(v)) => self.report(usize::from(a), v),
+            (Op::Ignore(s), Reply::Done) => {
+                let t = &mut self.targets[usize::from(a)];
+                for x in s.list() {
+                    // Setting SIG_IGN discards a pending signal, blocked or not.
+                    if t.pending.contains(&x) || t.maybe.contains(&x) {
+                        t.pending.retain(|p| *p != x);
+                        t.maybe.retain(|p| *p != x);
+                    }
+                    if !t.involved.contains(&x) {
+                        t.involved.push(x);
+                    }
+                    if !t.ignored.contains(&x) {
+                        t.ignored.push(x);
+                    }
+                }
+                Ok(())
+            }
+            (Op::Catch(s), Reply::Done) => {
+                let t = &mut self.targets[usize::from(a)];
+                t.ignored.retain(|x| !s.has(*x));
+                Ok(())
+            }
+            (Op::Uncatchable, Reply::Values(v)) => {
+                let einval = i64::from(libc::EINVAL);
+                match v[..] {
+                    [a, b, c, kill, stop] if a == einval && b == einval && c == einval && kill == 0 && stop == 0 => Ok(()),
+                    _ => Err(violation(
+                        &[rules::DELIVER],
+                        format!(
+                            "SIGKILL and SIGSTOP: sigaction(SIGKILL, handler), sigaction(SIGKILL, SIG_IGN), sigaction(SIGSTOP, SIG_IGN) gave errno {v:?}[..3] and the mask read back holds SIGKILL {}, SIGSTOP {}; expected EINVAL three times and neither in the mask",
+                            v.get(3).copied().unwrap_or(-1),
+                            v.get(4).copied().unwrap_or(-1)
+                        ),
+                    )),
+                }
+            }
             (op, other) => Err(violation(&[rule], format!("{op}: {}", describe(&Observed::Returned(other.clone()))))),
         }
     }
@@ -305,6 +381,29 @@ mod tests {
         step(&mut m, 1, Op::Send { sig: Sig::Usr1, to: 0 }, Reply::Done).unwrap();
         step(&mut m.clone(), 0, Op::Take, Reply::Values(vec![n(Sig::Usr1), -1])).unwrap();
         step(&mut m, 0, Op::Take, Reply::Values(vec![n(Sig::Usr1), -1, n(Sig::Usr1), -1])).unwrap();
+    }
+
+    #[test]
+    fn an_ignored_signal_is_discarded_even_when_pending_and_sigkill_stays_uncatchable() {
+        let mut m = model();
+        let usr1 = Sigs::of(&[Sig::Usr1]);
+        step(&mut m, 0, Op::Ignore(usr1), Reply::Done).unwrap();
+        step(&mut m, 1, Op::Send { sig: Sig::Usr1, to: 0 }, Reply::Done).unwrap();
+        let v = step(&mut m.clone(), 0, Op::Take, Reply::Values(vec![n(Sig::Usr1), -1])).unwrap_err();
+        assert_eq!(v.rules, vec![rules::DELIVER], "delivered while ignored");
+        step(&mut m, 0, Op::Catch(usr1), Reply::Done).unwrap();
+        step(&mut m, 0, Op::Take, Reply::Values(vec![])).unwrap();
+        step(&mut m, 0, Op::Block(usr1), Reply::Done).unwrap();
+        step(&mut m, 1, Op::Send { sig: Sig::Usr1, to: 0 }, Reply::Done).unwrap();
+        step(&mut m, 0, Op::Ignore(usr1), Reply::Done).unwrap();
+        step(&mut m, 0, Op::Catch(usr1), Reply::Done).unwrap();
+        step(&mut m, 0, Op::Unblock(usr1), Reply::Done).unwrap();
+        assert!(step(&mut m.clone(), 0, Op::Take, Reply::Values(vec![n(Sig::Usr1), -1])).is_err(), "discarded");
+        step(&mut m, 0, Op::Take, Reply::Values(vec![])).unwrap();
+        let einval = i64::from(libc::EINVAL);
+        step(&mut m, 0, Op::Uncatchable, Reply::Values(vec![einval, einval, einval, 0, 0])).unwrap();
+        let caught = Reply::Values(vec![0, einval, einval, 0, 0]);
+        assert_eq!(step(&mut m, 0, Op::Uncatchable, caught).unwrap_err().rules, vec![rules::DELIVER]);
     }
 
     #[test]
