@@ -306,7 +306,10 @@ pub struct Rule {
 /// readiness interfaces (`poll`, `select`, `epoll`: `epoll_wait(2)`,
 /// `kqueue`: `kevent(2)`); and `subreaper`: a supervisor made a
 /// subreaper by `prctl(PR_SET_CHILD_SUBREAPER)` (Linux); and the signal
-/// calls (`kill`, `sigqueue`, `pthread-sigmask`, `sigaction`).
+/// calls (`kill`, `sigqueue`, `pthread-sigmask`, `sigaction`); and the
+/// blocking calls the interrupted-call rules interrupt besides reads and
+/// writes (`accept`, `flock`, `fcntl-setlkw`, and `fifo`: its blocking
+/// `open`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -349,6 +352,9 @@ pub const ENTRY_POINTS: &[&str] = &[
     "sigqueue",
     "pthread-sigmask",
     "sigaction",
+    "accept",
+    "flock",
+    "fcntl-setlkw",
 ];
 
 impl Rule {

@@ -198,6 +198,10 @@ fn check_interrupt(rule: &'static str, name: &str, cfg: &RunConfig) -> RuleOutco
             (Object::Socketpair, Blocked::Read),
             (Object::Pipe, Blocked::Poll),
             (Object::Pipe, Blocked::WriteFull),
+            (Object::Listener, Blocked::Accept),
+            (Object::Fifo, Blocked::OpenFifo),
+            (Object::File, Blocked::Flock),
+            (Object::File, Blocked::Setlkw),
         ]
     };
     let restart = if rule == rules::PARTIAL { any::<bool>().boxed() } else { Just(rule == rules::RESTART).boxed() };

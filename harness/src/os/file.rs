@@ -247,8 +247,11 @@ pub fn flock(fd: BorrowedFd<'_>, op: FlockOp, nonblock: bool) -> io::Result<()> 
     if deviant::is(Deviation::FlockAlwaysSucceeds) {
         return Ok(());
     }
+    // Not retried on EINTR: an operation under test (signal.interrupt.*).
     // SAFETY: flock on a borrowed, open descriptor.
-    retry(|| unsafe { libc::flock(fd.as_raw_fd(), how) })?;
+    if unsafe { libc::flock(fd.as_raw_fd(), how) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     if op != FlockOp::Unlock && deviant::is(Deviation::LockLeaksToSurvivor) {
         deviant::leak_to_survivor(fd);
     }
@@ -320,8 +323,11 @@ pub fn record_lock(
         (LockOwner::Ofd, false) => OFD_SETLK,
         (LockOwner::Ofd, true) => OFD_SETLKW,
     };
+    // Not retried on EINTR: F_SETLKW is an operation under test (signal.interrupt.*).
     // SAFETY: fcntl with a lock command and a valid `struct flock` pointer.
-    retry(|| unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) })?;
+    if unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut fl as *mut libc::flock) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
     if owner == LockOwner::Ofd && kind != LockKind::Unlock && deviant::is(Deviation::LockLeaksToSurvivor) {
         deviant::leak_to_survivor(fd);
     }

@@ -25,7 +25,13 @@
 //!   with it, it completes once the pipe is drained;
 //! - `write` / `send` of more than the pipe or socket can hold (some
 //!   bytes transferred before it blocks): it returns that partial count,
-//!   with or without `SA_RESTART`, and the reader gets exactly those bytes.
+//!   with or without `SA_RESTART`, and the reader gets exactly those bytes;
+//! - `accept` on a unix listener with no client, the blocking `open` of a
+//!   FIFO for reading with no writer, `flock(LOCK_EX)` and
+//!   `fcntl(F_SETLKW)` on a file the peer holds locked: `EINTR` without
+//!   `SA_RESTART`, and a later try succeeds once the peer acted (a client
+//!   connected, a writer opened, the lock released); with it, the call
+//!   goes on waiting and succeeds once the peer acts.
 
 use super::rules;
 use crate::case::{CaseReport, Stop};
@@ -53,6 +59,14 @@ pub enum Object {
     Pipe,
     /// A unix stream socket pair (`socketpair(2)`, both ends blocking).
     Socketpair,
+    /// A blocking unix stream listener bound to a path (the blocker's).
+    Listener,
+    /// A FIFO (`mkfifo(3)`), opened by the blocker for reading and by the
+    /// peer for writing.
+    Fifo,
+    /// A file, opened by the blocker and by the peer (two open file
+    /// descriptions), which the peer locks first.
+    File,
 }
 
 /// The call that blocks and is interrupted.
@@ -66,6 +80,27 @@ pub enum Blocked {
     WriteFull,
     /// A write or send larger than the object holds (partial transfer).
     WritePartial,
+    /// `accept` with no client yet (listener).
+    Accept,
+    /// A blocking `open` of a FIFO for reading, with no writer (FIFO).
+    OpenFifo,
+    /// `flock(LOCK_EX)` while the peer holds it (file).
+    Flock,
+    /// `fcntl(F_SETLKW)` of a write lock while the peer holds one (file).
+    Setlkw,
+}
+
+impl Blocked {
+    /// The object its calls are on.
+    pub fn object_ok(self, object: Object) -> bool {
+        match self {
+            Blocked::Read | Blocked::WritePartial => matches!(object, Object::Pipe | Object::Socketpair),
+            Blocked::Poll | Blocked::WriteFull => object == Object::Pipe,
+            Blocked::Accept => object == Object::Listener,
+            Blocked::OpenFifo => object == Object::Fifo,
+            Blocked::Flock | Blocked::Setlkw => object == Object::File,
+        }
+    }
 }
 
 /// An interrupted-call case.
@@ -105,8 +140,8 @@ impl InterruptCase {
         if !(1..=pipe_buf).contains(&self.len) {
             return Err(format!("{} bytes; 1 to PIPE_BUF ({pipe_buf})", self.len));
         }
-        if self.object == Object::Socketpair && matches!(self.call, Blocked::Poll | Blocked::WriteFull) {
-            return Err(format!("{:?} is checked on pipes only", self.call));
+        if !self.call.object_ok(self.object) {
+            return Err(format!("{:?} is not checked on {:?}", self.call, self.object));
         }
         Ok(())
     }
@@ -139,6 +174,31 @@ impl InterruptCase {
                 steps.extend(kills);
                 steps.push((PEER, Op::Read { max: BIG }));
             }
+            Blocked::Accept => {
+                steps.push((BLOCKER, Op::Accept));
+                steps.extend(kills);
+                steps.push((PEER, Op::Connect));
+                if !self.restart {
+                    steps.push((BLOCKER, Op::Accept));
+                }
+            }
+            Blocked::OpenFifo => {
+                steps.push((BLOCKER, Op::OpenFifo { write: false }));
+                steps.extend(kills);
+                steps.push((PEER, Op::OpenFifo { write: true }));
+                if !self.restart {
+                    steps.push((BLOCKER, Op::OpenFifo { write: false }));
+                }
+            }
+            Blocked::Flock | Blocked::Setlkw => {
+                let flock = self.call == Blocked::Flock;
+                steps.extend([(PEER, Op::Lock { flock, on: true }), (BLOCKER, Op::Lock { flock, on: true })]);
+                steps.extend(kills);
+                steps.push((PEER, Op::Lock { flock, on: false }));
+                if !self.restart {
+                    steps.push((BLOCKER, Op::Lock { flock, on: true }));
+                }
+            }
         }
         steps
     }
@@ -158,6 +218,9 @@ impl fmt::Display for InterruptCase {
         let object = match self.object {
             Object::Pipe => "a pipe",
             Object::Socketpair => "a unix stream socket pair",
+            Object::Listener => "a unix stream listener (the blocker's), bound to a path",
+            Object::Fifo => "a FIFO",
+            Object::File => "a file, opened by the blocker and by the peer",
         };
         let flags = if self.restart { "SA_RESTART" } else { "no SA_RESTART" };
         writeln!(f, "setup: {object}, both ends blocking; the blocker (actor 0) catches SIGUSR1 ({flags}); actor 1 holds the other end; actor 2 sends")?;
@@ -182,6 +245,15 @@ pub enum Op {
     Fill,
     /// `kill(blocker, SIGUSR1)`.
     Interrupt,
+    /// `accept` (the blocker's listener, blocking).
+    Accept,
+    /// `connect` of a new unix stream socket to the listener (the peer).
+    Connect,
+    /// A blocking `open` of the FIFO, for writing or for reading.
+    OpenFifo { write: bool },
+    /// `flock(LOCK_EX)` / `LOCK_UN`, or `fcntl(F_SETLKW)` of a write lock
+    /// of the whole file / its release.
+    Lock { flock: bool, on: bool },
 }
 
 impl fmt::Display for Op {
@@ -192,6 +264,15 @@ impl fmt::Display for Op {
             Op::Poll => f.write_str("poll its end for reading, no timeout"),
             Op::Fill => f.write_str("fill the pipe (non-blocking writes until EAGAIN)"),
             Op::Interrupt => f.write_str("kill(blocker, SIGUSR1)"),
+            Op::Accept => f.write_str("accept (blocking)"),
+            Op::Connect => f.write_str("connect to the listener"),
+            Op::OpenFifo { write } => {
+                write!(f, "open the FIFO for {} (blocking)", if *write { "writing" } else { "reading" })
+            }
+            Op::Lock { flock: true, on: true } => f.write_str("flock(LOCK_EX) (blocking)"),
+            Op::Lock { flock: true, on: false } => f.write_str("flock(LOCK_UN)"),
+            Op::Lock { flock: false, on: true } => f.write_str("fcntl(F_SETLKW, a write lock of the whole file)"),
+            Op::Lock { flock: false, on: false } => f.write_str("fcntl(F_SETLK, F_UNLCK)"),
         }
     }
 }
@@ -219,12 +300,29 @@ pub struct InterruptModel {
     room: bool,
     /// Some bytes were read while a write waited (it may return).
     freed: bool,
+    /// The peer acted (connected, opened the FIFO for writing, released
+    /// the lock): a call waiting for it may, and must, return.
+    released: bool,
+    /// The peer is blocked opening the FIFO for writing.
+    peer_waiting: bool,
+    /// The blocker has the FIFO open for reading.
+    reader_open: bool,
 }
 
 impl InterruptModel {
     /// The model at the start of a case.
     pub fn new(case: &InterruptCase) -> InterruptModel {
-        InterruptModel { case: case.clone(), state: State::Idle, written: 0, read: 0, room: false, freed: false }
+        InterruptModel {
+            case: case.clone(),
+            state: State::Idle,
+            written: 0,
+            read: 0,
+            room: false,
+            freed: false,
+            released: false,
+            peer_waiting: false,
+            reader_open: false,
+        }
     }
 
     /// The writer's tag: the blocker writes in the write cases, the peer
@@ -312,7 +410,21 @@ impl InterruptModel {
                 }
                 _ => fail("expected all of it, once the pipe had room".into()),
             },
-            Op::Fill | Op::Interrupt => fail("not a call that blocks".into()),
+            Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } => {
+                let done = matches!(reply, Reply::Done | Reply::Opened { .. });
+                match reply {
+                    _ if eintr && interrupted && !self.case.restart && !self.released => Ok(()),
+                    _ if eintr => fail(if self.case.restart {
+                        "with SA_RESTART an interrupted call goes on waiting".into()
+                    } else {
+                        "EINTR, but no signal interrupted a call still waiting".into()
+                    }),
+                    _ if done && self.released => Ok(()),
+                    _ if done => fail("it returned before the peer let it".into()),
+                    _ => fail("expected success once the peer acted".into()),
+                }
+            }
+            Op::Fill | Op::Interrupt | Op::Connect => fail("not a call that blocks".into()),
         }
     }
 }
@@ -331,6 +443,19 @@ impl Checker for InterruptModel {
         let rule = self.case.rule();
         match event {
             Event::Skipped { .. } => Ok(()),
+            Event::Completion { actor, observed } if *actor == PEER && self.peer_waiting => {
+                self.peer_waiting = false;
+                match observed {
+                    Observed::Returned(Reply::Opened { .. }) => Ok(()),
+                    other => Err(violation(
+                        &[rule],
+                        format!(
+                            "the peer's open of the FIFO for writing: {}; expected it to open once a reader did",
+                            describe(other)
+                        ),
+                    )),
+                }
+            }
             Event::Completion { actor, observed } => {
                 let State::Blocked { op, interrupted } = self.state else {
                     return Err(violation(
@@ -355,9 +480,11 @@ impl Checker for InterruptModel {
                     self.written += total;
                     Ok(())
                 }
-                (BLOCKER, op @ (Op::Read { .. } | Op::Write { .. } | Op::Poll), Observed::Blocked(_)) => {
+                (BLOCKER, op @ (Op::Read { .. } | Op::Write { .. } | Op::Poll), Observed::Blocked(_))
+                | (BLOCKER, op @ (Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. }), Observed::Blocked(_)) => {
                     let may_block = match op {
                         Op::Read { .. } | Op::Poll => self.buffered() == 0,
+                        Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } => !self.released,
                         _ => true,
                     };
                     if !may_block {
@@ -370,6 +497,16 @@ impl Checker for InterruptModel {
                     self.freed = false;
                     self.state = State::Blocked { op, interrupted: false };
                     Ok(())
+                }
+                (BLOCKER, op @ (Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. }), Observed::Returned(reply)) => {
+                    if !self.released {
+                        return Err(violation(
+                            &[rule],
+                            format!("{op} returned at once ({}) although the peer had not acted", describe(observed)),
+                        ));
+                    }
+                    self.reader_open |= matches!((op, reply), (Op::OpenFifo { write: false }, Reply::Opened { .. }));
+                    self.returned(op, false, reply)
                 }
                 (BLOCKER, op, Observed::Returned(reply)) => match op {
                     Op::Read { .. } | Op::Poll if self.buffered() == 0 => Err(violation(
@@ -386,6 +523,26 @@ impl Checker for InterruptModel {
                     }
                     _ => self.returned(op, false, reply),
                 },
+                (PEER, Op::Connect, Observed::Returned(Reply::Opened { .. })) => {
+                    self.released = true;
+                    Ok(())
+                }
+                (PEER, Op::OpenFifo { write: true }, Observed::Returned(Reply::Opened { .. })) => {
+                    self.released = true;
+                    Ok(())
+                }
+                (PEER, Op::OpenFifo { write: true }, Observed::Blocked(_))
+                    if !matches!(self.state, State::Blocked { .. }) =>
+                {
+                    self.released = true;
+                    self.peer_waiting = true;
+                    Ok(())
+                }
+                (PEER, Op::Lock { on: true, .. }, Observed::Returned(Reply::Done)) => Ok(()),
+                (PEER, Op::Lock { on: false, .. }, Observed::Returned(Reply::Done)) => {
+                    self.released = true;
+                    Ok(())
+                }
                 (PEER, Op::Write { len }, Observed::Returned(Reply::Count(n))) if *n == u64::from(len) => {
                     self.written += n;
                     Ok(())
@@ -405,6 +562,10 @@ impl Checker for InterruptModel {
     }
 
     fn obligations(&self) -> Vec<Obligation> {
+        if self.peer_waiting && self.reader_open {
+            let why = "the blocker opened the FIFO for reading, so the peer's open for writing must return".to_string();
+            return vec![Obligation { actors: vec![PEER], rule: self.case.rule(), why }];
+        }
         let State::Blocked { op, interrupted } = self.state else { return Vec::new() };
         let why = match op {
             Op::Poll if interrupted => "a caught signal interrupted a poll",
@@ -419,6 +580,12 @@ impl Checker for InterruptModel {
                 "a caught signal without SA_RESTART interrupted a write"
             }
             Op::Write { len } if len != BIG && self.room => "the pipe a write waited on was drained",
+            Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. }
+                if interrupted && !self.case.restart && !self.released =>
+            {
+                "a caught signal without SA_RESTART interrupted a call waiting for the peer"
+            }
+            Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } if self.released => "the peer acted",
             _ => return Vec::new(),
         };
         vec![Obligation { actors: vec![BLOCKER], rule: self.case.rule(), why: format!("{why}, so it must return") }]
@@ -430,7 +597,8 @@ pub fn run(case: &InterruptCase, pipe_buf: u32, timing: Timing) -> CaseReport<Ev
     if let Err(why) = case.validate(pipe_buf) {
         return crate::case::refused(why);
     }
-    crate::engine::run(Interrupts { case, timing, pid: 0, fd: 0 }, InterruptModel::new(case), timing)
+    let m = Interrupts { case, timing, pid: 0, fd: 0, path: String::new(), _scratch: None };
+    crate::engine::run(m, InterruptModel::new(case), timing)
 }
 
 struct Interrupts<'a> {
@@ -439,6 +607,77 @@ struct Interrupts<'a> {
     /// The blocker's pid, and its descriptor number.
     pid: i32,
     fd: i32,
+    /// The listener's or the FIFO's path.
+    path: String,
+    /// The directory holding it, or the file (removed with the case).
+    _scratch: Option<crate::scratch::Scratch>,
+}
+
+impl Interrupts<'_> {
+    /// Makes the object, and the descriptors for the blocker and the
+    /// peer (none for a FIFO, which each opens by its path; none for the
+    /// peer of a listener, which connects by it).
+    fn make(&mut self) -> Result<Vec<std::os::fd::OwnedFd>, Stop> {
+        use crate::scratch::Scratch;
+        let scratch = || Scratch::new().map_err(|e| Stop::io("a scratch directory", e));
+        Ok(match self.case.object {
+            Object::Pipe => {
+                let pipe = crate::pipe::Setup {
+                    writers: 1,
+                    idle_writers: 0,
+                    readers: 1,
+                    nonblock_read: false,
+                    nonblock_write: false,
+                    concurrent_reads: false,
+                    creator: crate::pipe::Creator::Pipe,
+                };
+                let [r, w] = crate::pipe::creator::create(&pipe, self.timing)?;
+                // The blocker reads in the read cases and writes in the others.
+                if matches!(self.case.call, Blocked::Read | Blocked::Poll) {
+                    vec![r, w]
+                } else {
+                    vec![w, r]
+                }
+            }
+            Object::Socketpair => {
+                let pair = crate::socket::pair::PairSetup::new(crate::os::socket::SocketKind::Stream, [1, 1]);
+                crate::socket::pair::creator::create(&pair)?.into()
+            }
+            Object::Listener => {
+                let dir = scratch()?;
+                let path = dir.path().join("listener.sock");
+                let fd = crate::os::socket::listen_unix(&path, 8).map_err(|e| Stop::io("listen", e))?;
+                self.path = path.to_string_lossy().into_owned();
+                self._scratch = Some(dir);
+                vec![fd]
+            }
+            Object::Fifo => {
+                let dir = scratch()?;
+                let path = dir.path().join("fifo");
+                crate::os::pipe::mkfifo(&path).map_err(|e| Stop::io("mkfifo", e))?;
+                self.path = path.to_string_lossy().into_owned();
+                self._scratch = Some(dir);
+                Vec::new()
+            }
+            Object::File => {
+                let dir = scratch()?;
+                let path = dir.path().join("locked");
+                let open = || {
+                    std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&path)
+                        .map(std::os::fd::OwnedFd::from)
+                        .map_err(|e| Stop::io("open the locked file", e))
+                };
+                let fds = vec![open()?, open()?];
+                self._scratch = Some(dir);
+                fds
+            }
+        })
+    }
 }
 
 impl Mechanism for Interrupts<'_> {
@@ -450,35 +689,26 @@ impl Mechanism for Interrupts<'_> {
     }
 
     fn set_up(&mut self, session: &mut Session) -> Result<(), Stop> {
+        if session.level() == crate::evidence::EvidenceKind::Timeout {
+            // With no view of the blocker's thread, "blocked" only means "no
+            // reply yet": the signal could come before the call starts, and
+            // what the call then does says nothing about interruption.
+            return Err(Stop::Unsupported(
+                "needs a view of the blocked thread (evidence thread-state or stronger) to send the signal only once the call is proved blocked; this run has only timeouts".into(),
+            ));
+        }
         let ids = (0..3).map(|_| session.spawn()).collect::<Result<Vec<ActorId>, _>>()?;
         self.pid = session.pid(ids[0]);
-        let ends = {
+        let fds = {
             let _quiet = crate::os::process::quiet_forks();
-            match self.case.object {
-                Object::Pipe => {
-                    let pipe = crate::pipe::Setup {
-                        writers: 1,
-                        idle_writers: 0,
-                        readers: 1,
-                        nonblock_read: false,
-                        nonblock_write: false,
-                        concurrent_reads: false,
-                        creator: crate::pipe::Creator::Pipe,
-                    };
-                    crate::pipe::creator::create(&pipe, self.timing)?
-                }
-                Object::Socketpair => {
-                    let pair = crate::socket::pair::PairSetup::new(crate::os::socket::SocketKind::Stream, [1, 1]);
-                    crate::socket::pair::creator::create(&pair)?
-                }
-            }
+            self.make()?
         };
-        // A pipe's ends are [read, write]: the blocker reads in the read
-        // cases and writes in the others.
-        let reads = matches!(self.case.call, Blocked::Read | Blocked::Poll);
-        let (mine, theirs) = if self.case.object == Object::Socketpair || reads { (0, 1) } else { (1, 0) };
-        self.fd = session.hand(ids[0], &[ends[mine].as_fd()])?[0];
-        session.hand(ids[1], &[ends[theirs].as_fd()])?;
+        for (id, fd) in ids.iter().zip(&fds) {
+            let got = session.hand(*id, &[fd.as_fd()])?[0];
+            if *id == ids[0] {
+                self.fd = got;
+            }
+        }
         let signals = vec![SIGNAL.number().unwrap_or(libc::SIGUSR1)];
         let catch = Request::Signal(SignalOp::Catch { signals, restart: self.case.restart });
         match session.call(ids[0], &catch)? {
@@ -500,7 +730,11 @@ impl Mechanism for Interrupts<'_> {
             Op::Read { .. } => Some(if socket { "recv" } else { "read" }),
             Op::Write { .. } => Some(if socket { "send" } else { "write" }),
             Op::Poll => Some("poll"),
-            Op::Fill | Op::Interrupt => None,
+            Op::Accept => Some("accept"),
+            Op::OpenFifo { .. } => Some("fifo"),
+            Op::Lock { flock: true, .. } => Some("flock"),
+            Op::Lock { flock: false, .. } => Some("fcntl-setlkw"),
+            Op::Fill | Op::Interrupt | Op::Connect => None,
         }
     }
 
@@ -538,6 +772,28 @@ impl Mechanism for Interrupts<'_> {
             Op::Interrupt => {
                 let signal = SIGNAL.number().unwrap_or(libc::SIGUSR1);
                 Invocation::Call(Request::Signal(SignalOp::Kill { pid: self.pid, signal }))
+            }
+            Op::Accept => Invocation::MayBlock(
+                Request::Socket(SocketOp::Accept { slot: 0 }),
+                BlockSite { kind: SyscallKind::Accept, fd },
+            ),
+            Op::Connect => Invocation::Call(Request::Socket(SocketOp::ConnectUnix { path: self.path.clone() })),
+            Op::OpenFifo { write } => Invocation::MayBlock(
+                Request::OpenFifo { path: self.path.clone(), write, nonblock: false },
+                BlockSite { kind: SyscallKind::Open, fd: None },
+            ),
+            Op::Lock { flock, on } => {
+                use crate::os::file::{FlockOp, LockKind, LockOwner};
+                use crate::protocol::file::FileOp;
+                let request = if flock {
+                    let op = if on { FlockOp::Exclusive } else { FlockOp::Unlock };
+                    Request::File(FileOp::Flock { slot: 0, op, nonblock: false })
+                } else {
+                    let kind = if on { LockKind::Write } else { LockKind::Unlock };
+                    Request::File(FileOp::Lock { slot: 0, owner: LockOwner::Process, kind, start: 0, len: 0, wait: on })
+                };
+                let kind = if flock { SyscallKind::Flock } else { SyscallKind::Fcntl };
+                Invocation::MayBlock(request, BlockSite { kind, fd })
             }
         })
     }
@@ -597,6 +853,28 @@ mod tests {
         step(&mut p, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert!(done(&mut p.clone(), Reply::Values(vec![1])).is_err(), "poll is not restarted");
         done(&mut p, Reply::Errno(libc::EINTR)).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_accept_owes_eintr_or_waits_for_the_client() {
+        let case =
+            |restart| InterruptCase { object: Object::Listener, call: Blocked::Accept, restart, kills: 1, len: 1 };
+        let opened = || Reply::Opened { slot: 1, fd: 9 };
+        let mut m = InterruptModel::new(&case(false));
+        step(&mut m, BLOCKER, Op::Accept, blocked()).unwrap();
+        step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        assert!(done(&mut m.clone(), opened()).is_err(), "no client yet");
+        done(&mut m, Reply::Errno(libc::EINTR)).unwrap();
+        assert!(step(&mut m.clone(), BLOCKER, Op::Accept, Observed::Returned(opened())).is_err(), "no client yet");
+        step(&mut m, PEER, Op::Connect, Observed::Returned(opened())).unwrap();
+        step(&mut m, BLOCKER, Op::Accept, Observed::Returned(opened())).unwrap();
+        let mut r = InterruptModel::new(&case(true));
+        step(&mut r, BLOCKER, Op::Accept, blocked()).unwrap();
+        step(&mut r, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        assert_eq!(done(&mut r.clone(), Reply::Errno(libc::EINTR)).unwrap_err().rules, vec![rules::RESTART]);
+        step(&mut r, PEER, Op::Connect, Observed::Returned(opened())).unwrap();
+        assert_eq!(r.obligations().len(), 1, "the client connected");
+        done(&mut r, opened()).unwrap();
     }
 
     #[test]
