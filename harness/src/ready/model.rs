@@ -355,6 +355,9 @@ impl ReadyModel {
                 if *total > 0 {
                     self.arrive();
                 }
+                // A fill ends with writes that found no room, and those
+                // wake the readers' registrations too (see `wrote`).
+                self.stir();
                 Ok(())
             }
             other => Err(violation(
@@ -582,6 +585,22 @@ mod tests {
         assert!(step(&mut m, 1, Op::Harvest, report.clone()).is_ok());
         assert!(step(&mut m, 1, Op::Harvest, report).is_ok());
         assert_eq!(step(&mut m, 1, Op::Harvest, nothing).unwrap_err().rules, vec![rules::EDGE]);
+    }
+
+    #[test]
+    fn a_fill_that_found_no_room_may_wake_an_edge_triggered_registration_again() {
+        // Seen in CI on Linux 6.x: the pipe already full, a fill's writes
+        // all returned EAGAIN, and epoll (EPOLLET) reported again:
+        // pipe_write wakes the readers' registrations on every call.
+        let mut m = model();
+        let report = Reply::Values(vec![Readiness { readable: true, ..NOT_READY }.to_bits()]);
+        step(&mut m, 0, Op::Write { len: 4 }, Reply::Count(4)).unwrap();
+        step(&mut m, 1, Op::Arm { how: Interface::Epoll, edge: true }, Reply::Done).unwrap();
+        step(&mut m, 1, Op::Harvest, report.clone()).unwrap();
+        step(&mut m, 0, Op::Fill, Reply::Filled { total: 0, errno: None }).unwrap();
+        assert!(step(&mut m, 1, Op::Harvest, report.clone()).is_ok());
+        // Nothing since: no report owed, and none allowed.
+        assert_eq!(step(&mut m, 1, Op::Harvest, report).unwrap_err().rules, vec![rules::EDGE]);
     }
 
     #[test]
