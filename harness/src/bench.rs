@@ -52,13 +52,18 @@ pub struct Samples {
     pub blocked: u32,
     /// Cases per rule when timing schedules.
     pub cases_per_rule: u32,
+    /// Process starts timed, of each kind ([`spawn_costs`]).
+    #[serde(default)]
+    pub spawns: u32,
 }
 
 impl Samples {
     /// The published figures: enough samples for stable percentiles.
-    pub const FULL: Samples = Samples { round_trips: 100_000, operations: 20_000, blocked: 2_000, cases_per_rule: 16 };
+    pub const FULL: Samples =
+        Samples { round_trips: 100_000, operations: 20_000, blocked: 2_000, cases_per_rule: 16, spawns: 500 };
     /// A smoke run (tests): every figure, few samples.
-    pub const QUICK: Samples = Samples { round_trips: 2_000, operations: 500, blocked: 50, cases_per_rule: 2 };
+    pub const QUICK: Samples =
+        Samples { round_trips: 2_000, operations: 500, blocked: 50, cases_per_rule: 2, spawns: 10 };
 }
 
 /// The machine the figures were measured on.
@@ -110,6 +115,10 @@ pub struct ScheduleRate {
     pub seconds: f64,
     /// `cases / seconds`.
     pub per_sec: f64,
+    /// The rules whose verdict was not `pass`, as `rule: verdict`: a
+    /// figure measured over failing rules is not the engine's pace.
+    #[serde(default)]
+    pub not_passed: Vec<String>,
 }
 
 /// The whole `ipc-conform run` as a child process.
@@ -119,6 +128,10 @@ pub struct WholeRun {
     pub args: Vec<String>,
     /// Its exit code (0: every rule passed).
     pub exit_code: Option<i32>,
+    /// The rules its report gives a verdict other than `pass`, as
+    /// `rule: verdict` (read from its `report.json`).
+    #[serde(default)]
+    pub not_passed: Vec<String>,
     /// Wall time, seconds.
     pub wall_s: f64,
     /// Peak resident set size of the run's coordinator process, MiB
@@ -184,10 +197,82 @@ pub struct Figures {
     /// (the level in force is the one above), by level name.
     #[serde(default)]
     pub blocked_by_level: BTreeMap<String, Latency>,
+    /// What starting a process costs: the floors and an actor's start.
+    #[serde(default)]
+    pub spawn: SpawnCosts,
     /// Schedules (cases) per second, by mechanism.
     pub schedules: BTreeMap<String, ScheduleRate>,
     /// The whole default run.
     pub run: WholeRun,
+}
+
+/// What starting a process costs, each from the call to the process being
+/// reaped (or, for an actor, from the spawn to its hello and, separately,
+/// its end), microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpawnCosts {
+    /// Floor: `fork(2)` of this process, the child `_exit`s at once, reaped.
+    pub raw_fork: Option<Latency>,
+    /// Floor: this executable started by fork + exec in a role that ends
+    /// at once (the ping-pong process given end of file), reaped.
+    pub raw_fork_exec: Option<Latency>,
+    /// `Session::spawn`: an actor started and its hello received (forked
+    /// by the fork server unless it is turned off).
+    pub actor_start: Option<Latency>,
+    /// The same, the actor started by fork + exec of this executable
+    /// (the way every actor started before the fork server).
+    pub actor_start_exec: Option<Latency>,
+    /// An actor's end: its process group killed and the actor reaped
+    /// (dropping the session).
+    pub actor_end: Option<Latency>,
+}
+
+/// Times `n` process starts of each kind in [`SpawnCosts`].
+pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
+    let mut fork = Vec::with_capacity(n as usize);
+    let mut fork_exec = Vec::with_capacity(n as usize);
+    let mut start = Vec::with_capacity(n as usize);
+    let mut start_exec = Vec::with_capacity(n as usize);
+    let mut end = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let t = Instant::now();
+        os::process::fork_and_reap().map_err(io_err("fork"))?;
+        fork.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        let mut child = {
+            let _quiet = os::process::quiet_forks();
+            let (r, w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            drop(w);
+            let (_, out) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            let fds = [(r.as_fd(), PONG_IN_FD), (out.as_fd(), PONG_OUT_FD)];
+            os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
+                .map_err(io_err("spawning the ping-pong process"))?
+        };
+        child.wait().map_err(io_err("reaping the ping-pong process"))?;
+        fork_exec.push(t.elapsed().as_secs_f64() * 1e6);
+        let mut session = Session::new(timing);
+        let t = Instant::now();
+        session.spawn()?;
+        start.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = Instant::now();
+        drop(session);
+        end.push(t.elapsed().as_secs_f64() * 1e6);
+        let mut session = Session::new(timing);
+        let t = Instant::now();
+        session.spawn_by_exec()?;
+        start_exec.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let latency = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        Some(Latency::of(&v))
+    };
+    Ok(SpawnCosts {
+        raw_fork: latency(fork),
+        raw_fork_exec: latency(fork_exec),
+        actor_start: latency(start),
+        actor_start_exec: latency(start_exec),
+        actor_end: latency(end),
+    })
 }
 
 /// The ping-pong's second process: reads one byte, writes it back, until
@@ -363,7 +448,11 @@ pub fn schedule_rates(
             cases: 0,
             seconds: 0.0,
             per_sec: 0.0,
+            not_passed: Vec::new(),
         });
+        if outcome.verdict != crate::verdict::Verdict::Pass {
+            rate.not_passed.push(format!("{}: {}", rule.id, outcome.verdict.as_str()));
+        }
         rate.rules += 1;
         rate.cases += outcome.cases;
         rate.seconds += seconds;
@@ -374,9 +463,10 @@ pub fn schedule_rates(
     rates
 }
 
-/// Runs this executable with `args` (an `ipc-conform run ...`) as a child,
-/// its output discarded, and measures its wall time and peak memory.
-pub fn whole_run(args: &[String]) -> Result<WholeRun, Stop> {
+/// Runs this executable with `args` (an `ipc-conform run ...` whose
+/// report goes to `report_dir`) as a child, its output discarded, and
+/// measures its wall time and peak memory.
+pub fn whole_run(args: &[String], report_dir: &Path) -> Result<WholeRun, Stop> {
     let exe = std::env::current_exe().map_err(io_err("finding this executable"))?;
     let start = Instant::now();
     let child = std::process::Command::new(exe)
@@ -388,22 +478,51 @@ pub fn whole_run(args: &[String]) -> Result<WholeRun, Stop> {
         .spawn()
         .map_err(io_err("starting the whole run"))?;
     let (status, peak) = os::process::wait_with_peak_rss(child).map_err(io_err("waiting for the whole run"))?;
+    let wall_s = start.elapsed().as_secs_f64();
+    let not_passed = if status.success() { Vec::new() } else { not_passed_in(&report_dir.join("report.json")) };
     Ok(WholeRun {
         args: args.to_vec(),
         exit_code: status.code(),
-        wall_s: start.elapsed().as_secs_f64(),
+        not_passed,
+        wall_s,
         peak_rss_mib: peak as f64 / (1024.0 * 1024.0),
     })
 }
 
+/// The rules a run's JSON report gives a verdict other than `pass`; one
+/// entry saying what went wrong where the report cannot be read.
+fn not_passed_in(report: &Path) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Report {
+        rules: Vec<Row>,
+    }
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+        verdict: String,
+    }
+    let read = std::fs::read_to_string(report).map_err(|e| e.to_string());
+    match read.and_then(|text| serde_json::from_str::<Report>(&text).map_err(|e| e.to_string())) {
+        Ok(r) => r
+            .rules
+            .into_iter()
+            .filter(|row| row.verdict != "pass")
+            .map(|row| format!("{}: {}", row.id, row.verdict))
+            .collect(),
+        Err(e) => vec![format!("(no report at {}: {e})", report.display())],
+    }
+}
+
 /// Runs every measurement. `rules` and `check` are the catalogue's rules
-/// and how the suite checks one; `run_args` the whole run's arguments;
-/// `out` a scratch folder for the schedule runs' saved failures.
+/// and how the suite checks one; `run_args` the whole run's arguments,
+/// whose report goes to `run_report`; `out` a scratch folder for the
+/// schedule runs' saved failures.
 pub fn measure(
     quick: bool,
     rules: &[&Rule],
     check: &dyn Fn(&Rule, &RunConfig) -> RuleOutcome,
     run_args: &[String],
+    run_report: &Path,
     cfg: &RunConfig,
     out: &Path,
 ) -> Result<Figures, Stop> {
@@ -418,10 +537,11 @@ pub fn measure(
         let sorted = blocked_confirmation_at(samples.blocked.min(500), cfg.timing, level)?;
         blocked_by_level.insert(level.as_str().to_string(), Latency::of(&sorted));
     }
+    let spawn = spawn_costs(samples.spawns, cfg.timing)?;
     let mut cfg = cfg.clone();
     cfg.out_dir = out.to_path_buf();
     let schedules = schedule_rates(rules, samples.cases_per_rule, &cfg, check);
-    let run = whole_run(run_args)?;
+    let run = whole_run(run_args, run_report)?;
     Ok(Figures {
         tool: "ipc-conform".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -437,6 +557,7 @@ pub fn measure(
         blocked_p99_us: quantile(&blocked, 0.99),
         blocked_max_us: blocked.last().copied().unwrap_or(0.0),
         blocked_by_level,
+        spawn,
         schedules,
         run,
     })
@@ -472,11 +593,29 @@ pub fn render(f: &Figures) -> String {
             level, l.p50_us, l.p99_us, l.max_us, l.samples
         ));
     }
+    let starts = [
+        ("raw fork", &f.spawn.raw_fork),
+        ("raw fork + exec", &f.spawn.raw_fork_exec),
+        ("actor start", &f.spawn.actor_start),
+        ("actor start by exec", &f.spawn.actor_start_exec),
+        ("actor end", &f.spawn.actor_end),
+    ];
+    for (what, l) in starts {
+        if let Some(l) = l {
+            out.push_str(&format!(
+                "{:<25} p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
+                what, l.p50_us, l.p99_us, l.max_us, l.samples
+            ));
+        }
+    }
     for (mech, r) in &f.schedules {
         out.push_str(&format!(
             "schedules {:<15} {:>10.1} /s           ({} cases of {} rules in {:.2} s)\n",
             mech, r.per_sec, r.cases, r.rules, r.seconds
         ));
+        for rule in &r.not_passed {
+            out.push_str(&format!("  not passed: {rule}\n"));
+        }
     }
     out.push_str(&format!(
         "whole run                 {:.1} s wall, {:.1} MiB peak (exit {}; ipc-conform {})\n",
@@ -485,5 +624,28 @@ pub fn render(f: &Figures) -> String {
         f.run.exit_code.map_or("-".to_string(), |c| c.to_string()),
         f.run.args.join(" ")
     ));
+    for rule in &f.run.not_passed {
+        out.push_str(&format!("  not passed: {rule}\n"));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runs_report_names_the_rules_that_did_not_pass() {
+        let dir = crate::scratch::Scratch::new().unwrap();
+        let report = dir.path().join("report.json");
+        std::fs::write(
+            &report,
+            r#"{"rules": [{"id": "pipe.a", "verdict": "pass"}, {"id": "pipe.b", "verdict": "hung", "cases": 3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(not_passed_in(&report), vec!["pipe.b: hung".to_string()]);
+        let missing = not_passed_in(&dir.path().join("absent.json"));
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].starts_with("(no report at "), "{missing:?}");
+    }
 }

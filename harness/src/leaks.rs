@@ -6,16 +6,30 @@
 
 /// Live or zombie child processes of this process
 /// ([`crate::os::process::child_pids`]).
+///
+/// The fork server ([`crate::os::forkserver`]) is the run's, not a case's:
+/// it is not counted, and its children, the actors it forked, are.
 pub fn children() -> Vec<i32> {
-    crate::os::process::child_pids(std::process::id() as i32)
-        .unwrap_or_else(|e| panic!("the leak check cannot list this process's children here: {e}"))
+    let list = |pid: i32| {
+        crate::os::process::child_pids(pid)
+            .unwrap_or_else(|e| panic!("the leak check cannot list the children of {pid} here: {e}"))
+    };
+    let mut kids = list(std::process::id() as i32);
+    if let Some((server, _)) = crate::os::forkserver::server() {
+        kids.retain(|k| *k != server);
+        kids.extend(list(server));
+    }
+    kids
 }
 
 /// How many descriptors this process has open
 /// ([`crate::os::process::open_fd_count`]).
+///
+/// The fork server's channel is the run's, not a case's: not counted.
 pub fn open_fds() -> usize {
-    crate::os::process::open_fd_count()
-        .unwrap_or_else(|e| panic!("the leak check cannot count this process's descriptors here: {e}"))
+    let open = crate::os::process::open_fd_count()
+        .unwrap_or_else(|e| panic!("the leak check cannot count this process's descriptors here: {e}"));
+    open - crate::os::forkserver::server().map_or(0, |(_, fds)| fds)
 }
 
 /// This process's scratch directories still present under TMPDIR.

@@ -54,12 +54,20 @@ pub type Role = (&'static str, fn() -> i32);
 
 /// If this process was started as an actor (or another role of the engine),
 /// runs that role and never returns; otherwise returns and the caller goes
-/// on as a coordinator. Every binary that runs properties calls this first
-/// thing in `main`, and passes `extra` for roles it defines itself.
+/// on as a coordinator, its inherited descriptors marked close-on-exec
+/// ([`os::process::seal_inherited`]). Every binary that runs properties
+/// calls this first thing in `main`, and passes `extra` for roles it
+/// defines itself.
 pub fn enter_role(extra: &[Role]) {
-    let Ok(role) = std::env::var(os::process::ROLE_ENV) else { return };
+    let Ok(role) = std::env::var(os::process::ROLE_ENV) else {
+        os::process::seal_inherited();
+        return;
+    };
     if role == "actor" {
         actor::main();
+    }
+    if role == os::forkserver::ROLE {
+        std::process::exit(os::forkserver::server_main());
     }
     for (name, run) in extra {
         if *name == role {

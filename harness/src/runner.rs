@@ -154,6 +154,7 @@ impl RunConfig {
                 ));
             }
         }
+        crate::os::forkserver::enabled()?;
         let evidence = crate::evidence::probe(timing, crate::evidence::cap_from_env()?);
         crate::evidence::set_in_force(evidence.level);
         crate::channel::self_check(timing)?;

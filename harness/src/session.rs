@@ -63,8 +63,31 @@ struct InFlight {
     may_raise: &'static [i32],
 }
 
+/// An actor's process: started by fork + exec, or forked by the fork
+/// server ([`os::forkserver`]).
+enum Proc {
+    Exec(Child),
+    Served(os::forkserver::Served),
+}
+
+impl Proc {
+    fn try_wait(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        match self {
+            Proc::Exec(c) => c.try_wait(),
+            Proc::Served(s) => s.try_wait(),
+        }
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self {
+            Proc::Exec(c) => c.wait(),
+            Proc::Served(s) => s.wait(),
+        }
+    }
+}
+
 struct ActorHandle {
-    child: Child,
+    child: Proc,
     pid: i32,
     tid: i64,
     ctrl: OwnedFd,
@@ -131,12 +154,23 @@ impl Session {
         self.spawn_with(&[])
     }
 
+    /// Starts an actor by fork + exec even where the fork server would
+    /// serve it: for `bench`, which measures both ways.
+    pub fn spawn_by_exec(&mut self) -> Result<ActorId, Stop> {
+        self.start_actor(&[], false)
+    }
+
     /// Starts an actor that inherits, besides its control channel and
     /// lifeline, each `(descriptor, number)` of `extra` at that number
     /// without close-on-exec (placed by `dup2` before exec: inheritance
     /// across exec, for rules about it). The numbers must differ from the
     /// lifeline's and the control channel's (3 and 4).
     pub fn spawn_with(&mut self, extra: &[(BorrowedFd<'_>, i32)]) -> Result<ActorId, Stop> {
+        let served = extra.is_empty() && os::forkserver::enabled().map_err(Stop::harness)?;
+        self.start_actor(extra, served)
+    }
+
+    fn start_actor(&mut self, extra: &[(BorrowedFd<'_>, i32)], served: bool) -> Result<ActorId, Stop> {
         let (ours, theirs) = os::fd::control_pair().map_err(|e| Stop::io("socketpair for control", e))?;
         let mut fds = vec![(theirs.as_fd(), crate::actor::CONTROL_FD)];
         if extra.iter().any(|(_, n)| *n <= crate::actor::CONTROL_FD) {
@@ -144,10 +178,18 @@ impl Session {
         }
         fds.extend(extra.iter().map(|(fd, n)| (*fd, *n)));
         let creating = crate::cleanup::creating();
-        let child = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
-            .map_err(|e| Stop::io("spawning an actor", e))?;
+        let (child, pid) = if served {
+            let s = os::forkserver::spawn(theirs.as_fd(), os::deviant::for_children())
+                .map_err(|e| Stop::io("asking the fork server for an actor", e))?;
+            let pid = s.id() as i32;
+            (Proc::Served(s), pid)
+        } else {
+            let c = os::process::spawn_self(&SpawnSpec { role: "actor", args: &[], fds: &fds })
+                .map_err(|e| Stop::io("spawning an actor", e))?;
+            let pid = c.id() as i32;
+            (Proc::Exec(c), pid)
+        };
         drop(theirs);
-        let pid = child.id() as i32;
         crate::cleanup::register_group(pid);
         drop(creating);
         let id = ActorId(self.actors.len());

@@ -191,8 +191,8 @@ fn bench(args: BenchArgs) -> Result<i32, String> {
     use ipc_conform_spec::ids;
     let cfg = RunConfig::from_env()?;
     let scratch = ipc_conform_harness::scratch::Scratch::new().map_err(|e| format!("scratch folder: {e}"))?;
-    let out = scratch.path().join("run").to_string_lossy().into_owned();
-    let mut run_args = vec!["run".to_string(), "--out".to_string(), out];
+    let run_report = scratch.path().join("run");
+    let mut run_args = vec!["run".to_string(), "--out".to_string(), run_report.to_string_lossy().into_owned()];
     if args.quick {
         let quick_rules = format!("{},{}", ids::PIPE_READ_EMPTY_BLOCKS, ids::SOCKET_READ_EMPTY_BLOCKS);
         run_args.extend(["--rules".to_string(), quick_rules, "--cases".to_string(), "4".to_string()]);
@@ -204,9 +204,16 @@ fn bench(args: BenchArgs) -> Result<i32, String> {
     } else {
         rules
     };
-    let figures =
-        bench::measure(args.quick, &rules, &registry::check_rule, &run_args, &cfg, &scratch.path().join("schedules"))
-            .map_err(|e| format!("bench: {e}"))?;
+    let figures = bench::measure(
+        args.quick,
+        &rules,
+        &registry::check_rule,
+        &run_args,
+        &run_report,
+        &cfg,
+        &scratch.path().join("schedules"),
+    )
+    .map_err(|e| format!("bench: {e}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?);
     } else {

@@ -135,13 +135,15 @@ const BENCH_FIELDS: &[&str] = &[
     "blocked_p99_us",
     "blocked_max_us",
     "blocked_by_level",
+    "spawn",
     "schedules",
     "run",
 ];
 const BENCH_MACHINE_FIELDS: &[&str] = &["os", "kernel", "arch", "cores", "cpu"];
-const BENCH_SAMPLES_FIELDS: &[&str] = &["round_trips", "operations", "blocked", "cases_per_rule"];
-const BENCH_SCHEDULE_FIELDS: &[&str] = &["rules", "cases", "seconds", "per_sec"];
-const BENCH_RUN_FIELDS: &[&str] = &["args", "exit_code", "wall_s", "peak_rss_mib"];
+const BENCH_SAMPLES_FIELDS: &[&str] = &["round_trips", "operations", "blocked", "cases_per_rule", "spawns"];
+const BENCH_SPAWN_FIELDS: &[&str] = &["raw_fork", "raw_fork_exec", "actor_start", "actor_start_exec", "actor_end"];
+const BENCH_SCHEDULE_FIELDS: &[&str] = &["rules", "cases", "seconds", "per_sec", "not_passed"];
+const BENCH_RUN_FIELDS: &[&str] = &["args", "exit_code", "not_passed", "wall_s", "peak_rss_mib"];
 
 fn keys(v: &serde_json::Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
@@ -179,18 +181,26 @@ fn bench_json_quick_prints_every_documented_figure() {
         assert_eq!(keys(l), sorted(&["p50_us", "p99_us", "max_us", "samples"]), "{level}");
         assert!(l["p50_us"].as_f64().unwrap() > 0.0 && l["samples"].as_u64().unwrap() > 0, "{level}: {l}");
     }
+    assert_eq!(keys(&json["spawn"]), sorted(BENCH_SPAWN_FIELDS));
+    for f in BENCH_SPAWN_FIELDS {
+        let l = &json["spawn"][f];
+        assert!(l["p50_us"].as_f64().is_some_and(|v| v > 0.0) && l["samples"].as_u64().unwrap_or(0) > 0, "{f}: {l}");
+    }
     let schedules = json["schedules"].as_object().expect("schedules is an object");
     assert!(schedules.contains_key("pipe") && schedules.contains_key("socket"), "{schedules:?}");
     for (mech, rate) in schedules {
         assert_eq!(keys(rate), sorted(BENCH_SCHEDULE_FIELDS), "{mech}");
         assert!(rate["cases"].as_u64().unwrap() > 0 && rate["per_sec"].as_f64().unwrap() > 0.0, "{mech}: {rate}");
+        assert_eq!(rate["not_passed"], serde_json::json!([]), "{mech}: {rate}");
     }
     assert_eq!(json["run"]["exit_code"], 0, "the whole run: {}", json["run"]);
+    assert_eq!(json["run"]["not_passed"], serde_json::json!([]), "the whole run: {}", json["run"]);
     assert!(json["run"]["wall_s"].as_f64().unwrap() > 0.0 && json["run"]["peak_rss_mib"].as_f64().unwrap() > 0.0);
 
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let perf = &readme[readme.find("## Performance").expect("README has a Performance section")..];
-    for f in BENCH_FIELDS.iter().chain(BENCH_MACHINE_FIELDS).chain(BENCH_SAMPLES_FIELDS).chain(BENCH_SCHEDULE_FIELDS) {
+    let every = BENCH_FIELDS.iter().chain(BENCH_MACHINE_FIELDS).chain(BENCH_SAMPLES_FIELDS);
+    for f in every.chain(BENCH_SPAWN_FIELDS).chain(BENCH_SCHEDULE_FIELDS) {
         assert!(perf.contains(&format!("`{f}`")), "README's Performance section does not document `{f}`");
     }
     for f in BENCH_RUN_FIELDS {
@@ -246,4 +256,23 @@ fn an_unknown_deviation_in_the_environment_is_refused_naming_it() {
     let e = stderr(&o);
     assert!(e.contains("IPC_CONFORM_DEVIATE: unknown deviation `read-empty-returns-none`"), "{e}");
     assert!(e.contains("read-empty-returns-zero"), "the known names are not listed: {e}");
+}
+
+#[test]
+fn a_bad_fork_server_knob_is_refused_naming_it_and_off_runs() {
+    let run = |value: &str, out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_ipc-conform"))
+            .args(["run", "--rules", "pipe.direction.one-way", "--cases", "4", "--out"])
+            .arg(out)
+            .env("IPC_CONFORM_FORK_SERVER", value)
+            .output()
+            .expect("the command starts")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = run("maybe", dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("IPC_CONFORM_FORK_SERVER=\"maybe\": expected `on` or `off`"), "{}", stderr(&o));
+    let o = run("off", dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("1 pass"), "{}", stdout(&o));
 }

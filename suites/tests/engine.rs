@@ -38,6 +38,8 @@ fn main() {
             "engine.a-death-nobody-asked-for-is-a-stop-naming-it",
             a_death_nobody_asked_for_is_a_stop_naming_it,
         ),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Trial::test("engine.a-forked-actor-starts-as-an-execd-one-does", a_forked_actor_starts_as_an_execd_one_does),
     ];
     libtest_mimic::run(&args, trials).exit();
 }
@@ -274,12 +276,26 @@ fn a_death_nobody_asked_for_is_a_stop_naming_it() -> Result<(), Failed> {
     let death = session.kill(asked)?;
     check(death.signal == Some(libc::SIGKILL), format!("the schedule's kill: {death}"))?;
     session.audit().map_err(|e| Failed::from(format!("a kill the schedule asked for: {e}")))?;
-    // SAFETY: kill(2) of our own actor, from outside the session; then wait
-    // (without reaping it: WNOWAIT) until it has died.
-    unsafe {
-        libc::kill(session.pid(idle), libc::SIGKILL);
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(libc::P_PID, session.pid(idle) as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT);
+    // SAFETY: kill(2) of our own actor, from outside the session.
+    unsafe { libc::kill(session.pid(idle), libc::SIGKILL) };
+    // Then wait until it has died, every thread of it (a zombie leader may
+    // still have a thread holding its descriptors): its parent sees it
+    // exit (waitid without reaping, where this process is the parent), or
+    // its parent, the fork server, has reaped it. A liveness guard, not an
+    // oracle.
+    let gone = |pid: i32| {
+        // SAFETY: waitid into a local; WNOHANG never blocks.
+        let exited = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let flags = libc::WEXITED | libc::WNOWAIT | libc::WNOHANG;
+            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) == 0 && info.si_pid() == pid
+        };
+        exited || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
+    };
+    let since = std::time::Instant::now();
+    while !gone(session.pid(idle)) {
+        check(since.elapsed() < std::time::Duration::from_secs(10), "the killed actor lives on".to_string())?;
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     let found = session.audit();
     let message = found.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
@@ -299,4 +315,43 @@ fn a_death_nobody_asked_for_is_a_stop_naming_it() -> Result<(), Failed> {
         matches!(woke, Err(Stop::Death { actor: 2, .. })) && message.contains("during Pause"),
         format!("a busy actor killed from outside: {woke:?}"),
     )
+}
+
+/// An actor forked by the fork server starts in the state an actor
+/// started by exec does: descriptors 0 to 4 and nothing else (no copy of
+/// another actor's channel, nor of the server's own), the same signal
+/// mask, ignored and caught sets, and a process group of its own. Read
+/// from `/proc` (Linux): the other platforms have no such view of another
+/// process, so the trial is not registered there.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn a_forked_actor_starts_as_an_execd_one_does() -> Result<(), Failed> {
+    let mut session = Session::new(Timing::default());
+    let first = session.spawn()?;
+    let (r, _w) = ipc_conform_harness::os::pipe::pipe_cloexec().map_err(|e| Failed::from(e.to_string()))?;
+    session.hand(first, &[std::os::fd::AsFd::as_fd(&r)])?;
+    let forked = session.spawn()?;
+    let execd = session.spawn_by_exec()?;
+    let fds = |pid: i32| -> Vec<i32> {
+        let mut v: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let status = |pid: i32, key: &str| -> String {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        text.lines().find(|l| l.starts_with(key)).unwrap_or("").to_string()
+    };
+    for id in [forked, execd] {
+        let pid = session.pid(id);
+        check(fds(pid) == vec![0, 1, 2, 3, 4], format!("{id} (pid {pid}) holds descriptors {:?}", fds(pid)))?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let pgrp = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(2)).unwrap_or("");
+        check(pgrp == pid.to_string(), format!("{id} (pid {pid}) is in process group {pgrp:?}"))?;
+    }
+    for key in ["SigBlk:", "SigIgn:", "SigCgt:"] {
+        let (a, b) = (status(session.pid(forked), key), status(session.pid(execd), key));
+        check(!a.is_empty() && a == b, format!("forked {a:?}, exec'd {b:?}"))?;
+    }
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! The actor: a process of its own, started by exec, that performs one
+//! The actor: a process of its own, forked by the fork server
+//! ([`crate::os::forkserver`]) or started by exec, that performs one
 //! operation at a time on the coordinator's word and answers with the
 //! result. It holds only the descriptors it was handed or opened itself.
 

@@ -174,10 +174,17 @@ pub fn locked_out() -> bool {
     LOCKED_OUT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+static ACTIVE: OnceLock<Option<Deviation>> = OnceLock::new();
+
 /// The deviation this process runs under (read once from the environment).
 pub fn active() -> Option<Deviation> {
-    static ACTIVE: OnceLock<Option<Deviation>> = OnceLock::new();
     *ACTIVE.get_or_init(|| std::env::var(DEVIATE_ENV).ok().and_then(|s| s.parse().ok()))
+}
+
+/// In an actor forked without exec: makes `d` the deviation it runs
+/// under; false if this process had already settled on another one.
+pub fn settle(d: Option<Deviation>) -> bool {
+    *ACTIVE.get_or_init(|| d) == d
 }
 
 /// [`DEVIATE_ENV`] checked: an unknown name is an error naming it and the
@@ -236,20 +243,26 @@ fn adopt_orphans(_on: bool) {
     // No subreapers here: orphans go to launchd, which reaps them.
 }
 
-/// Reaps the adopted orphans (`waitpid(-1, WNOHANG)`), waiting up to a few
-/// seconds for those still running (a survivor ends within milliseconds of
-/// its case's scratch directory going away).
+/// Reaps the adopted orphans (each child but the fork server, with
+/// `waitpid(pid, WNOHANG)`), waiting up to a few seconds for those still
+/// running (a survivor ends within milliseconds of its case's scratch
+/// directory going away).
 fn reap_orphans() {
+    let server = super::forkserver::server().map(|(pid, _)| pid);
     let start = std::time::Instant::now();
     loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a valid status pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            continue;
+        let kids: Vec<i32> = super::process::child_pids(std::process::id() as i32)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| Some(*k) != server)
+            .collect();
+        if kids.is_empty() || start.elapsed() > std::time::Duration::from_secs(5) {
+            return;
         }
-        if pid < 0 || start.elapsed() > std::time::Duration::from_secs(5) {
-            return; // ECHILD: none left
+        for kid in kids {
+            let mut status = 0;
+            // SAFETY: waitpid of one child with a valid status pointer.
+            unsafe { libc::waitpid(kid, &mut status, libc::WNOHANG) };
         }
         // A polling interval while survivors finish, not an oracle.
         std::thread::sleep(std::time::Duration::from_millis(5));

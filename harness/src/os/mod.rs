@@ -11,6 +11,7 @@ pub mod entry;
 pub mod eventfd;
 pub mod fd;
 pub mod file;
+pub mod forkserver;
 pub mod interface;
 pub mod io;
 pub mod pipe;

@@ -267,6 +267,104 @@ fn place_fds(moves: &[(RawFd, RawFd)]) -> io::Result<()> {
     Ok(())
 }
 
+/// Marks every descriptor from 3 up close-on-exec: a coordinator calls it
+/// first thing, so that descriptors it inherited without the flag (a
+/// build tool's jobserver pipe, a shell's stray) never reach an actor or
+/// any other program it starts. The coordinator itself may go on using
+/// them.
+///
+/// # References
+/// - close_range(2) (Linux 5.11+, `CLOSE_RANGE_CLOEXEC`); fcntl(2)
+///   `F_SETFD` elsewhere and as the fallback.
+pub fn seal_inherited() {
+    if !seal_by_close_range() {
+        for fd in 3..descriptor_limit() {
+            // SAFETY: fcntl on a number of this process; a closed number
+            // fails with EBADF, which changes nothing.
+            unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn seal_by_close_range() -> bool {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with the CLOEXEC flag closes nothing.
+    unsafe { libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) == 0 }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn seal_by_close_range() -> bool {
+    false
+}
+
+/// The highest descriptor number worth visiting one by one: the soft
+/// `RLIMIT_NOFILE`, at most 65536.
+fn descriptor_limit() -> RawFd {
+    // SAFETY: getrlimit into a local.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 1024;
+    }
+    if lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur > 65536 {
+        65536
+    } else {
+        lim.rlim_cur as RawFd
+    }
+}
+
+/// In a forked child that will not exec: closes every descriptor from
+/// `first` up.
+///
+/// # Safety
+/// Closes numbers other code of this process may think it owns: only for
+/// a child that is about to run code that knows its descriptors (the fork
+/// server's actor). Async-signal-safe.
+pub unsafe fn close_from(first: RawFd) {
+    if !close_range_from(first) {
+        for fd in first..descriptor_limit() {
+            // SAFETY: per the contract above.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn close_range_from(first: RawFd) -> bool {
+    // SAFETY: per close_from's contract.
+    unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint) == 0 }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn close_range_from(_first: RawFd) -> bool {
+    false
+}
+
+/// Forks, the child `_exit`s at once, and reaps it: the floor of any
+/// process start (for `bench`). Under the fork permit like every fork.
+///
+/// # References
+/// - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+pub fn fork_and_reap() -> io::Result<()> {
+    let _permit = fork_permit();
+    // SAFETY: the child only calls _exit, which is async-signal-safe.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => unsafe { libc::_exit(0) },
+        nix::unistd::ForkResult::Parent { child } => loop {
+            match nix::sys::wait::waitpid(child, None) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+                Ok(_) => return Ok(()),
+            }
+        },
+    }
+}
+
 /// Sends `signal` to every process of the group led by `pgid`
 /// (`killpg(3)`). A group that is already gone is not an error.
 pub fn kill_group(pgid: i32, signal: nix::sys::signal::Signal) -> io::Result<()> {
@@ -357,6 +455,9 @@ pub mod exit {
     pub const CONTROL_GARBLED: i32 = 77;
     /// The lifeline read failed otherwise.
     pub const LIFELINE_ERROR: i32 = 78;
+    /// An actor forked by the fork server could not take an exec'd
+    /// actor's state (its control channel, signal mask, deviation).
+    pub const FORKED_SETUP: i32 = 79;
 }
 
 /// In an actor: starts a thread that waits on the lifeline and ends the

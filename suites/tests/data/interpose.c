@@ -2,7 +2,8 @@
  * suites/tests/c_library.rs: loaded with LD_PRELOAD, it notes each call
  * that an actor process makes on a descriptor under test (5 and up: 3 is
  * the lifeline, 4 the control channel) in the file IPC_CONFORM_INTERPOSE_LOG,
- * one line per call, and then calls the real function. Its own notes are
+ * one line per call, and then calls the real function (whether a process
+ * is an actor is read from its environment once per process). Its own notes are
  * written with raw system calls, so they are not noted themselves. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -15,10 +16,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int log_fd = -2;
+static int log_fd = -1;
+static long log_pid = 0;
 
+/* Decided once per process: actors forked by the fork server inherit the
+ * server's memory, this decision (not to note: it is no actor) included. */
 static void note(const char *what, int fd) {
-    if (log_fd == -2) {
+    long pid = syscall(SYS_getpid);
+    if (log_pid != pid) {
+        log_pid = pid;
         const char *path = getenv("IPC_CONFORM_INTERPOSE_LOG");
         const char *role = getenv("IPC_CONFORM_ROLE");
         log_fd = (path && role && strcmp(role, "actor") == 0)
