@@ -91,6 +91,8 @@ struct ActorHandle {
     pid: i32,
     tid: i64,
     ctrl: OwnedFd,
+    /// The control channel's receiving side (frames read ahead).
+    rx: protocol::Receiver,
     in_flight: Option<InFlight>,
     /// The schedule asked this actor to end (an exit or a kill).
     ending: bool,
@@ -198,6 +200,7 @@ impl Session {
             pid,
             tid: i64::from(pid),
             ctrl: ours,
+            rx: protocol::Receiver::new(),
             in_flight: Some(InFlight { what: "starting (before its hello)".into(), may_raise: &[] }),
             ending: false,
             death: None,
@@ -429,7 +432,10 @@ impl Session {
             }
             let step = left.min(Duration::from_millis(100));
             let ts = Timespec { tv_sec: step.as_secs() as i64, tv_nsec: step.subsec_nanos() as i64 };
-            let ready: Vec<ActorId> = {
+            let buffered: Vec<ActorId> = ids.iter().copied().filter(|id| self.actors[id.0].rx.has_frame()).collect();
+            let ready: Vec<ActorId> = if !buffered.is_empty() {
+                buffered
+            } else {
                 let mut fds: Vec<PollFd<'_>> =
                     ids.iter().map(|id| PollFd::new(&self.actors[id.0].ctrl, PollFlags::IN)).collect();
                 match poll(&mut fds, Some(&ts)) {
@@ -567,6 +573,9 @@ impl Session {
     fn readable(&self, id: ActorId, timeout: Duration) -> Result<bool, Stop> {
         use rustix::event::{poll, PollFd, PollFlags, Timespec};
         let actor = &self.actors[id.0];
+        if actor.rx.has_frame() {
+            return Ok(true);
+        }
         let mut fds = [PollFd::new(&actor.ctrl, PollFlags::IN)];
         let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: timeout.subsec_nanos() as i64 };
         loop {
@@ -617,7 +626,7 @@ impl Session {
     fn take_frame(&mut self, id: ActorId) -> Result<Frame, Stop> {
         let actor = &mut self.actors[id.0];
         let mut fds = Vec::new();
-        let received = protocol::recv::<Reply>(actor.ctrl.as_fd(), &mut fds);
+        let received = actor.rx.recv::<Reply>(actor.ctrl.as_fd(), &mut fds);
         match received {
             Ok(Some(Reply::Started)) => Ok(Frame::Started),
             Ok(Some(Reply::Progress(_))) => Ok(Frame::Progress),

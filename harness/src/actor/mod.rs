@@ -40,9 +40,10 @@ pub fn main() -> ! {
     if protocol::send(ctrl, &hello, &[]).is_err() {
         exit(code::HELLO_UNSENT);
     }
+    let mut rx = protocol::Receiver::new();
     loop {
         let mut fds = Vec::new();
-        let request: Request = match protocol::recv(ctrl, &mut fds) {
+        let request: Request = match rx.recv(ctrl, &mut fds) {
             Ok(Some(req)) => req,
             Ok(None) => exit(0),
             Err(e) => exit(crate::channel::actor_exit_for(&e)),

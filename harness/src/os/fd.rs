@@ -67,15 +67,31 @@ fn send_flags() -> nix::sys::socket::MsgFlags {
 /// `recvmsg(2)` into `buf`, collecting any `SCM_RIGHTS` descriptors (made
 /// close-on-exec). Returns the byte count (0 at end of stream).
 pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    recv_with_fds_into(sock, buf, fds, &mut control_space())
+}
+
+/// Control-message space for [`MAX_FDS`] descriptors, for
+/// [`recv_with_fds_into`].
+pub fn control_space() -> Vec<u8> {
+    nix::cmsg_space!([RawFd; MAX_FDS])
+}
+
+/// [`recv_with_fds`] with control-message space the caller keeps
+/// ([`control_space`]), so that a receive allocates nothing.
+pub fn recv_with_fds_into(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    space: &mut Vec<u8>,
+) -> io::Result<usize> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned};
-    let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
     if super::deviant::recv_would_refuse(sock, false) {
         return Err(io::Error::from_raw_os_error(libc::EAGAIN));
     }
     let loses = super::deviant::is(super::deviant::Deviation::RecvmsgLosesDescriptors);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
-        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut space), recv_flags()) {
+        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut *space), recv_flags()) {
             Ok(msg) => msg,
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),

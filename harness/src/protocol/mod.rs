@@ -182,13 +182,128 @@ pub enum Reply {
 /// Largest frame accepted, so that a corrupt length cannot exhaust memory.
 const MAX_FRAME: usize = 64 << 20;
 
-/// Sends one message with descriptors attached.
+/// Sends one message with descriptors attached: one `sendmsg(2)` of the
+/// whole frame where the socket takes it, built in a buffer this thread
+/// reuses (no allocation per frame once it has grown).
 pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
-    let body = postcard::to_stdvec(msg).map_err(io::Error::other)?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&body);
-    send_with_fds(sock, &frame, fds)
+    thread_local! {
+        static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    FRAME.with(|cell| {
+        let mut taken = cell.try_borrow_mut();
+        // A send from inside a send (a signal handler, say) gets a buffer of
+        // its own rather than a panic.
+        let mut own = Vec::new();
+        let frame: &mut Vec<u8> = match taken.as_deref_mut() {
+            Ok(f) => f,
+            Err(_) => &mut own,
+        };
+        frame.clear();
+        frame.extend_from_slice(&[0; 4]);
+        let mut frame = postcard::to_extend(msg, std::mem::take(frame)).map_err(io::Error::other)?;
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_le_bytes());
+        let sent = send_with_fds(sock, &frame, fds);
+        if let Ok(f) = taken.as_deref_mut() {
+            *f = std::mem::take(&mut frame);
+        }
+        sent
+    })
+}
+
+/// The receiving side of a control channel: frames are read into a buffer
+/// it keeps, as many bytes as the socket holds in one `recvmsg(2)`, so a
+/// frame costs one system call (none when it came with the one before),
+/// and the control-message space is allocated once.
+///
+/// A frame read ahead is no longer visible to `poll(2)` on the socket:
+/// whoever polls asks [`Receiver::has_frame`] first. Descriptors travel
+/// only with requests, which a coordinator sends one at a time, so the
+/// descriptors a read collects belong to the one frame they came with.
+pub struct Receiver {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    space: Vec<u8>,
+}
+
+/// The buffer a receiver starts with; a larger frame grows it.
+const RECEIVE_BUFFER: usize = 64 << 10;
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Receiver::new()
+    }
+}
+
+impl Receiver {
+    /// An empty receiver.
+    pub fn new() -> Receiver {
+        Receiver { buf: vec![0; RECEIVE_BUFFER], start: 0, end: 0, space: crate::os::fd::control_space() }
+    }
+
+    /// The whole next frame's length, if its header is buffered.
+    fn next_len(&self) -> Option<usize> {
+        let h = self.buf.get(self.start..self.start + 4).filter(|_| self.end - self.start >= 4)?;
+        Some(u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize)
+    }
+
+    /// Whether a whole frame is buffered (a `poll(2)` of the socket would
+    /// not show it).
+    pub fn has_frame(&self) -> bool {
+        self.next_len().is_some_and(|len| self.end - self.start >= 4 + len)
+    }
+
+    /// Receives one message and the descriptors attached to it. `Ok(None)`
+    /// at a clean end of stream (the peer closed or died between messages).
+    pub fn recv<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        sock: BorrowedFd<'_>,
+        fds: &mut Vec<OwnedFd>,
+    ) -> io::Result<Option<T>> {
+        loop {
+            if let Some(len) = self.next_len() {
+                if len > MAX_FRAME {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, format!("control frame of {len} bytes")));
+                }
+                if self.end - self.start >= 4 + len {
+                    let body = &self.buf[self.start + 4..self.start + 4 + len];
+                    let msg = decode_body(body, len);
+                    self.start += 4 + len;
+                    if self.start == self.end {
+                        (self.start, self.end) = (0, 0);
+                    }
+                    return msg.map(Some);
+                }
+                if self.buf.len() < 4 + len {
+                    self.buf.resize(4 + len, 0);
+                }
+            }
+            if self.end == self.buf.len() || (self.start > 0 && self.buf.len() - self.start < RECEIVE_BUFFER / 4) {
+                self.buf.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            }
+            let n = crate::os::fd::recv_with_fds_into(sock, &mut self.buf[self.end..], fds, &mut self.space)?;
+            if n == 0 {
+                return if self.start == self.end { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
+            }
+            self.end += n;
+        }
+    }
+}
+
+/// One frame's message: the whole body and nothing after it.
+fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8], len: usize) -> io::Result<T> {
+    // The whole frame is one message: trailing bytes are as corrupt as
+    // missing ones.
+    match postcard::take_from_bytes(body) {
+        Ok((msg, [])) => Ok(msg),
+        Ok((_, rest)) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a control frame of {len} bytes with {} bytes after its message", rest.len()),
+        )),
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+    }
 }
 
 /// Receives one message and the descriptors attached to it. `Ok(None)` at a
@@ -217,14 +332,59 @@ pub fn recv<T: for<'de> Deserialize<'de>>(sock: BorrowedFd<'_>, fds: &mut Vec<Ow
             Err(e) => return Err(e.into()),
         }
     }
-    // The whole frame is one message: trailing bytes are as corrupt as
-    // missing ones.
-    match postcard::take_from_bytes(&body) {
-        Ok((msg, [])) => Ok(Some(msg)),
-        Ok((_, rest)) => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("a control frame of {len} bytes with {} bytes after its message", rest.len()),
-        )),
-        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+    decode_body(&body, len).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_receiver_returns_frames_read_together_one_by_one_and_grows_for_a_large_one() {
+        let (a, b) = crate::os::fd::control_pair().unwrap();
+        send(a.as_fd(), &Reply::Started, &[]).unwrap();
+        send(a.as_fd(), &Reply::Count(7), &[]).unwrap();
+        let big = vec![5u8; RECEIVE_BUFFER * 2];
+        let mut rx = Receiver::new();
+        let mut fds = Vec::new();
+        assert!(!rx.has_frame());
+        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Started));
+        // Both frames came in one read: the second is buffered, invisible
+        // to poll, and has_frame says so.
+        assert!(rx.has_frame());
+        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Count(7)));
+        assert!(!rx.has_frame());
+        let writer = std::thread::spawn(move || {
+            send(a.as_fd(), &Reply::Data(big), &[]).unwrap();
+            send(a.as_fd(), &Reply::Done, &[]).unwrap();
+            a
+        });
+        match rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap() {
+            Some(Reply::Data(d)) => assert!(d.len() == RECEIVE_BUFFER * 2 && d.iter().all(|x| *x == 5)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Done));
+        drop(writer.join().unwrap());
+        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), None, "end of stream between frames");
+    }
+
+    #[test]
+    fn a_frame_cut_short_by_the_end_of_the_stream_is_an_error() {
+        let (a, b) = crate::os::fd::control_pair().unwrap();
+        rustix::io::write(&a, &[9, 0, 0, 0, 1]).unwrap();
+        drop(a);
+        let err = Receiver::new().recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn descriptors_arrive_with_their_frame() {
+        let (a, b) = crate::os::fd::control_pair().unwrap();
+        let (r, _w) = crate::os::pipe::pipe_cloexec().unwrap();
+        send(a.as_fd(), &Request::Adopt, &[r.as_fd()]).unwrap();
+        let mut fds = Vec::new();
+        assert!(matches!(Receiver::new().recv::<Request>(b.as_fd(), &mut fds).unwrap(), Some(Request::Adopt)));
+        assert_eq!(fds.len(), 1);
     }
 }

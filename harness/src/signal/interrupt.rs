@@ -465,7 +465,11 @@ impl Checker for InterruptModel {
                 };
                 self.state = State::Idle;
                 match observed {
-                    Observed::Returned(reply) => self.returned(op, interrupted, reply),
+                    Observed::Returned(reply) => {
+                        self.reader_open |=
+                            matches!((op, reply), (Op::OpenFifo { write: false }, Reply::Opened { .. }));
+                        self.returned(op, interrupted, reply)
+                    }
                     other => Err(violation(&[rule], format!("{op}: {}", describe(other)))),
                 }
             }
@@ -531,8 +535,14 @@ impl Checker for InterruptModel {
                     self.released = true;
                     Ok(())
                 }
+                // The peer's open waits for a reader while the blocker is not
+                // in its open (it failed with EINTR), or while it restarts
+                // one interrupted with SA_RESTART: Linux's fifo_open takes
+                // the reader away on its way out to the handler and back.
                 (PEER, Op::OpenFifo { write: true }, Observed::Blocked(_))
-                    if !matches!(self.state, State::Blocked { .. }) =>
+                    if !matches!(self.state, State::Blocked { .. })
+                        || self.case.restart
+                            && matches!(self.state, State::Blocked { op: Op::OpenFifo { .. }, interrupted: true }) =>
                 {
                     self.released = true;
                     self.peer_waiting = true;
@@ -853,6 +863,27 @@ mod tests {
         step(&mut p, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert!(done(&mut p.clone(), Reply::Values(vec![1])).is_err(), "poll is not restarted");
         done(&mut p, Reply::Errno(libc::EINTR)).unwrap();
+    }
+
+    #[test]
+    fn with_sa_restart_the_peer_s_fifo_open_may_wait_while_the_reader_restarts() {
+        // Seen in CI: the reader's open was interrupted (SA_RESTART) twice;
+        // Linux takes the reader away while it restarts (fifo_open's error
+        // path), so the writer's open, issued then, waited for a partner
+        // too. Both are owed to open once the reader is back.
+        let case = InterruptCase { object: Object::Fifo, call: Blocked::OpenFifo, restart: true, kills: 2, len: 1 };
+        let opened = || Observed::Returned(Reply::Opened { slot: 0, fd: 5 });
+        let mut m = InterruptModel::new(&case);
+        step(&mut m, BLOCKER, Op::OpenFifo { write: false }, blocked()).unwrap();
+        assert!(step(&mut m.clone(), PEER, Op::OpenFifo { write: true }, blocked()).is_err(), "no signal yet");
+        step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        step(&mut m, PEER, Op::OpenFifo { write: true }, blocked()).unwrap();
+        assert_eq!(m.obligations().len(), 1, "the reader's open is owed");
+        m.apply(&Event::Completion { actor: BLOCKER, observed: opened() }).unwrap();
+        assert_eq!(m.obligations().len(), 1, "and then the writer's");
+        m.apply(&Event::Completion { actor: PEER, observed: opened() }).unwrap();
+        assert!(m.obligations().is_empty());
     }
 
     #[test]
