@@ -465,10 +465,17 @@ pub mod exit {
 /// ([`exit`]) that says what the lifeline showed. The thread blocks every
 /// signal, so that signals sent to the actor reach its main thread, whose
 /// mask and handlers the rules set (a signal blocked there stays pending,
-/// and `SIGCHLD` is not taken, and discarded, by this thread).
+/// and `SIGCHLD` is not taken, and discarded, by this thread). It is
+/// created with every signal already blocked (the creator blocks them
+/// around the spawn and then restores its own mask): a thread that
+/// blocked them only once it ran could, not yet scheduled, take a signal
+/// the main thread had blocked, and run the rule's handler itself.
 pub fn watch_lifeline() {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow};
+    let mut before = SigSet::empty();
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut before));
     std::thread::spawn(|| {
-        let _ = nix::sys::signal::SigSet::all().thread_block();
+        let _ = SigSet::all().thread_block();
         // SAFETY: LIFELINE_FD was placed by the coordinator at spawn.
         let fd = unsafe { BorrowedFd::borrow_raw(LIFELINE_FD) };
         let mut byte = [0u8; 1];
@@ -485,6 +492,7 @@ pub fn watch_lifeline() {
         // SAFETY: _exit ends the process without running anything else.
         unsafe { libc::_exit(code) }
     });
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
 }
 
 /// Describes an exit status as people read it (`exit 0`, `killed by SIGPIPE`).
