@@ -7,7 +7,7 @@
 
 use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::fd::control_pair;
-use ipc_conform_harness::protocol::{self, Reply, Request};
+use ipc_conform_harness::protocol::{self, Receiver, Reply, Request};
 use std::io::ErrorKind;
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -25,27 +25,44 @@ fn requests_and_replies_cross_intact_with_descriptors() {
         Request::Adopt,
         Request::Exit { code: -1 },
     ];
+    let (mut at_a, mut at_b) = (Receiver::new(), Receiver::new());
     for (i, req) in requests.iter().enumerate() {
         let fds = if i == 2 { vec![r.as_fd(), w.as_fd()] } else { vec![] };
         protocol::send(a.as_fd(), req, &fds).unwrap();
         let mut got = Vec::new();
-        let back: Request = protocol::recv(b.as_fd(), &mut got).unwrap().unwrap();
+        let back: Request = at_b.recv(b.as_fd(), &mut got).unwrap().unwrap();
         assert_eq!(format!("{back:?}"), format!("{req:?}"));
         assert_eq!(got.len(), fds.len());
     }
     let big = Reply::Data((0..200_000u32).map(|i| i as u8).collect());
     protocol::send(b.as_fd(), &big, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let back: Reply = protocol::recv(a.as_fd(), &mut Vec::new()).unwrap().unwrap();
+    let back: Reply = at_a.recv(a.as_fd(), &mut Vec::new()).unwrap().unwrap();
     assert_eq!(format!("{back:?}"), format!("{big:?}"));
     drop(a);
-    assert!(protocol::recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap().is_none(), "a clean end of stream");
+    assert!(at_b.recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap().is_none(), "a clean end of stream");
+}
+
+/// Frames that one read took together come back one by one; the second,
+/// read ahead and so invisible to a poll of the socket, is announced by
+/// `has_frame`.
+#[test]
+fn frames_read_together_come_back_one_by_one() {
+    let (a, b) = control_pair().unwrap();
+    protocol::send(a.as_fd(), &Reply::Started, &[]).unwrap();
+    protocol::send(a.as_fd(), &Reply::Count(7), &[]).unwrap();
+    let mut rx = Receiver::new();
+    assert!(!rx.has_frame());
+    assert_eq!(format!("{:?}", rx.recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap()), "Some(Started)");
+    assert!(rx.has_frame(), "the second frame came with the first");
+    assert_eq!(format!("{:?}", rx.recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap()), "Some(Count(7))");
+    assert!(!rx.has_frame());
 }
 
 fn refused(bytes: &[u8]) -> std::io::Error {
     let (a, b) = control_pair().unwrap();
     raw(&a, bytes);
     drop(a);
-    match protocol::recv::<Reply>(b.as_fd(), &mut Vec::new()) {
+    match Receiver::new().recv::<Reply>(b.as_fd(), &mut Vec::new()) {
         Err(e) => e,
         Ok(r) => panic!("{bytes:?} was read as {r:?}"),
     }

@@ -119,29 +119,7 @@ fn read_frame(fd: BorrowedFd<'_>) -> io::Result<Option<[u8; FRAME]>> {
 }
 
 fn write_frame(fd: BorrowedFd<'_>, f: &[u8; FRAME], pass: Option<BorrowedFd<'_>>) -> io::Result<()> {
-    use rustix::net::{sendmsg, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
-    let mut space = [std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
-    let mut ancillary = SendAncillaryBuffer::new(&mut space);
-    let passed;
-    if let Some(p) = pass {
-        passed = [p];
-        ancillary.push(SendAncillaryMessage::ScmRights(&passed));
-    }
-    let mut sent = 0;
-    while sent < FRAME {
-        let iov = [io::IoSlice::new(&f[sent..])];
-        let result = if sent == 0 {
-            sendmsg(fd, &iov, &mut ancillary, SendFlags::empty())
-        } else {
-            sendmsg(fd, &iov, &mut SendAncillaryBuffer::default(), SendFlags::empty())
-        };
-        match result {
-            Ok(n) => sent += n,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    super::fd::send_with_fds(fd, f, pass.as_slice())
 }
 
 // ---------------------------------------------------------------- server

@@ -11,7 +11,7 @@ pub mod signal;
 pub mod socket;
 
 use crate::os::entry::{ReadCall, WriteCall};
-use crate::os::fd::{recv_with_fds, send_with_fds};
+use crate::os::fd::send_with_fds;
 use crate::os::signal::SigpipeDisposition;
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -190,22 +190,18 @@ pub fn send<T: Serialize>(sock: BorrowedFd<'_>, msg: &T, fds: &[BorrowedFd<'_>])
         static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     FRAME.with(|cell| {
-        let mut taken = cell.try_borrow_mut();
-        // A send from inside a send (a signal handler, say) gets a buffer of
-        // its own rather than a panic.
-        let mut own = Vec::new();
-        let frame: &mut Vec<u8> = match taken.as_deref_mut() {
-            Ok(f) => f,
-            Err(_) => &mut own,
-        };
+        // A send from inside a send (a signal handler, say) builds in a
+        // buffer of its own rather than panicking.
+        let mut kept = cell.try_borrow_mut().ok();
+        let mut frame = kept.as_deref_mut().map(std::mem::take).unwrap_or_default();
         frame.clear();
         frame.extend_from_slice(&[0; 4]);
-        let mut frame = postcard::to_extend(msg, std::mem::take(frame)).map_err(io::Error::other)?;
+        let mut frame = postcard::to_extend(msg, frame).map_err(io::Error::other)?;
         let len = (frame.len() - 4) as u32;
         frame[..4].copy_from_slice(&len.to_le_bytes());
         let sent = send_with_fds(sock, &frame, fds);
-        if let Ok(f) = taken.as_deref_mut() {
-            *f = std::mem::take(&mut frame);
+        if let Some(k) = kept.as_deref_mut() {
+            *k = frame;
         }
         sent
     })
@@ -303,88 +299,5 @@ fn decode_body<T: for<'de> Deserialize<'de>>(body: &[u8], len: usize) -> io::Res
             format!("a control frame of {len} bytes with {} bytes after its message", rest.len()),
         )),
         Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
-    }
-}
-
-/// Receives one message and the descriptors attached to it. `Ok(None)` at a
-/// clean end of stream (the peer closed or died between messages).
-pub fn recv<T: for<'de> Deserialize<'de>>(sock: BorrowedFd<'_>, fds: &mut Vec<OwnedFd>) -> io::Result<Option<T>> {
-    let mut header = [0u8; 4];
-    let mut got = 0;
-    while got < header.len() {
-        let n = recv_with_fds(sock, &mut header[got..], fds)?;
-        if n == 0 {
-            return if got == 0 { Ok(None) } else { Err(io::ErrorKind::UnexpectedEof.into()) };
-        }
-        got += n;
-    }
-    let len = u32::from_le_bytes(header) as usize;
-    if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("control frame of {len} bytes")));
-    }
-    let mut body = vec![0u8; len];
-    let mut got = 0;
-    while got < len {
-        match rustix::io::read(sock, &mut body[got..]) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    decode_body(&body, len).map(Some)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::fd::AsFd;
-
-    #[test]
-    fn a_receiver_returns_frames_read_together_one_by_one_and_grows_for_a_large_one() {
-        let (a, b) = crate::os::fd::control_pair().unwrap();
-        send(a.as_fd(), &Reply::Started, &[]).unwrap();
-        send(a.as_fd(), &Reply::Count(7), &[]).unwrap();
-        let big = vec![5u8; RECEIVE_BUFFER * 2];
-        let mut rx = Receiver::new();
-        let mut fds = Vec::new();
-        assert!(!rx.has_frame());
-        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Started));
-        // Both frames came in one read: the second is buffered, invisible
-        // to poll, and has_frame says so.
-        assert!(rx.has_frame());
-        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Count(7)));
-        assert!(!rx.has_frame());
-        let writer = std::thread::spawn(move || {
-            send(a.as_fd(), &Reply::Data(big), &[]).unwrap();
-            send(a.as_fd(), &Reply::Done, &[]).unwrap();
-            a
-        });
-        match rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap() {
-            Some(Reply::Data(d)) => assert!(d.len() == RECEIVE_BUFFER * 2 && d.iter().all(|x| *x == 5)),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), Some(Reply::Done));
-        drop(writer.join().unwrap());
-        assert_eq!(rx.recv::<Reply>(b.as_fd(), &mut fds).unwrap(), None, "end of stream between frames");
-    }
-
-    #[test]
-    fn a_frame_cut_short_by_the_end_of_the_stream_is_an_error() {
-        let (a, b) = crate::os::fd::control_pair().unwrap();
-        rustix::io::write(&a, &[9, 0, 0, 0, 1]).unwrap();
-        drop(a);
-        let err = Receiver::new().recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-    }
-
-    #[test]
-    fn descriptors_arrive_with_their_frame() {
-        let (a, b) = crate::os::fd::control_pair().unwrap();
-        let (r, _w) = crate::os::pipe::pipe_cloexec().unwrap();
-        send(a.as_fd(), &Request::Adopt, &[r.as_fd()]).unwrap();
-        let mut fds = Vec::new();
-        assert!(matches!(Receiver::new().recv::<Request>(b.as_fd(), &mut fds).unwrap(), Some(Request::Adopt)));
-        assert_eq!(fds.len(), 1);
     }
 }

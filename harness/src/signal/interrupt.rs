@@ -367,6 +367,7 @@ impl InterruptModel {
 
     /// What the blocked call returned (at once or as a completion).
     fn returned(&mut self, op: Op, interrupted: bool, reply: &Reply) -> Result<(), Violation> {
+        self.reader_open |= matches!((op, reply), (Op::OpenFifo { write: false }, Reply::Opened { .. }));
         let rule = self.case.rule();
         let eintr = matches!(reply, Reply::Errno(e) if *e == libc::EINTR);
         let text = describe(&Observed::Returned(reply.clone()));
@@ -465,11 +466,7 @@ impl Checker for InterruptModel {
                 };
                 self.state = State::Idle;
                 match observed {
-                    Observed::Returned(reply) => {
-                        self.reader_open |=
-                            matches!((op, reply), (Op::OpenFifo { write: false }, Reply::Opened { .. }));
-                        self.returned(op, interrupted, reply)
-                    }
+                    Observed::Returned(reply) => self.returned(op, interrupted, reply),
                     other => Err(violation(&[rule], format!("{op}: {}", describe(other)))),
                 }
             }
@@ -509,7 +506,6 @@ impl Checker for InterruptModel {
                             format!("{op} returned at once ({}) although the peer had not acted", describe(observed)),
                         ));
                     }
-                    self.reader_open |= matches!((op, reply), (Op::OpenFifo { write: false }, Reply::Opened { .. }));
                     self.returned(op, false, reply)
                 }
                 (BLOCKER, op, Observed::Returned(reply)) => match op {
