@@ -180,17 +180,24 @@ pub enum Allowance {
     SeqpacketEpipeWithoutSigpipe,
     /// `mmap(MAP_PRIVATE)` of a `shm_open` object fails with `EINVAL`.
     MapPrivateShmRefused,
+    /// A receive or `accept` on a socket with a receive timeout
+    /// (`SO_RCVTIMEO`), interrupted by a handler installed with
+    /// `SA_RESTART`, may be restarted as an untimed one is, instead of
+    /// failing with `EINTR` (which Linux documents).
+    TimedReceiveRestarted,
 }
 
 impl Allowance {
     /// Every allowance.
-    pub const ALL: [Allowance; 2] = [Allowance::SeqpacketEpipeWithoutSigpipe, Allowance::MapPrivateShmRefused];
+    pub const ALL: [Allowance; 3] =
+        [Allowance::SeqpacketEpipeWithoutSigpipe, Allowance::MapPrivateShmRefused, Allowance::TimedReceiveRestarted];
 
     /// The name used in rule files.
     pub fn as_str(self) -> &'static str {
         match self {
             Allowance::SeqpacketEpipeWithoutSigpipe => "seqpacket-epipe-without-sigpipe",
             Allowance::MapPrivateShmRefused => "map-private-shm-refused",
+            Allowance::TimedReceiveRestarted => "timed-receive-restarted",
         }
     }
 
@@ -199,6 +206,7 @@ impl Allowance {
         match self {
             Allowance::SeqpacketEpipeWithoutSigpipe => ids::SOCKET_EPIPE_PEER_CLOSED,
             Allowance::MapPrivateShmRefused => ids::SHM_PRIVATE_COPY_ON_WRITE,
+            Allowance::TimedReceiveRestarted => ids::SIGNAL_INTERRUPT_RESTART,
         }
     }
 }
@@ -309,7 +317,8 @@ pub struct Rule {
 /// calls (`kill`, `sigqueue`, `pthread-sigmask`, `sigaction`); and the
 /// blocking calls the interrupted-call rules interrupt besides reads and
 /// writes (`accept`, `flock`, `fcntl-setlkw`, and `fifo`: its blocking
-/// `open`).
+/// `open`), and `so-rcvtimeo`: a receive or `accept` on a socket given a
+/// receive timeout by `setsockopt(SO_RCVTIMEO)`.
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -355,6 +364,7 @@ pub const ENTRY_POINTS: &[&str] = &[
     "accept",
     "flock",
     "fcntl-setlkw",
+    "so-rcvtimeo",
 ];
 
 impl Rule {

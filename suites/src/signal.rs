@@ -7,6 +7,7 @@
 //! report, so a property fails on any deviation it meets, and names the
 //! rule broken.
 
+use ipc_conform_harness::os::ready::Interface;
 use ipc_conform_harness::os::signal::Sig;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use ipc_conform_harness::signal::group::{self, GroupCase};
@@ -186,34 +187,50 @@ fn permission_cases() -> BoxedStrategy<PermissionCase> {
 }
 
 /// Interrupted calls: the rule decides SA_RESTART and which calls (a
-/// partial write with or without it); the object, the number of signals
-/// and the length at random.
+/// partial write with or without it); the object, the readiness interface
+/// (those this platform has), whether a socket has a receive timeout, the
+/// number of signals and the length at random.
 fn check_interrupt(rule: &'static str, name: &str, cfg: &RunConfig) -> RuleOutcome {
-    let (timing, pipe_buf) = (cfg.timing, cfg.constants.pipe_buf as u32);
-    let calls: Vec<(Object, Blocked)> = if rule == rules::PARTIAL {
-        vec![(Object::Pipe, Blocked::WritePartial), (Object::Socketpair, Blocked::WritePartial)]
+    let (timing, k) = (cfg.timing, cfg.constants.clone());
+    let pipe_buf = k.pipe_buf as u32;
+    // (object, call, timed)
+    let calls: Vec<(Object, Blocked, bool)> = if rule == rules::PARTIAL {
+        vec![(Object::Pipe, Blocked::WritePartial, false), (Object::Socketpair, Blocked::WritePartial, false)]
     } else {
-        vec![
-            (Object::Pipe, Blocked::Read),
-            (Object::Socketpair, Blocked::Read),
-            (Object::Pipe, Blocked::Poll),
-            (Object::Pipe, Blocked::WriteFull),
-            (Object::Listener, Blocked::Accept),
-            (Object::Fifo, Blocked::OpenFifo),
-            (Object::File, Blocked::Flock),
-            (Object::File, Blocked::Setlkw),
-        ]
+        let mut calls = vec![
+            (Object::Pipe, Blocked::Read, false),
+            (Object::Socketpair, Blocked::Read, false),
+            (Object::Pipe, Blocked::WriteFull, false),
+            (Object::Listener, Blocked::Accept, false),
+            (Object::Fifo, Blocked::OpenFifo, false),
+            (Object::File, Blocked::Flock, false),
+            (Object::File, Blocked::Setlkw, false),
+        ];
+        calls.extend(
+            Interface::among(&cfg.entry_points).into_iter().map(|how| (Object::Pipe, Blocked::Wait(how), false)),
+        );
+        if cfg.entry_points.iter().any(|e| e == "so-rcvtimeo") {
+            calls.extend([(Object::Socketpair, Blocked::Read, true), (Object::Listener, Blocked::Accept, true)]);
+        }
+        calls
     };
     let restart = if rule == rules::PARTIAL { any::<bool>().boxed() } else { Just(rule == rules::RESTART).boxed() };
     let strategy = (proptest::sample::select(calls), restart, 1u8..=3, prop_oneof![Just(1u32), 1..=pipe_buf])
-        .prop_map(|((object, call), restart, kills, len)| InterruptCase { object, call, restart, kills, len })
+        .prop_map(|((object, call, timeout), restart, kills, len)| InterruptCase {
+            object,
+            call,
+            restart,
+            kills,
+            len,
+            timeout,
+        })
         .boxed();
-    runner::check(rule, name, strategy, |c| interrupt::run(c, pipe_buf, timing), cfg)
+    runner::check(rule, name, strategy, |c| interrupt::run(c, &k, timing), cfg)
 }
 
 fn replay_interrupt(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {
-    let (timing, pipe_buf) = (cfg.timing, cfg.constants.pipe_buf as u32);
-    runner::replay(rule, name, case, |c: &InterruptCase| interrupt::run(c, pipe_buf, timing), cfg)
+    let (timing, k) = (cfg.timing, &cfg.constants);
+    runner::replay(rule, name, case, |c: &InterruptCase| interrupt::run(c, k, timing), cfg)
 }
 
 /// What a signal property steers its cases into.

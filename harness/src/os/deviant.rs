@@ -128,6 +128,7 @@ deviations! {
     IgnoreIgnored = "ignore-ignored", [ids::SIGNAL_DELIVER], "sigaction(SIG_IGN) succeeds and leaves the handler in place: ignored signals are delivered";
     EintrRetried = "eintr-retried", [ids::SIGNAL_INTERRUPT_EINTR], "an interrupted read or write is resumed as if SA_RESTART were set: EINTR never reaches the caller";
     SaRestartIgnored = "sa-restart-ignored", [ids::SIGNAL_INTERRUPT_RESTART], "sigaction ignores SA_RESTART: interrupted reads and writes fail with EINTR all the same";
+    RcvtimeoIgnored = "rcvtimeo-ignored", [ids::SIGNAL_INTERRUPT_RESTART], "setsockopt(SO_RCVTIMEO) succeeds and sets no timeout: a timed receive or accept, interrupted with SA_RESTART, is restarted like an untimed one";
     PartialWriteBecomesEintr = "partial-write-becomes-eintr", [ids::SIGNAL_INTERRUPT_PARTIAL], "a write cut short by a caught signal after transferring some bytes reports EINTR, not its count";
     BlockedSignalLost = "blocked-signal-lost", [ids::SIGNAL_PENDING_COALESCE], "a standard signal left pending while blocked is discarded when unblocked, never delivered";
     RealtimeOutOfOrder = "realtime-out-of-order", [ids::SIGNAL_QUEUE_REALTIME], "real-time signals queued while blocked are delivered last first within a number";

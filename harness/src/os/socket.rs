@@ -413,6 +413,22 @@ pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
     rustix::net::shutdown(fd, how).map_err(io::Error::from)
 }
 
+/// Sets a socket's receive timeout (`setsockopt(SO_RCVTIMEO)`): a blocking
+/// receive, and on Linux an `accept`, then waits at most `timeout`.
+///
+/// # References
+/// - POSIX.1-2017 XSH `setsockopt()`: SO_RCVTIMEO.
+/// - socket(7) (Linux): SO_RCVTIMEO; signal(7): calls on a socket with a
+///   timeout are not restarted after a signal handler, SA_RESTART or not.
+/// - setsockopt(2) (macOS).
+pub fn set_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<()> {
+    if super::deviant::for_objects(super::deviant::Deviation::RcvtimeoIgnored) {
+        return Ok(());
+    }
+    rustix::net::sockopt::set_socket_timeout(fd, rustix::net::sockopt::Timeout::Recv, Some(timeout))
+        .map_err(io::Error::from)
+}
+
 /// Sends one descriptor over a unix socket with one byte of data.
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
     if super::deviant::is(super::deviant::Deviation::RightsReopen) {

@@ -18,8 +18,14 @@
 //!   `SA_RESTART` it fails with `EINTR`, and a later read gets the data
 //!   written after; with `SA_RESTART` it goes on waiting and returns the
 //!   data once written;
-//! - `poll` waiting for the read end: `EINTR` with or without
-//!   `SA_RESTART` (poll is never restarted);
+//! - `poll`, `select`, `epoll_wait` (Linux) or `kevent` (macOS) waiting
+//!   for the read end: `EINTR` with or without `SA_RESTART` (the waiting
+//!   calls are never restarted);
+//! - `recv` on a socket pair and `accept` on a listener given a receive
+//!   timeout (`SO_RCVTIMEO`): on Linux `EINTR` with or without
+//!   `SA_RESTART`, nothing taken, the data or the client there for the
+//!   next call; where the catalogue allows it (macOS, by reading xnu)
+//!   restarted like the untimed calls, or `EINTR`;
 //! - `write` of at most `PIPE_BUF` bytes to a full pipe (nothing can be
 //!   transferred): `EINTR` without `SA_RESTART`, having written nothing;
 //!   with it, it completes once the pipe is drained;
@@ -74,8 +80,9 @@ pub enum Object {
 pub enum Blocked {
     /// A read (`read` on a pipe, `recv` on a socket) of an empty end.
     Read,
-    /// `poll` without a timeout for the read end (pipe).
-    Poll,
+    /// `poll`, `select`, `epoll_wait` or `kevent` without a timeout for
+    /// the read end (pipe).
+    Wait(Interface),
     /// A write of at most `PIPE_BUF` bytes to a full pipe.
     WriteFull,
     /// A write or send larger than the object holds (partial transfer).
@@ -95,7 +102,7 @@ impl Blocked {
     pub fn object_ok(self, object: Object) -> bool {
         match self {
             Blocked::Read | Blocked::WritePartial => matches!(object, Object::Pipe | Object::Socketpair),
-            Blocked::Poll | Blocked::WriteFull => object == Object::Pipe,
+            Blocked::Wait(_) | Blocked::WriteFull => object == Object::Pipe,
             Blocked::Accept => object == Object::Listener,
             Blocked::OpenFifo => object == Object::Fifo,
             Blocked::Flock | Blocked::Setlkw => object == Object::File,
@@ -118,7 +125,16 @@ pub struct InterruptCase {
     /// The bytes the peer writes for a read, or the blocker writes to a
     /// full pipe (1 to `PIPE_BUF`).
     pub len: u32,
+    /// Whether the blocker's socket has a receive timeout
+    /// ([`RECEIVE_TIMEOUT`], `SO_RCVTIMEO`): only for a `recv` on a socket
+    /// pair and an `accept` on a listener.
+    #[serde(default)]
+    pub timeout: bool,
 }
+
+/// The receive timeout of a timed case: far beyond any case's deadline,
+/// so that it never runs out; what matters is that one is set.
+pub const RECEIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The signal the blocker catches.
 const SIGNAL: crate::os::signal::Sig = crate::os::signal::Sig::Usr1;
@@ -143,6 +159,13 @@ impl InterruptCase {
         if !self.call.object_ok(self.object) {
             return Err(format!("{:?} is not checked on {:?}", self.call, self.object));
         }
+        let timed = matches!(
+            (self.object, self.call),
+            (Object::Socketpair, Blocked::Read) | (Object::Listener, Blocked::Accept)
+        );
+        if self.timeout && !timed {
+            return Err(format!("a receive timeout is checked only for recv on a socket pair and accept on a listener, not {:?} on {:?}", self.call, self.object));
+        }
         Ok(())
     }
 
@@ -151,12 +174,15 @@ impl InterruptCase {
         let kills = (0..self.kills).map(|_| (SENDER, Op::Interrupt));
         let mut steps = Vec::new();
         match self.call {
-            Blocked::Read | Blocked::Poll => {
-                let wait = if self.call == Blocked::Poll { Op::Poll } else { Op::Read { max: self.len } };
+            Blocked::Read | Blocked::Wait(_) => {
+                let wait = match self.call {
+                    Blocked::Wait(how) => Op::Wait(how),
+                    _ => Op::Read { max: self.len },
+                };
                 steps.push((BLOCKER, wait));
                 steps.extend(kills);
                 steps.push((PEER, Op::Write { len: self.len }));
-                if !self.restart || self.call == Blocked::Poll {
+                if !self.restart || self.timeout || matches!(self.call, Blocked::Wait(_)) {
                     steps.push((BLOCKER, Op::Read { max: self.len }));
                 }
             }
@@ -178,7 +204,7 @@ impl InterruptCase {
                 steps.push((BLOCKER, Op::Accept));
                 steps.extend(kills);
                 steps.push((PEER, Op::Connect));
-                if !self.restart {
+                if !self.restart || self.timeout {
                     steps.push((BLOCKER, Op::Accept));
                 }
             }
@@ -223,7 +249,12 @@ impl fmt::Display for InterruptCase {
             Object::File => "a file, opened by the blocker and by the peer",
         };
         let flags = if self.restart { "SA_RESTART" } else { "no SA_RESTART" };
-        writeln!(f, "setup: {object}, both ends blocking; the blocker (actor 0) catches SIGUSR1 ({flags}); actor 1 holds the other end; actor 2 sends")?;
+        let timed = if self.timeout {
+            format!(", the blocker's socket given SO_RCVTIMEO of {} s", RECEIVE_TIMEOUT.as_secs())
+        } else {
+            String::new()
+        };
+        writeln!(f, "setup: {object}, both ends blocking{timed}; the blocker (actor 0) catches SIGUSR1 ({flags}); actor 1 holds the other end; actor 2 sends")?;
         for (i, (a, op)) in self.steps().iter().enumerate() {
             let who = ["blocker", "peer", "sender"][usize::from(*a)];
             writeln!(f, "{:>3}. actor {a} ({who}): {op}", i + 1)?;
@@ -239,8 +270,9 @@ pub enum Op {
     Read { max: u32 },
     /// A blocking write (`write`, `send`) of `len` bytes.
     Write { len: u32 },
-    /// `poll` without a timeout for the read end.
-    Poll,
+    /// `poll`, `select`, `epoll_wait` or `kevent` without a timeout for
+    /// the read end.
+    Wait(Interface),
     /// Writes until the pipe is full (non-blocking for the while).
     Fill,
     /// `kill(blocker, SIGUSR1)`.
@@ -261,7 +293,15 @@ impl fmt::Display for Op {
         match self {
             Op::Read { max } => write!(f, "read up to {max} bytes (blocking)"),
             Op::Write { len } => write!(f, "write {len} bytes (blocking)"),
-            Op::Poll => f.write_str("poll its end for reading, no timeout"),
+            Op::Wait(how) => {
+                let call = match how {
+                    Interface::Poll => "poll",
+                    Interface::Select => "select",
+                    Interface::Epoll => "epoll_wait",
+                    Interface::Kqueue => "kevent",
+                };
+                write!(f, "{call} for its end to be readable, no timeout")
+            }
             Op::Fill => f.write_str("fill the pipe (non-blocking writes until EAGAIN)"),
             Op::Interrupt => f.write_str("kill(blocker, SIGUSR1)"),
             Op::Accept => f.write_str("accept (blocking)"),
@@ -288,10 +328,24 @@ enum State {
     },
 }
 
+/// How a blocked call that a caught signal interrupted ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// It fails with `EINTR` (owed at once).
+    Fails,
+    /// It goes on waiting (restarted).
+    Resumes,
+    /// Either (a platform difference the catalogue allows).
+    Either,
+}
+
 /// The reference model of an interrupted-call case.
 #[derive(Clone, Debug)]
 pub struct InterruptModel {
     case: InterruptCase,
+    /// The catalogue allows a timed receive to be restarted here
+    /// ([`ipc_conform_spec::Allowance::TimedReceiveRestarted`]).
+    timed_restarts: bool,
     state: State,
     /// The writer's stream: bytes written, bytes read.
     written: u64,
@@ -310,10 +364,11 @@ pub struct InterruptModel {
 }
 
 impl InterruptModel {
-    /// The model at the start of a case.
-    pub fn new(case: &InterruptCase) -> InterruptModel {
+    /// The model at the start of a case, under the allowances of `k`.
+    pub fn new(case: &InterruptCase, k: &crate::constants::Constants) -> InterruptModel {
         InterruptModel {
             case: case.clone(),
+            timed_restarts: k.allows(ipc_conform_spec::Allowance::TimedReceiveRestarted),
             state: State::Idle,
             written: 0,
             read: 0,
@@ -328,7 +383,22 @@ impl InterruptModel {
     /// The writer's tag: the blocker writes in the write cases, the peer
     /// in the read cases.
     fn tag(&self) -> u8 {
-        u8::from(matches!(self.case.call, Blocked::Read | Blocked::Poll))
+        u8::from(matches!(self.case.call, Blocked::Read | Blocked::Wait(_)))
+    }
+
+    /// How `op`, blocked and interrupted, ends: the waiting calls fail,
+    /// SA_RESTART or not; so do, on Linux, a receive and an accept on a
+    /// socket with a receive timeout (restarted too where allowed); the
+    /// others resume with SA_RESTART and fail without.
+    fn ending(&self, op: Op) -> Ending {
+        let timed = self.case.timeout && matches!(op, Op::Read { .. } | Op::Accept);
+        match op {
+            _ if !self.case.restart => Ending::Fails,
+            Op::Wait(_) => Ending::Fails,
+            _ if timed && self.timed_restarts => Ending::Either,
+            _ if timed => Ending::Fails,
+            _ => Ending::Resumes,
+        }
     }
 
     /// Where the next write starts in the writer's stream.
@@ -372,19 +442,29 @@ impl InterruptModel {
         let eintr = matches!(reply, Reply::Errno(e) if *e == libc::EINTR);
         let text = describe(&Observed::Returned(reply.clone()));
         let fail = |why: String| Err(violation(&[rule], format!("{op}: {text}: {why}")));
+        let ending = self.ending(op);
+        let owed = "a caught signal interrupted it, and it is not restarted: EINTR was owed";
         match op {
-            Op::Poll => match reply {
+            Op::Wait(_) => match reply {
                 _ if eintr && interrupted => Ok(()),
                 _ if eintr => fail("EINTR without a signal".into()),
                 _ => fail("a poll interrupted by a caught signal fails with EINTR, SA_RESTART or not".into()),
             },
             Op::Read { max } => match reply {
-                _ if eintr && interrupted && !self.case.restart && self.buffered() == 0 => Ok(()),
-                _ if eintr => fail(if self.case.restart {
+                // Where either ending is allowed, the signal's EINTR may be
+                // reported after the peer wrote (nothing forced it sooner).
+                _ if eintr
+                    && interrupted
+                    && (ending == Ending::Fails && self.buffered() == 0 || ending == Ending::Either) =>
+                {
+                    Ok(())
+                }
+                _ if eintr => fail(if ending == Ending::Resumes {
                     "with SA_RESTART an interrupted read goes on waiting".into()
                 } else {
                     "EINTR, but no signal interrupted a read with nothing to take".into()
                 }),
+                _ if interrupted && ending == Ending::Fails => fail(owed.into()),
                 Reply::Data(d) | Reply::Received { data: d, .. } if self.buffered() > 0 => {
                     let d = d.clone();
                     self.took(&d, u64::from(max))
@@ -405,6 +485,7 @@ impl InterruptModel {
                 } else {
                     "EINTR, but no signal interrupted a write that could not go ahead".into()
                 }),
+                _ if interrupted && ending == Ending::Fails => fail(owed.into()),
                 Reply::Count(n) if *n == u64::from(len) && (self.freed || self.read > 0) => {
                     self.written += n;
                     Ok(())
@@ -414,13 +495,25 @@ impl InterruptModel {
             Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } => {
                 let done = matches!(reply, Reply::Done | Reply::Opened { .. });
                 match reply {
-                    _ if eintr && interrupted && !self.case.restart && !self.released => Ok(()),
-                    _ if eintr => fail(if self.case.restart {
+                    _ if eintr
+                        && interrupted
+                        && (ending == Ending::Fails && !self.released || ending == Ending::Either) =>
+                    {
+                        Ok(())
+                    }
+                    _ if eintr => fail(if ending == Ending::Resumes {
                         "with SA_RESTART an interrupted call goes on waiting".into()
                     } else {
                         "EINTR, but no signal interrupted a call still waiting".into()
                     }),
-                    _ if done && self.released => Ok(()),
+                    _ if interrupted && ending == Ending::Fails => fail(owed.into()),
+                    _ if done && self.released => {
+                        // The one client is taken: a later accept waits again.
+                        if op == Op::Accept {
+                            self.released = false;
+                        }
+                        Ok(())
+                    }
                     _ if done => fail("it returned before the peer let it".into()),
                     _ => fail("expected success once the peer acted".into()),
                 }
@@ -481,10 +574,10 @@ impl Checker for InterruptModel {
                     self.written += total;
                     Ok(())
                 }
-                (BLOCKER, op @ (Op::Read { .. } | Op::Write { .. } | Op::Poll), Observed::Blocked(_))
+                (BLOCKER, op @ (Op::Read { .. } | Op::Write { .. } | Op::Wait(_)), Observed::Blocked(_))
                 | (BLOCKER, op @ (Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. }), Observed::Blocked(_)) => {
                     let may_block = match op {
-                        Op::Read { .. } | Op::Poll => self.buffered() == 0,
+                        Op::Read { .. } | Op::Wait(_) => self.buffered() == 0,
                         Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } => !self.released,
                         _ => true,
                     };
@@ -509,7 +602,7 @@ impl Checker for InterruptModel {
                     self.returned(op, false, reply)
                 }
                 (BLOCKER, op, Observed::Returned(reply)) => match op {
-                    Op::Read { .. } | Op::Poll if self.buffered() == 0 => Err(violation(
+                    Op::Read { .. } | Op::Wait(_) if self.buffered() == 0 => Err(violation(
                         &[rule],
                         format!("{op} returned at once ({}) with nothing to read", describe(observed)),
                     )),
@@ -573,23 +666,27 @@ impl Checker for InterruptModel {
             return vec![Obligation { actors: vec![PEER], rule: self.case.rule(), why }];
         }
         let State::Blocked { op, interrupted } = self.state else { return Vec::new() };
+        let fails = self.ending(op) == Ending::Fails;
         let why = match op {
-            Op::Poll if interrupted => "a caught signal interrupted a poll",
-            Op::Read { .. } if interrupted && !self.case.restart => {
-                "a caught signal without SA_RESTART interrupted a read"
+            Op::Wait(_) if interrupted => "a caught signal interrupted a wait for readiness",
+            Op::Read { .. } if interrupted && fails && self.case.restart => {
+                "a caught signal interrupted a receive on a socket with a receive timeout"
             }
+            Op::Read { .. } if interrupted && fails => "a caught signal without SA_RESTART interrupted a read",
             Op::Read { .. } if self.buffered() > 0 => "the data a read waited for were written",
             Op::Write { len } if len == BIG && interrupted => {
                 "a caught signal interrupted a write that had transferred some bytes"
             }
-            Op::Write { .. } if interrupted && !self.case.restart && !self.room => {
+            Op::Write { .. } if interrupted && fails && !self.room => {
                 "a caught signal without SA_RESTART interrupted a write"
             }
             Op::Write { len } if len != BIG && self.room => "the pipe a write waited on was drained",
-            Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. }
-                if interrupted && !self.case.restart && !self.released =>
-            {
-                "a caught signal without SA_RESTART interrupted a call waiting for the peer"
+            Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } if interrupted && fails && !self.released => {
+                if self.case.restart {
+                    "a caught signal interrupted an accept on a socket with a receive timeout"
+                } else {
+                    "a caught signal without SA_RESTART interrupted a call waiting for the peer"
+                }
             }
             Op::Accept | Op::OpenFifo { .. } | Op::Lock { .. } if self.released => "the peer acted",
             _ => return Vec::new(),
@@ -598,13 +695,13 @@ impl Checker for InterruptModel {
     }
 }
 
-/// Runs one interrupted-call case.
-pub fn run(case: &InterruptCase, pipe_buf: u32, timing: Timing) -> CaseReport<Event<Op>> {
-    if let Err(why) = case.validate(pipe_buf) {
+/// Runs one interrupted-call case on a host of constants `k`.
+pub fn run(case: &InterruptCase, k: &crate::constants::Constants, timing: Timing) -> CaseReport<Event<Op>> {
+    if let Err(why) = case.validate(k.pipe_buf as u32) {
         return crate::case::refused(why);
     }
     let m = Interrupts { case, timing, pid: 0, fd: 0, path: String::new(), _scratch: None };
-    crate::engine::run(m, InterruptModel::new(case), timing)
+    crate::engine::run(m, InterruptModel::new(case, k), timing)
 }
 
 struct Interrupts<'a> {
@@ -639,7 +736,7 @@ impl Interrupts<'_> {
                 };
                 let [r, w] = crate::pipe::creator::create(&pipe, self.timing)?;
                 // The blocker reads in the read cases and writes in the others.
-                if matches!(self.case.call, Blocked::Read | Blocked::Poll) {
+                if matches!(self.case.call, Blocked::Read | Blocked::Wait(_)) {
                     vec![r, w]
                 } else {
                     vec![w, r]
@@ -647,12 +744,15 @@ impl Interrupts<'_> {
             }
             Object::Socketpair => {
                 let pair = crate::socket::pair::PairSetup::new(crate::os::socket::SocketKind::Stream, [1, 1]);
-                crate::socket::pair::creator::create(&pair)?.into()
+                let ends = crate::socket::pair::creator::create(&pair)?;
+                self.time_out(&ends[0])?;
+                ends.into()
             }
             Object::Listener => {
                 let dir = scratch()?;
                 let path = dir.path().join("listener.sock");
                 let fd = crate::os::socket::listen_unix(&path, 8).map_err(|e| Stop::io("listen", e))?;
+                self.time_out(&fd)?;
                 self.path = path.to_string_lossy().into_owned();
                 self._scratch = Some(dir);
                 vec![fd]
@@ -683,6 +783,17 @@ impl Interrupts<'_> {
                 fds
             }
         })
+    }
+}
+
+impl Interrupts<'_> {
+    /// Gives the blocker's socket its receive timeout, in a timed case.
+    fn time_out(&self, fd: &std::os::fd::OwnedFd) -> Result<(), Stop> {
+        if !self.case.timeout {
+            return Ok(());
+        }
+        crate::os::socket::set_receive_timeout(fd.as_fd(), RECEIVE_TIMEOUT)
+            .map_err(|e| Stop::io("setsockopt(SO_RCVTIMEO) on the blocker's socket", e))
     }
 }
 
@@ -733,9 +844,10 @@ impl Mechanism for Interrupts<'_> {
     fn entry_point(&self, op: &Op) -> Option<&'static str> {
         let socket = self.case.object == Object::Socketpair;
         match op {
+            Op::Read { .. } | Op::Accept if self.case.timeout => Some("so-rcvtimeo"),
             Op::Read { .. } => Some(if socket { "recv" } else { "read" }),
             Op::Write { .. } => Some(if socket { "send" } else { "write" }),
-            Op::Poll => Some("poll"),
+            Op::Wait(how) => Some(how.name()),
             Op::Accept => Some("accept"),
             Op::OpenFifo { .. } => Some("fifo"),
             Op::Lock { flock: true, .. } => Some("flock"),
@@ -767,8 +879,8 @@ impl Mechanism for Interrupts<'_> {
                 let kind = if socket { WriteCall::Send.site() } else { WriteCall::Write.site() };
                 Invocation::MayBlock(request, BlockSite { kind, fd })
             }
-            Op::Poll => Invocation::MayBlock(
-                Request::Ready(ReadyOp::Wait { slot: 0, how: Interface::Poll, interest: Interest::Read }),
+            Op::Wait(how) => Invocation::MayBlock(
+                Request::Ready(ReadyOp::Wait { slot: 0, how, interest: Interest::Read }),
                 BlockSite { kind: SyscallKind::Wait, fd },
             ),
             Op::Fill => {
@@ -811,7 +923,11 @@ mod tests {
     use crate::evidence::Evidence;
 
     fn case(call: Blocked, restart: bool) -> InterruptCase {
-        InterruptCase { object: Object::Pipe, call, restart, kills: 1, len: 3 }
+        InterruptCase { object: Object::Pipe, call, restart, kills: 1, len: 3, timeout: false }
+    }
+
+    fn linux() -> crate::constants::Constants {
+        crate::constants::Constants::linux_example()
     }
 
     fn blocked() -> Observed {
@@ -828,7 +944,7 @@ mod tests {
 
     #[test]
     fn without_sa_restart_a_blocked_read_owes_eintr_and_loses_nothing() {
-        let mut m = InterruptModel::new(&case(Blocked::Read, false));
+        let mut m = InterruptModel::new(&case(Blocked::Read, false), &linux());
         step(&mut m, BLOCKER, Op::Read { max: 3 }, blocked()).unwrap();
         assert!(m.obligations().is_empty(), "nothing owed before the signal");
         step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
@@ -845,7 +961,7 @@ mod tests {
 
     #[test]
     fn with_sa_restart_a_blocked_read_waits_on_but_a_poll_fails() {
-        let mut m = InterruptModel::new(&case(Blocked::Read, true));
+        let mut m = InterruptModel::new(&case(Blocked::Read, true), &linux());
         step(&mut m, BLOCKER, Op::Read { max: 3 }, blocked()).unwrap();
         step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert!(m.obligations().is_empty(), "restarted: nothing owed yet");
@@ -854,8 +970,8 @@ mod tests {
         step(&mut m, PEER, Op::Write { len: 3 }, Observed::Returned(Reply::Count(3))).unwrap();
         assert_eq!(m.obligations().len(), 1, "the data are there");
         done(&mut m, Reply::Data((0..3).map(|i| crate::pattern::byte(1, i)).collect())).unwrap();
-        let mut p = InterruptModel::new(&case(Blocked::Poll, true));
-        step(&mut p, BLOCKER, Op::Poll, blocked()).unwrap();
+        let mut p = InterruptModel::new(&case(Blocked::Wait(Interface::Poll), true), &linux());
+        step(&mut p, BLOCKER, Op::Wait(Interface::Poll), blocked()).unwrap();
         step(&mut p, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert!(done(&mut p.clone(), Reply::Values(vec![1])).is_err(), "poll is not restarted");
         done(&mut p, Reply::Errno(libc::EINTR)).unwrap();
@@ -867,9 +983,16 @@ mod tests {
         // Linux takes the reader away while it restarts (fifo_open's error
         // path), so the writer's open, issued then, waited for a partner
         // too. Both are owed to open once the reader is back.
-        let case = InterruptCase { object: Object::Fifo, call: Blocked::OpenFifo, restart: true, kills: 2, len: 1 };
+        let case = InterruptCase {
+            object: Object::Fifo,
+            call: Blocked::OpenFifo,
+            restart: true,
+            kills: 2,
+            len: 1,
+            timeout: false,
+        };
         let opened = || Observed::Returned(Reply::Opened { slot: 0, fd: 5 });
-        let mut m = InterruptModel::new(&case);
+        let mut m = InterruptModel::new(&case, &linux());
         step(&mut m, BLOCKER, Op::OpenFifo { write: false }, blocked()).unwrap();
         assert!(step(&mut m.clone(), PEER, Op::OpenFifo { write: true }, blocked()).is_err(), "no signal yet");
         step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
@@ -884,10 +1007,16 @@ mod tests {
 
     #[test]
     fn an_interrupted_accept_owes_eintr_or_waits_for_the_client() {
-        let case =
-            |restart| InterruptCase { object: Object::Listener, call: Blocked::Accept, restart, kills: 1, len: 1 };
+        let case = |restart| InterruptCase {
+            object: Object::Listener,
+            call: Blocked::Accept,
+            restart,
+            kills: 1,
+            len: 1,
+            timeout: false,
+        };
         let opened = || Reply::Opened { slot: 1, fd: 9 };
-        let mut m = InterruptModel::new(&case(false));
+        let mut m = InterruptModel::new(&case(false), &linux());
         step(&mut m, BLOCKER, Op::Accept, blocked()).unwrap();
         step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert!(done(&mut m.clone(), opened()).is_err(), "no client yet");
@@ -895,7 +1024,7 @@ mod tests {
         assert!(step(&mut m.clone(), BLOCKER, Op::Accept, Observed::Returned(opened())).is_err(), "no client yet");
         step(&mut m, PEER, Op::Connect, Observed::Returned(opened())).unwrap();
         step(&mut m, BLOCKER, Op::Accept, Observed::Returned(opened())).unwrap();
-        let mut r = InterruptModel::new(&case(true));
+        let mut r = InterruptModel::new(&case(true), &linux());
         step(&mut r, BLOCKER, Op::Accept, blocked()).unwrap();
         step(&mut r, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         assert_eq!(done(&mut r.clone(), Reply::Errno(libc::EINTR)).unwrap_err().rules, vec![rules::RESTART]);
@@ -906,7 +1035,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_write_returns_its_partial_count() {
-        let mut m = InterruptModel::new(&case(Blocked::WritePartial, false));
+        let mut m = InterruptModel::new(&case(Blocked::WritePartial, false), &linux());
         step(&mut m, BLOCKER, Op::Write { len: BIG }, blocked()).unwrap();
         step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
         let v = done(&mut m.clone(), Reply::Errno(libc::EINTR)).unwrap_err();
@@ -914,5 +1043,83 @@ mod tests {
         done(&mut m, Reply::Count(65536)).unwrap();
         let all: Vec<u8> = (0..65536).map(|i| crate::pattern::byte(0, i)).collect();
         step(&mut m, PEER, Op::Read { max: BIG }, Observed::Returned(Reply::Data(all))).unwrap();
+    }
+
+    #[test]
+    fn with_sa_restart_select_and_epoll_wait_still_fail_with_eintr() {
+        for how in [Interface::Select, Interface::Epoll, Interface::Kqueue] {
+            let mut m = InterruptModel::new(&case(Blocked::Wait(how), true), &linux());
+            step(&mut m, BLOCKER, Op::Wait(how), blocked()).unwrap();
+            assert!(m.obligations().is_empty(), "{how:?}: nothing owed before the signal");
+            step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+            assert_eq!(m.obligations().len(), 1, "{how:?}: EINTR owed at once");
+            let v = done(&mut m.clone(), Reply::Values(vec![1])).unwrap_err();
+            assert_eq!(v.rules, vec![rules::RESTART], "{how:?}");
+            done(&mut m, Reply::Errno(libc::EINTR)).unwrap();
+        }
+    }
+
+    fn timed(object: Object, call: Blocked) -> InterruptCase {
+        InterruptCase { object, call, restart: true, kills: 1, len: 3, timeout: true }
+    }
+
+    #[test]
+    fn with_sa_restart_a_timed_receive_fails_with_eintr_on_linux_and_loses_nothing() {
+        let c = timed(Object::Socketpair, Blocked::Read);
+        assert_eq!(c.validate(4096), Ok(()));
+        assert!(c.steps().iter().filter(|(a, op)| *a == BLOCKER && matches!(op, Op::Read { .. })).count() == 2);
+        let mut m = InterruptModel::new(&c, &linux());
+        step(&mut m, BLOCKER, Op::Read { max: 3 }, blocked()).unwrap();
+        step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        assert_eq!(m.obligations().len(), 1, "EINTR owed although SA_RESTART");
+        let data = || Reply::Received { data: (0..3).map(|i| crate::pattern::byte(1, i)).collect(), truncated: None };
+        // Restarted: it waits on, then takes the data: not on Linux.
+        let mut restarted = m.clone();
+        step(&mut restarted, PEER, Op::Write { len: 3 }, Observed::Returned(Reply::Count(3))).unwrap();
+        assert_eq!(done(&mut restarted, data()).unwrap_err().rules, vec![rules::RESTART]);
+        done(&mut m, Reply::Errno(libc::EINTR)).unwrap();
+        step(&mut m, PEER, Op::Write { len: 3 }, Observed::Returned(Reply::Count(3))).unwrap();
+        step(&mut m, BLOCKER, Op::Read { max: 3 }, Observed::Returned(data())).unwrap();
+    }
+
+    #[test]
+    fn where_allowed_a_timed_receive_may_be_restarted_or_fail() {
+        let mac = crate::constants::Constants::macos_example();
+        let c = timed(Object::Socketpair, Blocked::Read);
+        let data = || Reply::Received { data: (0..3).map(|i| crate::pattern::byte(1, i)).collect(), truncated: None };
+        let mut m = InterruptModel::new(&c, &mac);
+        step(&mut m, BLOCKER, Op::Read { max: 3 }, blocked()).unwrap();
+        step(&mut m, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        assert!(m.obligations().is_empty(), "either ending: nothing forced before the data");
+        step(&mut m, PEER, Op::Write { len: 3 }, Observed::Returned(Reply::Count(3))).unwrap();
+        assert_eq!(m.obligations().len(), 1, "the data are there");
+        // EINTR reported after the write: the signal came first.
+        let mut failed = m.clone();
+        done(&mut failed, Reply::Errno(libc::EINTR)).unwrap();
+        step(&mut failed, BLOCKER, Op::Read { max: 3 }, Observed::Returned(data())).unwrap();
+        // Restarted: it takes the data; the next receive finds nothing and waits.
+        done(&mut m, data()).unwrap();
+        step(&mut m, BLOCKER, Op::Read { max: 3 }, blocked()).unwrap();
+        assert!(m.obligations().is_empty());
+        // An accept restarted takes the one client; the next waits.
+        let c = timed(Object::Listener, Blocked::Accept);
+        let opened = || Reply::Opened { slot: 1, fd: 9 };
+        let mut a = InterruptModel::new(&c, &mac);
+        step(&mut a, BLOCKER, Op::Accept, blocked()).unwrap();
+        step(&mut a, SENDER, Op::Interrupt, Observed::Returned(Reply::Done)).unwrap();
+        step(&mut a, PEER, Op::Connect, Observed::Returned(opened())).unwrap();
+        done(&mut a, opened()).unwrap();
+        assert!(step(&mut a.clone(), BLOCKER, Op::Accept, Observed::Returned(opened())).is_err(), "no second client");
+        step(&mut a, BLOCKER, Op::Accept, blocked()).unwrap();
+    }
+
+    #[test]
+    fn a_receive_timeout_is_checked_only_on_a_socket_s_receive_and_accept() {
+        let mut c = timed(Object::Pipe, Blocked::Read);
+        assert!(c.validate(4096).unwrap_err().contains("receive timeout"));
+        c.object = Object::Listener;
+        c.call = Blocked::Accept;
+        assert_eq!(c.validate(4096), Ok(()));
+        assert!(c.steps().iter().filter(|(a, op)| *a == BLOCKER && *op == Op::Accept).count() == 2);
     }
 }
