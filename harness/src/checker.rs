@@ -143,6 +143,7 @@ pub fn describe(observed: &Observed) -> String {
             Reply::Received { data, truncated } => {
                 format!("received {} bytes{}", data.len(), if *truncated == Some(true) { " (MSG_TRUNC)" } else { "" })
             }
+            Reply::Message { data, prio } => format!("received a message of {} bytes at priority {prio}", data.len()),
             Reply::Errno(e) => format!("failed with {}", errno_name(*e)),
             Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),
             Reply::Filled { total, errno: Some(e) } => format!("took {total} bytes, then {}", errno_name(*e)),

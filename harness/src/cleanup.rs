@@ -71,9 +71,10 @@ pub fn emergency() -> String {
     )
 }
 
-/// How [`emergency`]'s summary ends: "N shared-memory names issued, each
-/// removed" (the interruption tests check every one of them).
-pub const SHM_NAMES_ISSUED: &str = "shared-memory name(s) issued, each removed";
+/// How [`emergency`]'s summary ends: "N shared-memory and message-queue
+/// names issued, each removed" (the interruption tests check every one of
+/// them).
+pub const SHM_NAMES_ISSUED: &str = "shared-memory and message-queue name(s) issued, each removed";
 
 /// Installs the handler: on SIGINT, SIGTERM or SIGHUP, [`emergency`]
 /// clean-up, then exit with 128 + the signal's number. Call once, early,

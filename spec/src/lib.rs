@@ -41,6 +41,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/ready.toml", include_str!("../rules/ready.toml")),
     ("spec/rules/eventfd.toml", include_str!("../rules/eventfd.toml")),
     ("spec/rules/signal.toml", include_str!("../rules/signal.toml")),
+    ("spec/rules/mqueue.toml", include_str!("../rules/mqueue.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -63,11 +64,13 @@ pub enum Mechanism {
     Eventfd,
     /// Signals between processes: blocked, pending, queued (`signal`).
     Signal,
+    /// POSIX message queues: mq_open, mq_send, mq_receive (`mqueue`).
+    Mqueue,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 8] = [
+    pub const ALL: [Mechanism; 9] = [
         Mechanism::Pipe,
         Mechanism::Socket,
         Mechanism::Shm,
@@ -76,10 +79,12 @@ impl Mechanism {
         Mechanism::Ready,
         Mechanism::Eventfd,
         Mechanism::Signal,
+        Mechanism::Mqueue,
     ];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
-    /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"` or `"signal"`.
+    /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"`, `"signal"` or
+    /// `"mqueue"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -90,6 +95,7 @@ impl Mechanism {
             Mechanism::Ready => "ready",
             Mechanism::Eventfd => "eventfd",
             Mechanism::Signal => "signal",
+            Mechanism::Mqueue => "mqueue",
         }
     }
 }
@@ -318,7 +324,8 @@ pub struct Rule {
 /// blocking calls the interrupted-call rules interrupt besides reads and
 /// writes (`accept`, `flock`, `fcntl-setlkw`, and `fifo`: its blocking
 /// `open`), and `so-rcvtimeo`: a receive or `accept` on a socket given a
-/// receive timeout by `setsockopt(SO_RCVTIMEO)`.
+/// receive timeout by `setsockopt(SO_RCVTIMEO)`; and the message-queue
+/// calls (`mq_open`, `mq_send`, `mq_receive`, `mq_unlink`, `mq_close`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -365,6 +372,11 @@ pub const ENTRY_POINTS: &[&str] = &[
     "flock",
     "fcntl-setlkw",
     "so-rcvtimeo",
+    "mq_open",
+    "mq_send",
+    "mq_receive",
+    "mq_unlink",
+    "mq_close",
 ];
 
 impl Rule {

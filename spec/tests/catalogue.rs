@@ -49,7 +49,19 @@ fn builtin_rules_state_both_platforms_and_all_hold_but_where_the_object_is_missi
             }
         }
     }
-    assert_eq!(missing, ["process.pidfd.exit on macos", "eventfd.counter on macos", "signal.queue.realtime on macos"]);
+    assert_eq!(
+        missing,
+        [
+            "process.pidfd.exit on macos",
+            "eventfd.counter on macos",
+            "signal.queue.realtime on macos",
+            "mqueue.order.priority on macos",
+            "mqueue.full-blocks on macos",
+            "mqueue.empty-blocks on macos",
+            "mqueue.size-limits on macos",
+            "mqueue.name.lifetime on macos",
+        ]
+    );
 }
 
 #[test]
@@ -129,7 +141,7 @@ fn mechanism_and_platform_names_round_trip() {
     }
     assert_eq!(
         "pipes".parse::<Mechanism>().unwrap_err().to_string(),
-        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal"
+        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue"
     );
     assert_eq!(
         "windows".parse::<Platform>().unwrap_err().to_string(),

@@ -19,7 +19,7 @@ use ipc_conform_harness::socket::pair::PairCreator;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use crate::registry::Property;
+use crate::registry::{focused, Property};
 
 /// What a property steers its cases into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,26 +40,15 @@ enum Focus {
     Wait,
 }
 
-macro_rules! property {
-    ($rule:expr, $name:literal, $focus:expr) => {
-        Property {
-            rule: $rule,
-            name: $name,
-            check: |cfg| check($rule, $name, $focus, cfg),
-            replay: |cfg, case| replay($rule, $name, case, cfg),
-        }
-    };
-}
-
 /// The readiness properties.
 pub static PROPERTIES: &[Property] = &[
-    property!(rules::READABLE, "ready_read_end_readable_exactly_when_a_read_would_not_block", Focus::Readable),
-    property!(rules::HANGUP, "ready_read_end_hangs_up_when_the_last_writer_closes", Focus::Hangup),
-    property!(rules::WRITABLE, "ready_write_end_writable_when_empty_not_when_full", Focus::Writable),
-    property!(rules::ERROR, "ready_write_end_reports_error_and_epipe_once_no_reader_is_left", Focus::Error),
-    property!(rules::AGREE, "ready_interfaces_agree_about_the_same_end", Focus::Agree),
-    property!(rules::EDGE, "ready_edge_triggered_reports_each_arrival_once", Focus::Edge),
-    property!(rules::WAIT_WAKES, "ready_waiting_reader_sleeps_until_ready_then_wakes", Focus::Wait),
+    focused!(rules::READABLE, "ready_read_end_readable_exactly_when_a_read_would_not_block", Focus::Readable),
+    focused!(rules::HANGUP, "ready_read_end_hangs_up_when_the_last_writer_closes", Focus::Hangup),
+    focused!(rules::WRITABLE, "ready_write_end_writable_when_empty_not_when_full", Focus::Writable),
+    focused!(rules::ERROR, "ready_write_end_reports_error_and_epipe_once_no_reader_is_left", Focus::Error),
+    focused!(rules::AGREE, "ready_interfaces_agree_about_the_same_end", Focus::Agree),
+    focused!(rules::EDGE, "ready_edge_triggered_reports_each_arrival_once", Focus::Edge),
+    focused!(rules::WAIT_WAKES, "ready_waiting_reader_sleeps_until_ready_then_wakes", Focus::Wait),
 ];
 
 fn check(rule: &str, name: &str, focus: Focus, cfg: &RunConfig) -> RuleOutcome {

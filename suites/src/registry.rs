@@ -17,6 +17,21 @@ pub struct Property {
     pub replay: fn(&RunConfig, &serde_json::Value) -> RuleOutcome,
 }
 
+/// A property of a mechanism whose properties differ only by the focus of
+/// their cases: `check(rule, name, focus, cfg)` and `replay(rule, name,
+/// case, cfg)` are the calling module's.
+macro_rules! focused {
+    ($rule:expr, $name:literal, $focus:expr) => {
+        $crate::registry::Property {
+            rule: $rule,
+            name: $name,
+            check: |cfg| check($rule, $name, $focus, cfg),
+            replay: |cfg, case| replay($rule, $name, case, cfg),
+        }
+    };
+}
+pub(crate) use focused;
+
 /// Every property, by mechanism.
 pub static PROPERTIES: &[&[Property]] = &[
     crate::pipe::PROPERTIES,
@@ -28,6 +43,7 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::ready::SOCKET_PROPERTIES,
     crate::eventfd::PROPERTIES,
     crate::signal::PROPERTIES,
+    crate::mqueue::PROPERTIES,
 ];
 
 /// Every property, flat.

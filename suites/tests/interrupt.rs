@@ -162,8 +162,21 @@ fn a_run_interrupted_by_sigterm_leaves_nothing_behind() {
 
 #[test]
 #[serial_test::serial]
+fn a_run_interrupted_while_message_queues_exist_leaves_none_behind() {
+    if cfg!(not(any(target_os = "linux", target_os = "android"))) {
+        return; // no message queues: the rules do not apply
+    }
+    interrupt(nix::sys::signal::Signal::SIGINT, "mqueue.name.lifetime", |run| {
+        shm_names_of(run.child.id(), FEW_NAMES).iter().any(|n| n.starts_with("mqueue:"))
+            && !processes_of(run).is_empty()
+    });
+}
+
+#[test]
+#[serial_test::serial]
 fn a_normal_run_leaves_nothing_behind() {
-    let mut run = start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.", "--cases", "4"]);
+    let mut run =
+        start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.,mqueue.", "--cases", "4"]);
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let pid = run.child.id();

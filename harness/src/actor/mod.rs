@@ -4,6 +4,7 @@
 //! result. It holds only the descriptors it was handed or opened itself.
 
 pub mod file;
+pub mod mqueue;
 pub mod process;
 pub mod ready;
 pub mod shm;
@@ -105,6 +106,11 @@ impl Actor {
         ((self.slots.len() - 1) as u32, number)
     }
 
+    /// Takes the descriptor out of `slot` (the slot stays, empty).
+    pub fn take(&mut self, slot: u32) -> Option<OwnedFd> {
+        self.slots.get_mut(slot as usize).and_then(Option::take)
+    }
+
     /// The descriptor in `slot`, or a refusal naming the slot.
     pub fn fd(&self, slot: u32) -> Result<BorrowedFd<'_>, Reply> {
         match self.slots.get(slot as usize) {
@@ -155,7 +161,7 @@ impl Actor {
                     Err(e) => Reply::Errno(errno_of(&e)),
                 }
             }
-            Request::Close { slot } => match self.slots.get_mut(slot as usize).and_then(Option::take) {
+            Request::Close { slot } => match self.take(slot) {
                 Some(fd) => {
                     os::io::close(fd);
                     Reply::Done
@@ -200,6 +206,7 @@ impl Actor {
             Request::Ready(op) => return ready::perform(self, op),
             Request::Signal(op) => return signal::perform(self, op),
             Request::Process(op) => return process::perform(self, op),
+            Request::Mqueue(op) => return mqueue::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {

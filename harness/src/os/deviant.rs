@@ -138,6 +138,11 @@ deviations! {
     WaitStatusOffByOne = "wait-status-off-by-one", [ids::PROCESS_WAIT_STATUS], "waitpid reports an exited child's code one higher than the code it exited with";
     WaitReturnsEarly = "wait-returns-early", [ids::READY_WAIT_WAKES], "a blocking poll, select, epoll_wait or kevent returns at once, whether or not the end is ready";
     EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";
+    MqPriorityIgnored = "mq-priority-ignored", [ids::MQUEUE_ORDER_PRIORITY], "mq_send ignores the priority: every message is queued at priority 0, in arrival order";
+    MqFullSendDropped = "mq-full-send-dropped", [ids::MQUEUE_FULL_BLOCKS], "mq_send to a full queue reports success and discards the message instead of blocking";
+    MqEmptyReceiveFails = "mq-empty-receive-fails", [ids::MQUEUE_EMPTY_BLOCKS], "mq_receive from an empty queue fails with EAGAIN even without O_NONBLOCK";
+    MqOversizeTruncated = "mq-oversize-truncated", [ids::MQUEUE_SIZE_LIMITS], "mq_send of a message longer than mq_msgsize queues its first mq_msgsize bytes instead of failing with EMSGSIZE";
+    MqUnlinkKeepsName = "mq-unlink-keeps-name", [ids::MQUEUE_NAME_LIFETIME], "mq_unlink reports success and leaves the name in place";
     SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
 

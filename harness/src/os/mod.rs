@@ -14,6 +14,7 @@ pub mod file;
 pub mod forkserver;
 pub mod interface;
 pub mod io;
+pub mod mqueue;
 pub mod pipe;
 pub mod proc;
 pub mod process;

@@ -291,6 +291,10 @@ pub enum SyscallKind {
     /// `p` forms; the first argument is an array, a count or an epoll
     /// instance, not the descriptor waited for.
     Wait,
+    /// `mq_send(3)`: the `mq_timedsend` system call (Linux).
+    MqSend,
+    /// `mq_receive(3)`: the `mq_timedreceive` system call (Linux).
+    MqReceive,
 }
 
 impl SyscallKind {
@@ -316,6 +320,8 @@ impl SyscallKind {
                 SyscallKind::Flock => &[libc::SYS_flock],
                 SyscallKind::Fcntl => &[libc::SYS_fcntl],
                 SyscallKind::Futex => &[libc::SYS_futex],
+                SyscallKind::MqSend => &[libc::SYS_mq_timedsend],
+                SyscallKind::MqReceive => &[libc::SYS_mq_timedreceive],
                 #[cfg(target_arch = "x86_64")]
                 SyscallKind::Wait => &[
                     libc::SYS_poll,
@@ -366,11 +372,13 @@ impl SyscallKind {
             SyscallKind::Fcntl => "fcntl",
             SyscallKind::Futex => "futex",
             SyscallKind::Wait => "poll/select/epoll_wait",
+            SyscallKind::MqSend => "mq_timedsend",
+            SyscallKind::MqReceive => "mq_timedreceive",
         }
     }
 
     /// Every kind.
-    pub const ALL: [SyscallKind; 12] = [
+    pub const ALL: [SyscallKind; 14] = [
         SyscallKind::Read,
         SyscallKind::Write,
         SyscallKind::Open,
@@ -383,6 +391,8 @@ impl SyscallKind {
         SyscallKind::Fcntl,
         SyscallKind::Futex,
         SyscallKind::Wait,
+        SyscallKind::MqSend,
+        SyscallKind::MqReceive,
     ];
 }
 

@@ -4,6 +4,7 @@
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
 pub mod file;
+pub mod mqueue;
 pub mod process;
 pub mod ready;
 pub mod shm;
@@ -67,6 +68,8 @@ pub enum Request {
     Signal(signal::SignalOp),
     /// A supervisor's operation on its children.
     Process(process::ProcessOp),
+    /// A message-queue operation.
+    Mqueue(mqueue::MqOp),
 }
 
 impl Request {
@@ -85,6 +88,7 @@ impl Request {
                 | Request::File(_)
                 | Request::Shm(_)
                 | Request::Ready(ready::ReadyOp::Wait { .. })
+                | Request::Mqueue(mqueue::MqOp::Send { .. } | mqueue::MqOp::Receive { .. })
                 | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
                 | Request::Process(process::ProcessOp::PollPidfd { wait: true, .. })
                 | Request::Process(process::ProcessOp::Stop { .. })
@@ -174,6 +178,8 @@ pub enum Reply {
     /// A message received, and whether the kernel said it was truncated
     /// (`MSG_TRUNC` in the returned flags; known only from `recvmsg(2)`).
     Received { data: Vec<u8>, truncated: Option<bool> },
+    /// A message taken from a message queue, and its priority.
+    Message { data: Vec<u8>, prio: u32 },
     /// The actor could not perform the request (a harness bug, not an
     /// outcome of the system under test).
     Refused(String),

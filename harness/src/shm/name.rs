@@ -1,6 +1,9 @@
 //! Unique, short names for shared-memory objects (and, where waiting uses
-//! them, named semaphores), removed when the guard drops, also after a
-//! failing case.
+//! them, named semaphores) and message queues, removed when the guard
+//! drops, also after a failing case. One series of names serves every
+//! kind: a name is removed, and looked for by the leak checks, in each
+//! namespace (shared memory, message queues), so that none is missed
+//! whichever kind a case made of it.
 
 use crate::os::shm::{remove_name, MAX_NAME_LEN};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -40,8 +43,27 @@ impl ShmName {
 
 impl Drop for ShmName {
     fn drop(&mut self) {
-        remove_name(&self.name);
+        remove_everywhere(&self.name);
     }
+}
+
+/// Removes `name` in every namespace it may have been used in.
+fn remove_everywhere(name: &str) {
+    remove_name(name);
+    crate::os::mqueue::remove_name(name);
+}
+
+/// How a name still present is reported: the shared-memory object's name
+/// without its slash (as `/dev/shm` lists it), a queue's with `mqueue:`.
+fn present(name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if crate::os::shm::name_present(name) {
+        found.push(name[1..].to_string());
+    }
+    if crate::os::mqueue::name_present(name) {
+        found.push(format!("mqueue:{}", &name[1..]));
+    }
+    found
 }
 
 /// The `n`-th name process `pid` hands out.
@@ -54,7 +76,7 @@ pub fn issued_name(pid: u32, n: u32) -> String {
 pub fn remove_all_issued() -> u32 {
     let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for name in &issued {
-        remove_name(name);
+        remove_everywhere(name);
     }
     issued.len() as u32
 }
@@ -64,26 +86,30 @@ pub fn remove_all_issued() -> u32 {
 /// which works on every platform; for another process's leftovers (the
 /// interruption tests read `issued` from the run's last words).
 pub fn leftovers_of(pid: u32, issued: u32) -> Vec<String> {
-    (0..issued)
-        .map(|n| issued_name(pid, n))
-        .filter(|n| crate::os::shm::name_present(n))
-        .map(|n| n[1..].to_string())
-        .collect()
+    (0..issued).flat_map(|n| present(&issued_name(pid, n))).collect()
 }
 
 /// The names of this process's objects still present: every name handed
 /// out that is still there ([`crate::os::shm::name_present`], on every
 /// platform), and any entry of
 /// this process under `/dev/shm` (where that directory exists, semaphores
-/// included).
+/// included) and under `/dev/mqueue` (where message queues are mounted).
 pub fn leftovers() -> Vec<String> {
     let issued = ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut left: Vec<String> =
-        issued.iter().filter(|n| crate::os::shm::name_present(n)).map(|n| n[1..].to_string()).collect();
+    let mut left: Vec<String> = issued.iter().flat_map(|n| present(n)).collect();
     let prefix = format!("{}{}-", &PREFIX[1..], std::process::id());
     if let Ok(dir) = std::fs::read_dir("/dev/shm") {
         for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
             if (name.starts_with(&prefix) || name.starts_with(&format!("sem.{prefix}"))) && !left.contains(&name) {
+                left.push(name);
+            }
+        }
+    }
+    // Linux lists message queues where their file system is mounted.
+    if let Ok(dir) = std::fs::read_dir("/dev/mqueue") {
+        for name in dir.filter_map(|e| e.ok()?.file_name().into_string().ok()) {
+            let name = format!("mqueue:{name}");
+            if name["mqueue:".len()..].starts_with(&prefix) && !left.contains(&name) {
                 left.push(name);
             }
         }
@@ -124,5 +150,22 @@ mod tests {
         let e = crate::os::shm::shm_open(&name, false, false, 0).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
         assert!(!leftovers().contains(&name[1..].to_string()));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_message_queue_under_an_issued_name_is_a_leftover_until_the_guard_drops() {
+        let a = ShmName::fresh();
+        let issued = NEXT.load(Ordering::Relaxed);
+        let attr = crate::os::mqueue::Attr { maxmsg: 1, msgsize: 8 };
+        let fd = crate::os::mqueue::open(a.as_str(), Some(attr), false).unwrap();
+        crate::os::mqueue::close(fd).unwrap();
+        let listed = format!("mqueue:{}", &a.as_str()[1..]);
+        assert!(leftovers().contains(&listed), "{:?}", leftovers());
+        assert!(leftovers_of(std::process::id(), issued).contains(&listed));
+        let name = a.as_str().to_string();
+        drop(a);
+        assert!(!crate::os::mqueue::name_present(&name), "the guard removes the queue");
+        assert!(!leftovers().contains(&listed));
     }
 }
