@@ -133,6 +133,15 @@ impl<O: fmt::Display> fmt::Display for Event<O> {
     }
 }
 
+/// `Ok` when `actor` is in no call (`pending[actor]` is `None`): the usual
+/// [`Checker::can_issue`] of a model that keeps each actor's blocked call.
+pub fn idle<T>(pending: &[Option<T>], actor: u8) -> Result<(), &'static str> {
+    match pending.get(usize::from(actor)) {
+        Some(None) => Ok(()),
+        _ => Err("the actor is still blocked"),
+    }
+}
+
 /// A short description of an observed outcome.
 pub fn describe(observed: &Observed) -> String {
     match observed {
@@ -143,6 +152,7 @@ pub fn describe(observed: &Observed) -> String {
             Reply::Received { data, truncated } => {
                 format!("received {} bytes{}", data.len(), if *truncated == Some(true) { " (MSG_TRUNC)" } else { "" })
             }
+            Reply::Typed { mtype, data } => format!("received a message of type {mtype}, {} bytes", data.len()),
             Reply::Message { data, prio } => format!("received a message of {} bytes at priority {prio}", data.len()),
             Reply::Errno(e) => format!("failed with {}", errno_name(*e)),
             Reply::Filled { total, errno: None } => format!("took {total} bytes, then EAGAIN"),

@@ -1,6 +1,7 @@
 //! Nothing outlives a run, also an interrupted one. Everything a run
 //! creates outside its own memory is registered here while it exists:
-//! actor process groups, scratch directories, shared-memory names. Normal
+//! actor process groups, scratch directories, shared-memory and queue
+//! names, System V objects. Normal
 //! teardown (drop guards) unregisters it; on SIGINT, SIGTERM or SIGHUP the
 //! handler installed by [`install_signal_handlers`] kills the groups and
 //! removes the rest before the process exits (actors also end by their
@@ -63,9 +64,10 @@ pub fn emergency() -> String {
     for dir in dirs.iter() {
         let _ = std::fs::remove_dir_all(dir);
     }
+    let queues = crate::sysv::key::remove_all_issued();
     let names = crate::shm::name::remove_all_issued();
     format!(
-        "{} process group(s) killed, {} scratch directory(ies) removed, {names} {SHM_NAMES_ISSUED}",
+        "{} process group(s) killed, {} scratch directory(ies) removed, {queues} System V queue(s) removed, {names} {SHM_NAMES_ISSUED}",
         groups.len(),
         dirs.len()
     )

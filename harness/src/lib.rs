@@ -40,6 +40,7 @@ pub mod shm;
 pub mod signal;
 pub mod socket;
 pub mod stream;
+pub mod sysv;
 pub mod timing;
 pub mod verdict;
 

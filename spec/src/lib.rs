@@ -42,6 +42,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/eventfd.toml", include_str!("../rules/eventfd.toml")),
     ("spec/rules/signal.toml", include_str!("../rules/signal.toml")),
     ("spec/rules/mqueue.toml", include_str!("../rules/mqueue.toml")),
+    ("spec/rules/sysv.toml", include_str!("../rules/sysv.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -66,11 +67,13 @@ pub enum Mechanism {
     Signal,
     /// POSIX message queues: mq_open, mq_send, mq_receive (`mqueue`).
     Mqueue,
+    /// System V IPC: message queues, semaphores, segments (`sysv`).
+    Sysv,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 9] = [
+    pub const ALL: [Mechanism; 10] = [
         Mechanism::Pipe,
         Mechanism::Socket,
         Mechanism::Shm,
@@ -80,11 +83,12 @@ impl Mechanism {
         Mechanism::Eventfd,
         Mechanism::Signal,
         Mechanism::Mqueue,
+        Mechanism::Sysv,
     ];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
-    /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"`, `"signal"` or
-    /// `"mqueue"`.
+    /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"`, `"signal"`,
+    /// `"mqueue"` or `"sysv"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -96,6 +100,7 @@ impl Mechanism {
             Mechanism::Eventfd => "eventfd",
             Mechanism::Signal => "signal",
             Mechanism::Mqueue => "mqueue",
+            Mechanism::Sysv => "sysv",
         }
     }
 }
@@ -325,7 +330,8 @@ pub struct Rule {
 /// writes (`accept`, `flock`, `fcntl-setlkw`, and `fifo`: its blocking
 /// `open`), and `so-rcvtimeo`: a receive or `accept` on a socket given a
 /// receive timeout by `setsockopt(SO_RCVTIMEO)`; and the message-queue
-/// calls (`mq_open`, `mq_send`, `mq_receive`, `mq_unlink`, `mq_close`).
+/// calls (`mq_open`, `mq_send`, `mq_receive`, `mq_unlink`, `mq_close`),
+/// and System V's (`msgget`, `msgsnd`, `msgrcv`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -377,6 +383,9 @@ pub const ENTRY_POINTS: &[&str] = &[
     "mq_receive",
     "mq_unlink",
     "mq_close",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
 ];
 
 impl Rule {

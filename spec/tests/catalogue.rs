@@ -141,7 +141,7 @@ fn mechanism_and_platform_names_round_trip() {
     }
     assert_eq!(
         "pipes".parse::<Mechanism>().unwrap_err().to_string(),
-        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue"
+        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue, sysv"
     );
     assert_eq!(
         "windows".parse::<Platform>().unwrap_err().to_string(),

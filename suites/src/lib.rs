@@ -17,6 +17,7 @@ pub mod registry;
 pub mod shm;
 pub mod signal;
 pub mod socket;
+pub mod sysv;
 
 pub use registry::{Property, PROPERTIES};
 

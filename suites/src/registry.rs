@@ -44,6 +44,7 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::eventfd::PROPERTIES,
     crate::signal::PROPERTIES,
     crate::mqueue::PROPERTIES,
+    crate::sysv::PROPERTIES,
 ];
 
 /// Every property, flat.

@@ -1,6 +1,7 @@
 //! Nothing outlives a run: after a normal run, a failing run, and a run
 //! interrupted midway by SIGINT or SIGTERM, no process of the run, scratch
-//! file or directory, socket path or shared-memory name remains.
+//! file or directory, socket path, shared-memory name, message queue or
+//! System V object remains.
 //!
 //! Each run gets a private TMPDIR and a marker in its environment, which
 //! its actors and fixture programs inherit, so that its processes can be
@@ -126,6 +127,8 @@ fn assert_nothing_left(run: &Run, pid: u32, issued: u32) {
     assert!(left.is_empty(), "left in the run's TMPDIR: {left:?}");
     let shm = shm_names_of(pid, issued);
     assert!(shm.is_empty(), "shared-memory names left: {shm:?}");
+    let sysv = ipc_conform_harness::sysv::key::leftovers_of(pid);
+    assert!(sysv.is_empty(), "System V objects left: {sysv:?}");
 }
 
 fn interrupt(signal: nix::sys::signal::Signal, rules: &str, ready: impl Fn(&Run) -> bool) {
@@ -174,9 +177,17 @@ fn a_run_interrupted_while_message_queues_exist_leaves_none_behind() {
 
 #[test]
 #[serial_test::serial]
+fn a_run_interrupted_while_system_v_queues_exist_leaves_none_behind() {
+    interrupt(nix::sys::signal::Signal::SIGTERM, "sysv.msg.type-selection", |run| {
+        !ipc_conform_harness::sysv::key::leftovers_of(run.child.id()).is_empty() && !processes_of(run).is_empty()
+    });
+}
+
+#[test]
+#[serial_test::serial]
 fn a_normal_run_leaves_nothing_behind() {
     let mut run =
-        start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.,mqueue.", "--cases", "4"]);
+        start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.,mqueue.,sysv.", "--cases", "4"]);
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let pid = run.child.id();

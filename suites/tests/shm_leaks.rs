@@ -1,8 +1,8 @@
-//! Nothing outlives the shm, process and message-queue suites: after
-//! every rule of the three mechanisms has run (and after a case that broke
-//! off with a harness error halfway), no shared-memory name, semaphore or
-//! message queue of this process is left, no scratch directory, no actor
-//! process and no descriptor.
+//! Nothing outlives the shm, process, message-queue and System V suites:
+//! after every rule of the four mechanisms has run (and after a case that
+//! broke off with a harness error halfway), no shared-memory name,
+//! semaphore, message queue or System V object of this process is left,
+//! no scratch directory, no actor process and no descriptor.
 
 use ipc_conform::registry;
 use ipc_conform_harness::case::CaseOutcome;
@@ -39,13 +39,13 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
     let fds_before = open_fds();
     let catalogue = registry::catalogue();
     let mut ran = 0;
-    let named = |id: &str| ["shm.", "process.", "mqueue."].iter().any(|m| id.starts_with(m));
+    let named = |id: &str| ["shm.", "process.", "mqueue.", "sysv."].iter().any(|m| id.starts_with(m));
     for rule in catalogue.rules.iter().filter(|r| named(&r.id)) {
         let outcome = registry::check_rule(rule, &cfg);
         check(outcome.verdict.is_ok(), runner::render(&outcome))?;
         ran += 1;
     }
-    check(ran == 21, format!("expected the 16 shm and process rules and the 5 message-queue rules, ran {ran}"))?;
+    check(ran == 22, format!("expected the 16 shm and process, 5 message-queue and 1 System V rules, ran {ran}"))?;
     // A case that breaks off halfway: the name exists and actors run when
     // the ring's consumer refuses a ring of no slots.
     let broken =
@@ -57,6 +57,8 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
     )?;
     let names = name::leftovers();
     check(names.is_empty(), format!("shared-memory names or message queues left behind: {names:?}"))?;
+    let sysv = ipc_conform_harness::sysv::key::leftovers();
+    check(sysv.is_empty(), format!("System V objects left behind: {sysv:?}"))?;
     // Through the OS layer on every platform (a panic where it cannot look).
     let kids = children();
     check(kids.is_empty(), format!("processes left behind: {kids:?}"))?;

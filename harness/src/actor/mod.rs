@@ -10,6 +10,7 @@ pub mod ready;
 pub mod shm;
 pub mod signal;
 pub mod socket;
+pub mod sysv;
 
 use crate::os::process::exit as code;
 use crate::os::{self, errno_of};
@@ -207,6 +208,7 @@ impl Actor {
             Request::Signal(op) => return signal::perform(self, op),
             Request::Process(op) => return process::perform(self, op),
             Request::Mqueue(op) => return mqueue::perform(self, op),
+            Request::Sysv(op) => return sysv::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {

@@ -124,10 +124,7 @@ impl Checker for CounterModel {
     type Op = Op;
 
     fn can_issue(&self, actor: u8, _op: &Op) -> Result<(), &'static str> {
-        match self.pending.get(usize::from(actor)) {
-            Some(None) => Ok(()),
-            _ => Err("the actor is still blocked"),
-        }
+        crate::checker::idle(&self.pending, actor)
     }
 
     fn apply(&mut self, event: &Event<Op>) -> Result<(), Violation> {

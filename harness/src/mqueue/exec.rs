@@ -3,7 +3,7 @@
 //! case, also when it fails), every actor opens it by name, and each step
 //! is judged by the [`QueueModel`].
 
-use super::model::{message, QueueModel};
+use super::model::QueueModel;
 use super::{MqueueCase, Op};
 use crate::case::{CaseReport, Stop};
 use crate::checker::{describe, Event};
@@ -124,7 +124,7 @@ impl Mechanism for Queues<'_> {
         Ok(match *op {
             Op::Send { d, len, prio } => {
                 let (slot, fd) = self.desc(a, d)?;
-                let (tag, start) = message(model.next_id());
+                let (tag, start) = crate::pattern::message(model.next_id());
                 Invocation::MayBlock(
                     Request::Mqueue(MqOp::Send { slot, len, tag, start, prio }),
                     BlockSite { kind: SyscallKind::MqSend, fd: Some(fd) },

@@ -13,7 +13,7 @@
 //!   (`mqueue.empty-blocks`);
 //! - a receive returns the oldest message of the highest priority, whole,
 //!   with its priority (`mqueue.order.priority`): every message's bytes
-//!   say which it is ([`message`]);
+//!   say which it is ([`crate::pattern::message`]);
 //! - an unlink removes the name (a second one: `ENOENT`), an open without
 //!   `O_CREAT` then fails with `ENOENT`, an exclusive create makes a new,
 //!   empty queue (`EEXIST` while the name exists), and descriptors opened
@@ -26,21 +26,7 @@ use crate::checker::{describe, violation, Checker, Event, Obligation, Violation}
 use crate::observed::Observed;
 use crate::protocol::Reply;
 
-/// The pattern of message `id`'s bytes: writer tag and start position
-/// ([`crate::pattern`]). Positions of different messages lie 2^20 apart,
-/// more than any message is long, so no two messages share a byte's
-/// position and a byte lost, cut or taken from another message shows.
-pub fn message(id: u32) -> (u8, u64) {
-    ((id % 4) as u8, u64::from(id) << 20)
-}
-
-/// The bytes of message `id` of `len` bytes.
-fn bytes(id: u32, len: u32) -> Vec<u8> {
-    let (tag, start) = message(id);
-    let mut buf = Vec::new();
-    crate::pattern::fill(&mut buf, tag, start, len as usize);
-    buf
-}
+use crate::pattern::message_bytes as bytes;
 
 /// The name of the observation counting messages received and judged.
 pub const RECEIVED_OBSERVED: &str = "mqueue messages received";
@@ -396,9 +382,7 @@ impl Checker for QueueModel {
     type Op = Op;
 
     fn can_issue(&self, actor: u8, op: &Op) -> Result<(), &'static str> {
-        if !matches!(self.pending.get(usize::from(actor)), Some(None)) {
-            return Err("the actor is still blocked");
-        }
+        crate::checker::idle(&self.pending, actor)?;
         match op {
             Op::Send { d, .. } | Op::Receive { d, .. } | Op::Close { d } if self.desc(actor, *d).is_none() => {
                 Err("the actor holds no such open descriptor")

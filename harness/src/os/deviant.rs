@@ -143,6 +143,7 @@ deviations! {
     MqEmptyReceiveFails = "mq-empty-receive-fails", [ids::MQUEUE_EMPTY_BLOCKS], "mq_receive from an empty queue fails with EAGAIN even without O_NONBLOCK";
     MqOversizeTruncated = "mq-oversize-truncated", [ids::MQUEUE_SIZE_LIMITS], "mq_send of a message longer than mq_msgsize queues its first mq_msgsize bytes instead of failing with EMSGSIZE";
     MqUnlinkKeepsName = "mq-unlink-keeps-name", [ids::MQUEUE_NAME_LIFETIME], "mq_unlink reports success and leaves the name in place";
+    MsgrcvIgnoresType = "msgrcv-ignores-type", [ids::SYSV_MSG_TYPE_SELECTION], "msgrcv takes the first message of the queue whatever type it asks for";
     SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
 

@@ -23,6 +23,7 @@ pub mod shm;
 pub mod signal;
 pub mod socket;
 pub mod supervise;
+pub mod sysv;
 
 /// The `errno` of an I/O error, or `EIO` when the error carries none.
 pub fn errno_of(err: &std::io::Error) -> i32 {

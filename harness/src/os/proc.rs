@@ -295,6 +295,8 @@ pub enum SyscallKind {
     MqSend,
     /// `mq_receive(3)`: the `mq_timedreceive` system call (Linux).
     MqReceive,
+    /// `msgrcv(2)`; the first argument is a queue's id, not a descriptor.
+    MsgRcv,
 }
 
 impl SyscallKind {
@@ -322,6 +324,7 @@ impl SyscallKind {
                 SyscallKind::Futex => &[libc::SYS_futex],
                 SyscallKind::MqSend => &[libc::SYS_mq_timedsend],
                 SyscallKind::MqReceive => &[libc::SYS_mq_timedreceive],
+                SyscallKind::MsgRcv => &[libc::SYS_msgrcv],
                 #[cfg(target_arch = "x86_64")]
                 SyscallKind::Wait => &[
                     libc::SYS_poll,
@@ -354,7 +357,10 @@ impl SyscallKind {
 
     /// Whether the first argument of this kind of call is the descriptor.
     pub fn arg0_is_fd(self) -> bool {
-        !matches!(self, SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex | SyscallKind::Wait)
+        !matches!(
+            self,
+            SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex | SyscallKind::Wait | SyscallKind::MsgRcv
+        )
     }
 
     /// The kind's name, for messages.
@@ -374,11 +380,12 @@ impl SyscallKind {
             SyscallKind::Wait => "poll/select/epoll_wait",
             SyscallKind::MqSend => "mq_timedsend",
             SyscallKind::MqReceive => "mq_timedreceive",
+            SyscallKind::MsgRcv => "msgrcv",
         }
     }
 
     /// Every kind.
-    pub const ALL: [SyscallKind; 14] = [
+    pub const ALL: [SyscallKind; 15] = [
         SyscallKind::Read,
         SyscallKind::Write,
         SyscallKind::Open,
@@ -393,6 +400,7 @@ impl SyscallKind {
         SyscallKind::Wait,
         SyscallKind::MqSend,
         SyscallKind::MqReceive,
+        SyscallKind::MsgRcv,
     ];
 }
 

@@ -10,6 +10,7 @@ pub mod ready;
 pub mod shm;
 pub mod signal;
 pub mod socket;
+pub mod sysv;
 
 use crate::os::entry::{ReadCall, WriteCall};
 use crate::os::fd::send_with_fds;
@@ -70,6 +71,8 @@ pub enum Request {
     Process(process::ProcessOp),
     /// A message-queue operation.
     Mqueue(mqueue::MqOp),
+    /// A System V IPC operation.
+    Sysv(sysv::SysvOp),
 }
 
 impl Request {
@@ -89,6 +92,7 @@ impl Request {
                 | Request::Shm(_)
                 | Request::Ready(ready::ReadyOp::Wait { .. })
                 | Request::Mqueue(mqueue::MqOp::Send { .. } | mqueue::MqOp::Receive { .. })
+                | Request::Sysv(_)
                 | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
                 | Request::Process(process::ProcessOp::PollPidfd { wait: true, .. })
                 | Request::Process(process::ProcessOp::Stop { .. })
@@ -180,6 +184,8 @@ pub enum Reply {
     Received { data: Vec<u8>, truncated: Option<bool> },
     /// A message taken from a message queue, and its priority.
     Message { data: Vec<u8>, prio: u32 },
+    /// A System V message taken from its queue: its type and text.
+    Typed { mtype: i64, data: Vec<u8> },
     /// The actor could not perform the request (a harness bug, not an
     /// outcome of the system under test).
     Refused(String),

@@ -1,0 +1,180 @@
+//! System V IPC: message queues (`msgget(2)`, `msgsnd(2)`, `msgrcv(2)`,
+//! `msgctl(2)`), through the C library on every platform (rustix has no
+//! System V IPC; without the `c-library` feature these stay C calls, as
+//! the report's interface line says).
+//!
+//! A System V object outlives every process; the harness makes each under
+//! a key of its own ([`key`]) so that the leak checks and the clean-up of
+//! an interrupted run can find it again.
+//!
+//! # References
+//! - POSIX.1-2017 XSH `msgget()`, `msgsnd()`, `msgrcv()`, `msgctl()`.
+//! - msgget(2), msgop(2), msgctl(2), sysvipc(7) (Linux).
+//! - msgget(2), msgsnd(2), msgrcv(2), msgctl(2) (macOS; xnu
+//!   bsd/kern/sysv_msg.c).
+
+use super::deviant::{self, Deviation};
+use std::io;
+
+/// The key of the `n`-th (mod 256) object process `pid` makes: `0x49`,
+/// then the pid's low 16 bits, then `n`. Keys of other kinds of object
+/// live apart, so one series serves every kind.
+pub fn key(pid: u32, n: u32) -> i32 {
+    ((0x49u32 << 24) | ((pid & 0xffff) << 8) | (n & 0xff)) as i32
+}
+
+/// Whether `k` is one of process `pid`'s keys ([`key`]).
+pub fn is_key_of(k: i32, pid: u32) -> bool {
+    (k as u32) >> 8 == (0x49u32 << 16) | (pid & 0xffff)
+}
+
+/// `msgget(key, IPC_CREAT | IPC_EXCL | 0600)`: a new queue (`EEXIST` if
+/// the key has one).
+pub fn msg_create(key: i32) -> io::Result<i32> {
+    backend::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | 0o600)
+}
+
+/// `msgget(key, 0)`: the queue of `key` (`ENOENT` if none).
+pub fn msg_find(key: i32) -> io::Result<i32> {
+    backend::msgget(key, 0)
+}
+
+/// `msgsnd(id, {mtype, data}, len, [IPC_NOWAIT])`; `mtype` is positive.
+pub fn msg_send(id: i32, mtype: i64, data: &[u8], nowait: bool) -> io::Result<()> {
+    let mut msg = Vec::with_capacity(std::mem::size_of::<libc::c_long>() + data.len());
+    msg.extend_from_slice(&(mtype as libc::c_long).to_ne_bytes());
+    msg.extend_from_slice(data);
+    backend::msgsnd(id, &msg, data.len(), if nowait { libc::IPC_NOWAIT } else { 0 })
+}
+
+/// `msgrcv(id, buf, max, msgtyp, [IPC_NOWAIT])`: the message's type and
+/// text.
+pub fn msg_receive(id: i32, max: usize, msgtyp: i64, nowait: bool) -> io::Result<(i64, Vec<u8>)> {
+    // The deviation: every receive takes the first message, whatever type
+    // it asked for.
+    let msgtyp = if deviant::is(Deviation::MsgrcvIgnoresType) { 0 } else { msgtyp };
+    let head = std::mem::size_of::<libc::c_long>();
+    let mut buf = vec![0u8; head + max];
+    let n = backend::msgrcv(id, &mut buf, max, msgtyp as libc::c_long, if nowait { libc::IPC_NOWAIT } else { 0 })?;
+    let mut mtype = [0u8; std::mem::size_of::<libc::c_long>()];
+    mtype.copy_from_slice(&buf[..head]);
+    buf.truncate(head + n);
+    // A long is 32 bits on 32-bit platforms.
+    #[allow(clippy::useless_conversion)]
+    let mtype = i64::from(libc::c_long::from_ne_bytes(mtype));
+    Ok((mtype, buf.split_off(head)))
+}
+
+/// `msgctl(id, IPC_RMID)`.
+pub fn msg_remove(id: i32) -> io::Result<()> {
+    backend::msgctl_rmid(id)
+}
+
+/// The message queues of this host (id, key), where the platform lists
+/// them (`/proc/sysvipc/msg`); `None` where it does not.
+pub fn msg_list() -> Option<Vec<(i32, i32)>> {
+    let text = std::fs::read_to_string("/proc/sysvipc/msg").ok()?;
+    Some(
+        text.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let key = f.next()?.parse::<i64>().ok()? as i32;
+                let id = f.next()?.parse::<i32>().ok()?;
+                Some((id, key))
+            })
+            .collect(),
+    )
+}
+
+fn ok(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod backend {
+    use super::ok;
+    use std::io;
+
+    pub fn msgget(key: i32, flags: libc::c_int) -> io::Result<i32> {
+        // SAFETY: plain integers.
+        ok(unsafe { libc::msgget(key, flags) })
+    }
+
+    /// `msg` is the type then the text; `len` the text's length.
+    pub fn msgsnd(id: i32, msg: &[u8], len: usize, flags: libc::c_int) -> io::Result<()> {
+        // SAFETY: `msg` holds a long and `len` bytes after it.
+        ok(unsafe { libc::msgsnd(id, msg.as_ptr().cast(), len, flags) }).map(drop)
+    }
+
+    /// `buf` has room for a long and `max` bytes after it.
+    pub fn msgrcv(id: i32, buf: &mut [u8], max: usize, msgtyp: libc::c_long, flags: libc::c_int) -> io::Result<usize> {
+        // SAFETY: `buf` has room for a long and `max` bytes.
+        let n = unsafe { libc::msgrcv(id, buf.as_mut_ptr().cast(), max, msgtyp, flags) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    pub fn msgctl_rmid(id: i32) -> io::Result<()> {
+        // SAFETY: IPC_RMID reads no buffer.
+        ok(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
+    }
+}
+
+/// macOS: the C library has the calls, the `libc` crate does not declare
+/// them (msgget(2), msgsnd(2), msgrcv(2), msgctl(2) of macOS).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod backend {
+    use super::ok;
+    use std::io;
+
+    mod c {
+        extern "C" {
+            pub fn msgget(key: libc::key_t, flags: libc::c_int) -> libc::c_int;
+            pub fn msgsnd(
+                id: libc::c_int,
+                msgp: *const libc::c_void,
+                len: libc::size_t,
+                flags: libc::c_int,
+            ) -> libc::c_int;
+            pub fn msgrcv(
+                id: libc::c_int,
+                msgp: *mut libc::c_void,
+                max: libc::size_t,
+                msgtyp: libc::c_long,
+                flags: libc::c_int,
+            ) -> libc::ssize_t;
+            pub fn msgctl(id: libc::c_int, cmd: libc::c_int, buf: *mut libc::c_void) -> libc::c_int;
+        }
+    }
+
+    pub fn msgget(key: i32, flags: libc::c_int) -> io::Result<i32> {
+        // SAFETY: plain integers.
+        ok(unsafe { c::msgget(key, flags) })
+    }
+
+    pub fn msgsnd(id: i32, msg: &[u8], len: usize, flags: libc::c_int) -> io::Result<()> {
+        // SAFETY: `msg` holds a long and `len` bytes after it.
+        ok(unsafe { c::msgsnd(id, msg.as_ptr().cast(), len, flags) }).map(drop)
+    }
+
+    pub fn msgrcv(id: i32, buf: &mut [u8], max: usize, msgtyp: libc::c_long, flags: libc::c_int) -> io::Result<usize> {
+        // SAFETY: `buf` has room for a long and `max` bytes.
+        let n = unsafe { c::msgrcv(id, buf.as_mut_ptr().cast(), max, msgtyp, flags) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    pub fn msgctl_rmid(id: i32) -> io::Result<()> {
+        // SAFETY: IPC_RMID reads no buffer.
+        ok(unsafe { c::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
+    }
+}

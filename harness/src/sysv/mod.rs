@@ -1,0 +1,17 @@
+//! System V IPC (`spec/rules/sysv.toml`): objects named by a key and kept
+//! by the kernel until removed.
+//!
+//! - [`key`]: the run's keys, and the guards that remove its objects;
+//! - [`msg`]: message queues (`sysv.msg.type-selection`): the case, its
+//!   model, its executor.
+
+pub mod key;
+pub mod msg;
+
+/// The ids of the System V rules (`spec/rules/sysv.toml`).
+pub mod rules {
+    use ipc_conform_spec::ids;
+
+    /// msgrcv selects by type, and blocks while none matches.
+    pub const MSG_TYPES: &str = ids::SYSV_MSG_TYPE_SELECTION;
+}
