@@ -8,7 +8,10 @@
 //!   unless its text is longer than the buffer: then `E2BIG`, and it stays;
 //! - with none selected, a receive blocks (`ENOMSG` with `IPC_NOWAIT`);
 //!   once a queued message selects for a blocked receive, one such
-//!   receive must return;
+//!   receive must return; a blocked receive may fail with `E2BIG` once a
+//!   message it selects, too long for it, was sent while it waited, even
+//!   if another receive has taken that message since (Linux decides at
+//!   the send, handing the message down the line of waiting receivers);
 //! - a send (the queue never fills in a case) returns at once.
 //!
 //! Every message's text says which message it is
@@ -25,6 +28,15 @@ use crate::pattern::message_bytes as text;
 /// The name of the observation counting messages received and judged.
 pub const RECEIVED_OBSERVED: &str = "sysv messages received";
 
+/// A blocked receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Waiting {
+    msgtyp: i64,
+    max: u32,
+    /// A message it selects, longer than `max`, was sent while it waited.
+    too_long_sent: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Msg {
     id: u32,
@@ -32,12 +44,17 @@ struct Msg {
     len: u32,
 }
 
+/// Whether a receive by `msgtyp` would take `m` were it alone in the queue.
+fn selects(msgtyp: i64, m: &Msg) -> bool {
+    msgtyp == 0 || m.mtype == msgtyp || msgtyp < 0 && m.mtype <= -msgtyp
+}
+
 /// The reference model of one message-queue case.
 #[derive(Clone, Debug)]
 pub struct MsgModel {
     queue: Vec<Msg>,
-    /// Per actor: the receive it is blocked in (`msgtyp`, `max`).
-    pending: Vec<Option<(i64, u32)>>,
+    /// Per actor: the receive it is blocked in.
+    pending: Vec<Option<Waiting>>,
     next_id: u32,
     received: u64,
 }
@@ -116,7 +133,11 @@ impl MsgModel {
                 self.next_id += 1;
                 match observed {
                     Observed::Returned(Reply::Done) => {
-                        self.queue.push(Msg { id, mtype, len });
+                        let msg = Msg { id, mtype, len };
+                        self.queue.push(msg);
+                        for w in self.pending.iter_mut().flatten() {
+                            w.too_long_sent |= selects(w.msgtyp, &msg) && len > w.max;
+                        }
                         Ok(())
                     }
                     other => Err(self.err(format!(
@@ -130,7 +151,7 @@ impl MsgModel {
                 None => match observed {
                     Observed::Returned(Reply::Errno(libc::ENOMSG)) if nowait => Ok(()),
                     Observed::Blocked(_) if !nowait => {
-                        self.pending[usize::from(a)] = Some((msgtyp, max));
+                        self.pending[usize::from(a)] = Some(Waiting { msgtyp, max, too_long_sent: false });
                         Ok(())
                     }
                     other => Err(self.err(format!(
@@ -156,10 +177,12 @@ impl Checker for MsgModel {
             Event::Step { actor, op, observed, .. } => self.step(*actor, *op, observed),
             Event::Skipped { .. } => Ok(()),
             Event::Completion { actor, observed } => {
-                let Some((msgtyp, max)) = self.pending.get_mut(usize::from(*actor)).and_then(Option::take) else {
+                let Some(w) = self.pending.get_mut(usize::from(*actor)).and_then(Option::take) else {
                     return Err(self.err(format!("actor {actor}: a completion with nothing pending")));
                 };
+                let Waiting { msgtyp, max, too_long_sent } = w;
                 match self.select(msgtyp) {
+                    _ if too_long_sent && *observed == Observed::Returned(Reply::Errno(libc::E2BIG)) => Ok(()),
                     Some(i) => self.judge(msgtyp, max, i, observed),
                     None => Err(self.err(format!(
                         "a blocked msgrcv msgtyp {msgtyp} returned ({}) with no message it selects",
@@ -172,7 +195,7 @@ impl Checker for MsgModel {
 
     fn obligations(&self) -> Vec<Obligation> {
         let ready: Vec<u8> = (0..self.pending.len() as u8)
-            .filter(|a| self.pending[usize::from(*a)].is_some_and(|(t, _)| self.select(t).is_some()))
+            .filter(|a| self.pending[usize::from(*a)].is_some_and(|w| self.select(w.msgtyp).is_some()))
             .collect();
         if ready.is_empty() {
             return Vec::new();
@@ -250,5 +273,30 @@ mod tests {
         done(&mut m, Observed::Returned(Reply::Errno(libc::E2BIG))).unwrap();
         // It stays: the first of type 2 is still #2.
         step(&mut m, 1, recv(2), got(2, 2, 4)).unwrap();
+    }
+
+    #[test]
+    fn a_receive_blocked_when_a_too_long_message_came_may_fail_with_e2big_after_another_took_it() {
+        // Seen on Linux: receive A (type 2, no room) and then B (any type,
+        // room) blocked; a 1-byte message of type 2 came; A failed with
+        // E2BIG and B took the message, reported in either order.
+        let mut m = model_with(&[]);
+        let mut m3 = MsgModel::new(&MsgCase { actors: 3, steps: vec![] });
+        let blocked = || Observed::Blocked(Evidence::ThreadState("S".into()));
+        step(&mut m3, 2, Op::Receive { msgtyp: 2, max: 0, nowait: false }, blocked()).unwrap();
+        step(&mut m3, 0, Op::Receive { msgtyp: 0, max: 48, nowait: false }, blocked()).unwrap();
+        step(&mut m3, 1, Op::Send { mtype: 2, len: 1 }, Observed::Returned(Reply::Done)).unwrap();
+        let mut other_order = m3.clone();
+        m3.apply(&Event::Completion { actor: 0, observed: got(0, 2, 1) }).unwrap();
+        m3.apply(&Event::Completion { actor: 2, observed: Observed::Returned(Reply::Errno(libc::E2BIG)) }).unwrap();
+        other_order
+            .apply(&Event::Completion { actor: 2, observed: Observed::Returned(Reply::Errno(libc::E2BIG)) })
+            .unwrap();
+        other_order.apply(&Event::Completion { actor: 0, observed: got(0, 2, 1) }).unwrap();
+        // Without such a message, a blocked receive may not fail so.
+        step(&mut m, 1, Op::Receive { msgtyp: 2, max: 0, nowait: false }, blocked()).unwrap();
+        step(&mut m, 0, Op::Send { mtype: 3, len: 9 }, Observed::Returned(Reply::Done)).unwrap();
+        let v = m.apply(&Event::Completion { actor: 1, observed: Observed::Returned(Reply::Errno(libc::E2BIG)) });
+        assert!(v.is_err(), "a long message of another type owes it nothing");
     }
 }
