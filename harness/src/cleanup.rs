@@ -67,7 +67,7 @@ pub fn emergency() -> String {
     let queues = crate::sysv::key::remove_all_issued();
     let names = crate::shm::name::remove_all_issued();
     format!(
-        "{} process group(s) killed, {} scratch directory(ies) removed, {queues} System V queue(s) removed, {names} {SHM_NAMES_ISSUED}",
+        "{} process group(s) killed, {} scratch directory(ies) removed, {queues} System V object(s) removed, {names} {SHM_NAMES_ISSUED}",
         groups.len(),
         dirs.len()
     )

@@ -331,7 +331,8 @@ pub struct Rule {
 /// `open`), and `so-rcvtimeo`: a receive or `accept` on a socket given a
 /// receive timeout by `setsockopt(SO_RCVTIMEO)`; and the message-queue
 /// calls (`mq_open`, `mq_send`, `mq_receive`, `mq_unlink`, `mq_close`),
-/// and System V's (`msgget`, `msgsnd`, `msgrcv`).
+/// and System V's (`msgget`, `msgsnd`, `msgrcv`, `shmget`, `shmat`,
+/// `shmdt`, `shmctl`).
 pub const ENTRY_POINTS: &[&str] = &[
     "read",
     "readv",
@@ -386,6 +387,10 @@ pub const ENTRY_POINTS: &[&str] = &[
     "msgget",
     "msgsnd",
     "msgrcv",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
 ];
 
 impl Rule {

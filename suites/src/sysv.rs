@@ -1,32 +1,52 @@
 //! System V IPC properties: one per rule of `spec/rules/sysv.toml`.
 //!
-//! One to three actors share a new message queue; they send messages of
+//! Message queues: one to three actors share a new queue; they send messages of
 //! types 1-5 with texts of random length and receive them with every kind
 //! of `msgtyp` (0, a type, minus a bound), blocking or `IPC_NOWAIT`, into
 //! buffers now and then too short. The queue model
 //! ([`ipc_conform_harness::sysv::msg::model`]) judges every return and
-//! every block.
+//! every block. Segments: two or three actors attach a new segment,
+//! store and load words, look its key up, count its attachments, detach,
+//! and one marks it removed; the segment model
+//! ([`ipc_conform_harness::sysv::shm`]) judges every answer.
 
+use ipc_conform_harness::engine::keep_issuable;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use ipc_conform_harness::sysv::msg::{exec, MsgCase, Op, Step, MAX_TEXT, MAX_TYPE};
 use ipc_conform_harness::sysv::rules;
+use ipc_conform_harness::sysv::shm::{self, Lifetime, ShmCase, WORDS};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
 use crate::registry::Property;
 
 const NAME: &str = "sysv_msgrcv_selects_by_type_and_blocks_while_none_matches";
+const SHM_NAME: &str = "sysv_shm_rmid_frees_the_key_at_once_and_the_segment_at_the_last_detach";
 
 /// The System V properties.
-pub static PROPERTIES: &[Property] = &[Property {
-    rule: rules::MSG_TYPES,
-    name: NAME,
-    check: |cfg| {
-        let timing = cfg.timing;
-        runner::check(rules::MSG_TYPES, NAME, cases(), |c| exec::run(c, timing), cfg)
+pub static PROPERTIES: &[Property] = &[
+    Property {
+        rule: rules::MSG_TYPES,
+        name: NAME,
+        check: |cfg| {
+            let timing = cfg.timing;
+            runner::check(rules::MSG_TYPES, NAME, cases(), |c| exec::run(c, timing), cfg)
+        },
+        replay: |cfg, case| replay(rules::MSG_TYPES, NAME, case, cfg),
     },
-    replay: |cfg, case| replay(rules::MSG_TYPES, NAME, case, cfg),
-}];
+    Property {
+        rule: rules::SHM_LIFETIME,
+        name: SHM_NAME,
+        check: |cfg| {
+            let timing = cfg.timing;
+            runner::check(rules::SHM_LIFETIME, SHM_NAME, shm_cases(), |c| shm::run(c, timing), cfg)
+        },
+        replay: |cfg, case| {
+            let timing = cfg.timing;
+            runner::replay(rules::SHM_LIFETIME, SHM_NAME, case, |c: &ShmCase| shm::run(c, timing), cfg)
+        },
+    },
+];
 
 fn replay(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {
     let timing = cfg.timing;
@@ -49,6 +69,32 @@ fn cases() -> BoxedStrategy<MsgCase> {
         .prop_map(|(actors, steps)| MsgCase {
             actors,
             steps: steps.into_iter().map(|(a, op)| Step { actor: a % actors, op }).collect(),
+        })
+        .boxed()
+}
+
+fn shm_op() -> BoxedStrategy<shm::Op> {
+    use shm::Op;
+    prop_oneof![
+        3 => Just(Op::Attach),
+        1 => Just(Op::Detach),
+        3 => (0..WORDS, any::<u32>()).prop_map(|(word, value)| Op::Store { word, value }),
+        3 => (0..WORDS).prop_map(|word| Op::Load { word }),
+        1 => Just(Op::Find),
+        1 => Just(Op::Remove),
+        2 => Just(Op::Stat),
+    ]
+    .boxed()
+}
+
+/// sysv.shm.lifetime: 2-3 actors, 1-40 steps kept only where the
+/// schedule lets them be issued.
+fn shm_cases() -> BoxedStrategy<ShmCase> {
+    (2u8..=3, vec((any::<u8>(), shm_op()), 1..40))
+        .prop_map(|(actors, steps)| {
+            let mut steps: Vec<shm::Step> = steps.into_iter().map(|(actor, op)| shm::Step { actor, op }).collect();
+            keep_issuable(&mut steps, actors, Lifetime::new(actors));
+            ShmCase { actors, steps }
         })
         .boxed()
 }

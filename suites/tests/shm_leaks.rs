@@ -45,7 +45,7 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
         check(outcome.verdict.is_ok(), runner::render(&outcome))?;
         ran += 1;
     }
-    check(ran == 22, format!("expected the 16 shm and process, 5 message-queue and 1 System V rules, ran {ran}"))?;
+    check(ran == 23, format!("expected the 16 shm and process, 5 message-queue and 2 System V rules, ran {ran}"))?;
     // A case that breaks off halfway: the name exists and actors run when
     // the ring's consumer refuses a ring of no slots.
     let broken =

@@ -36,6 +36,7 @@ pub fn main() -> ! {
         children: Vec::new(),
         families: Vec::new(),
         members: Vec::new(),
+        segments: Vec::new(),
     };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
@@ -96,6 +97,9 @@ pub struct Actor {
     pub families: Vec<crate::os::supervise::Family>,
     /// The children it forked into process groups, in spawn order.
     pub members: Vec<crate::os::supervise::GroupMember>,
+    /// Its System V shared-memory attachments, by number (`None` once
+    /// detached).
+    pub segments: Vec<Option<usize>>,
 }
 
 impl Actor {

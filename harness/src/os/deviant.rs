@@ -144,6 +144,7 @@ deviations! {
     MqOversizeTruncated = "mq-oversize-truncated", [ids::MQUEUE_SIZE_LIMITS], "mq_send of a message longer than mq_msgsize queues its first mq_msgsize bytes instead of failing with EMSGSIZE";
     MqUnlinkKeepsName = "mq-unlink-keeps-name", [ids::MQUEUE_NAME_LIFETIME], "mq_unlink reports success and leaves the name in place";
     MsgrcvIgnoresType = "msgrcv-ignores-type", [ids::SYSV_MSG_TYPE_SELECTION], "msgrcv takes the first message of the queue whatever type it asks for";
+    ShmRmidIgnored = "shm-rmid-ignored", [ids::SYSV_SHM_LIFETIME], "shmctl(IPC_RMID) of a System V segment succeeds and removes nothing: the key still finds it, and it outlives its last detach";
     SecondUserLockedOut = "second-user-locked-out", [ids::SHM_PERMISSIONS, ids::PROCESS_MEMORY_NO_FOREIGN_ACCESS], "after dropping privileges every shm_open and every access to process memory is refused, as on a host whose root directory is closed to other users (the rules' positive controls must make the verdict unresolved, not pass)";
 }
 

@@ -1,5 +1,6 @@
 //! System V IPC: message queues (`msgget(2)`, `msgsnd(2)`, `msgrcv(2)`,
-//! `msgctl(2)`), through the C library on every platform (rustix has no
+//! `msgctl(2)`) and shared-memory segments (`shmget(2)`, `shmat(2)`,
+//! `shmdt(2)`, `shmctl(2)`), through the C library on every platform (rustix has no
 //! System V IPC; without the `c-library` feature these stay C calls, as
 //! the report's interface line says).
 //!
@@ -9,7 +10,9 @@
 //!
 //! # References
 //! - POSIX.1-2017 XSH `msgget()`, `msgsnd()`, `msgrcv()`, `msgctl()`.
-//! - msgget(2), msgop(2), msgctl(2), sysvipc(7) (Linux).
+//! - POSIX.1-2017 XSH `shmget()`, `shmat()`, `shmdt()`, `shmctl()`.
+//! - msgget(2), msgop(2), msgctl(2), shmget(2), shmop(2), shmctl(2),
+//!   sysvipc(7) (Linux).
 //! - msgget(2), msgsnd(2), msgrcv(2), msgctl(2) (macOS; xnu
 //!   bsd/kern/sysv_msg.c).
 
@@ -73,7 +76,73 @@ pub fn msg_remove(id: i32) -> io::Result<()> {
 /// The message queues of this host (id, key), where the platform lists
 /// them (`/proc/sysvipc/msg`); `None` where it does not.
 pub fn msg_list() -> Option<Vec<(i32, i32)>> {
-    let text = std::fs::read_to_string("/proc/sysvipc/msg").ok()?;
+    list("/proc/sysvipc/msg")
+}
+
+/// `shmget(key, size, IPC_CREAT | IPC_EXCL | 0600)`: a new segment of
+/// `size` bytes, zero-filled (`EEXIST` if the key has one).
+pub fn shm_create(key: i32, size: usize) -> io::Result<i32> {
+    // SAFETY: plain integers.
+    ok(unsafe { libc::shmget(key, size, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) })
+}
+
+/// `shmget(key, 0, 0)`: the segment of `key` (`ENOENT` if none).
+pub fn shm_find(key: i32) -> io::Result<i32> {
+    // SAFETY: plain integers.
+    ok(unsafe { libc::shmget(key, 0, 0) })
+}
+
+/// `shmat(id, NULL, 0)`: where the segment is mapped now.
+pub fn shm_attach(id: i32) -> io::Result<usize> {
+    // SAFETY: the kernel chooses the address; nothing is accessed here.
+    let addr = unsafe { libc::shmat(id, std::ptr::null(), 0) };
+    if addr as isize == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(addr as usize)
+}
+
+/// `shmdt(addr)`.
+///
+/// # Safety
+/// `addr` is an attachment of this process that nothing uses any more.
+pub unsafe fn shm_detach(addr: usize) -> io::Result<()> {
+    // SAFETY: the caller's promise.
+    ok(unsafe { libc::shmdt(addr as *const libc::c_void) }).map(drop)
+}
+
+/// `shmctl(id, IPC_RMID)`: the segment goes once the last process has
+/// detached it; its key is free at once.
+pub fn shm_mark_removed(id: i32) -> io::Result<()> {
+    if deviant::is(Deviation::ShmRmidIgnored) {
+        return Ok(());
+    }
+    shm_remove(id)
+}
+
+/// `shmctl(id, IPC_RMID)`, never deviant: the harness's own clean-up.
+pub fn shm_remove(id: i32) -> io::Result<()> {
+    // SAFETY: IPC_RMID reads no buffer.
+    ok(unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
+}
+
+/// `shmctl(id, IPC_STAT)`: how many attachments the segment has.
+pub fn shm_attachments(id: i32) -> io::Result<u64> {
+    // SAFETY: shmid_ds is plain data; all zero is a valid value.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    // SAFETY: `ds` outlives the call.
+    ok(unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) })?;
+    Ok(ds.shm_nattch as u64)
+}
+
+/// The shared-memory segments of this host (id, key), where the platform
+/// lists them (`/proc/sysvipc/shm`); `None` where it does not.
+pub fn shm_list() -> Option<Vec<(i32, i32)>> {
+    list("/proc/sysvipc/shm")
+}
+
+fn list(path: &str) -> Option<Vec<(i32, i32)>> {
+    let text = std::fs::read_to_string(path).ok()?;
     Some(
         text.lines()
             .skip(1)

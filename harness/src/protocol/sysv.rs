@@ -1,5 +1,6 @@
 //! System V IPC requests ([`crate::sysv`]): send to and receive from a
-//! message queue by its id.
+//! message queue by its id; attach, use, detach, find, remove and count a
+//! shared-memory segment.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,4 +14,18 @@ pub enum SysvOp {
     /// `msgrcv` from queue `id` into `max` bytes of text, selecting by
     /// `msgtyp`, with `IPC_NOWAIT` if `nowait`; reply `Typed` or `Errno`.
     MsgReceive { id: i32, max: u32, msgtyp: i64, nowait: bool },
+    /// `shmat(id)`; reply `Values([attachment number])` or `Errno`.
+    ShmAttach { id: i32 },
+    /// `shmdt` of attachment `at`; reply `Done` or `Errno`.
+    ShmDetach { at: u32 },
+    /// Store `value` in 64-bit word `word` of attachment `at`; reply `Done`.
+    ShmStore { at: u32, word: u32, value: u64 },
+    /// Load 64-bit word `word` of attachment `at`; reply `Values([value])`.
+    ShmLoad { at: u32, word: u32 },
+    /// `shmget(key, 0, 0)`; reply `Values([id])` or `Errno`.
+    ShmFind { key: i32 },
+    /// `shmctl(id, IPC_RMID)`; reply `Done` or `Errno`.
+    ShmRemove { id: i32 },
+    /// `shmctl(id, IPC_STAT)`; reply `Values([shm_nattch])` or `Errno`.
+    ShmStat { id: i32 },
 }

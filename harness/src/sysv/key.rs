@@ -1,4 +1,5 @@
-//! Keys for the System V objects of a run ([`crate::os::sysv::key`]):
+//! Keys for the System V objects of a run (message queues, shared-memory
+//! segments) ([`crate::os::sysv::key`]):
 //! each object a case makes is made under a fresh key and removed when
 //! its guard drops, also after a failing case; the clean-up of an
 //! interrupted run removes every one still there, and the leak checks
@@ -8,8 +9,76 @@ use crate::os::sysv;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-/// Every key this process has made an object under.
-static ISSUED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The kinds of System V object the harness makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A message queue.
+    Msg,
+    /// A shared-memory segment.
+    Shm,
+}
+
+impl Kind {
+    /// The object of `key` of this kind, if there is one.
+    fn find(self, key: i32) -> Option<i32> {
+        match self {
+            Kind::Msg => sysv::msg_find(key).ok(),
+            Kind::Shm => sysv::shm_find(key).ok(),
+        }
+    }
+
+    fn remove(self, id: i32) -> std::io::Result<()> {
+        match self {
+            Kind::Msg => sysv::msg_remove(id),
+            Kind::Shm => sysv::shm_remove(id),
+        }
+    }
+
+    fn list(self) -> Option<Vec<(i32, i32)>> {
+        match self {
+            Kind::Msg => sysv::msg_list(),
+            Kind::Shm => sysv::shm_list(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Msg => "msg queue",
+            Kind::Shm => "shm segment",
+        }
+    }
+}
+
+/// Every key this process has made an object under, with its kind.
+static ISSUED: Mutex<Vec<(Kind, i32)>> = Mutex::new(Vec::new());
+
+/// Makes an object of `kind` by `make` under a fresh key (a key still
+/// taken, by an object some earlier process of the same low pid bits
+/// left, is passed over), registered for the clean-up before any
+/// interruption could miss it.
+fn make(kind: Kind, make: impl Fn(i32) -> std::io::Result<i32>) -> std::io::Result<(i32, i32)> {
+    let _creating = crate::cleanup::creating();
+    let pid = std::process::id();
+    let mut last = None;
+    for _ in 0..256 {
+        let key = sysv::key(pid, NEXT.fetch_add(1, Ordering::Relaxed));
+        match make(key) {
+            Ok(id) => {
+                lock().push((kind, key));
+                return Ok((key, id));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EEXIST)))
+}
+
+/// Removes the object `id` of `kind` made under `key`, and forgets the key.
+fn unmake(kind: Kind, key: i32, id: i32) {
+    let _ = kind.remove(id);
+    lock().retain(|k| *k != (kind, key));
+}
 
 /// The next key's number.
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -22,24 +91,10 @@ pub struct MsgQueue {
 }
 
 impl MsgQueue {
-    /// A new queue under a fresh key (a key still taken, by a queue some
-    /// earlier process of the same low pid bits left, is passed over).
+    /// A new queue under a fresh key.
     pub fn create() -> std::io::Result<MsgQueue> {
-        let _creating = crate::cleanup::creating();
-        let pid = std::process::id();
-        let mut last = None;
-        for _ in 0..256 {
-            let key = sysv::key(pid, NEXT.fetch_add(1, Ordering::Relaxed));
-            match sysv::msg_create(key) {
-                Ok(id) => {
-                    lock().push(key);
-                    return Ok(MsgQueue { key, id });
-                }
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EEXIST)))
+        let (key, id) = make(Kind::Msg, sysv::msg_create)?;
+        Ok(MsgQueue { key, id })
     }
 
     /// The queue's id.
@@ -55,34 +110,70 @@ impl MsgQueue {
 
 impl Drop for MsgQueue {
     fn drop(&mut self) {
-        let _ = sysv::msg_remove(self.id);
-        lock().retain(|k| *k != self.key);
+        unmake(Kind::Msg, self.key, self.id);
     }
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Vec<i32>> {
+/// A shared-memory segment made for one case; removed on drop (its
+/// attachments, in actors, end with them).
+#[derive(Debug)]
+pub struct ShmSegment {
+    key: i32,
+    id: i32,
+}
+
+impl ShmSegment {
+    /// A new, zero-filled segment of `size` bytes under a fresh key.
+    pub fn create(size: usize) -> std::io::Result<ShmSegment> {
+        let (key, id) = make(Kind::Shm, |key| sysv::shm_create(key, size))?;
+        Ok(ShmSegment { key, id })
+    }
+
+    /// The segment's id.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// The segment's key.
+    pub fn key(&self) -> i32 {
+        self.key
+    }
+}
+
+impl Drop for ShmSegment {
+    fn drop(&mut self) {
+        unmake(Kind::Shm, self.key, self.id);
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Vec<(Kind, i32)>> {
     ISSUED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every queue this process made that is still there (for an
+/// Removes every object this process made that is still there (for an
 /// interrupted run), and says how many it removed.
 pub fn remove_all_issued() -> usize {
     let keys = lock().clone();
-    keys.iter().filter(|k| sysv::msg_find(**k).and_then(sysv::msg_remove).is_ok()).count()
+    keys.iter().filter(|(kind, key)| kind.find(*key).is_some_and(|id| kind.remove(id).is_ok())).count()
 }
 
-/// The keys (in hexadecimal) of process `pid`'s queues still present:
-/// from the host's list where it has one (`/proc/sysvipc/msg`), else by
-/// asking for each key the process may have used.
+/// The objects of process `pid` still present, each as its kind and key
+/// (in hexadecimal): from the host's lists where it has them
+/// (`/proc/sysvipc/msg`, `/proc/sysvipc/shm`), else by asking for each
+/// key the process may have used.
 pub fn leftovers_of(pid: u32) -> Vec<String> {
-    let keys: Vec<i32> = match sysv::msg_list() {
-        Some(list) => list.into_iter().map(|(_, k)| k).filter(|k| sysv::is_key_of(*k, pid)).collect(),
-        None => (0..256).map(|n| sysv::key(pid, n)).filter(|k| sysv::msg_find(*k).is_ok()).collect(),
-    };
-    keys.into_iter().map(|k| format!("msg queue key {:#x}", k as u32)).collect()
+    let mut left = Vec::new();
+    for kind in [Kind::Msg, Kind::Shm] {
+        let keys: Vec<i32> = match kind.list() {
+            Some(list) => list.into_iter().map(|(_, k)| k).filter(|k| sysv::is_key_of(*k, pid)).collect(),
+            None => (0..256).map(|n| sysv::key(pid, n)).filter(|k| kind.find(*k).is_some()).collect(),
+        };
+        left.extend(keys.into_iter().map(|k| format!("{} key {:#x}", kind.name(), k as u32)));
+    }
+    left
 }
 
-/// This process's queues still present.
+/// This process's objects still present.
 pub fn leftovers() -> Vec<String> {
     leftovers_of(std::process::id())
 }
@@ -100,6 +191,17 @@ mod tests {
         let key = q.key();
         drop(q);
         assert!(sysv::msg_find(key).is_err(), "the guard removes the queue");
+        assert!(!leftovers().contains(&listed));
+    }
+
+    #[test]
+    fn a_segment_is_a_leftover_until_its_guard_drops() {
+        let seg = ShmSegment::create(4096).unwrap();
+        let listed = format!("shm segment key {:#x}", seg.key() as u32);
+        assert!(leftovers().contains(&listed), "{:?}", leftovers());
+        let key = seg.key();
+        drop(seg);
+        assert!(sysv::shm_find(key).is_err(), "the guard removes the segment");
         assert!(!leftovers().contains(&listed));
     }
 

@@ -3,10 +3,12 @@
 //!
 //! - [`key`]: the run's keys, and the guards that remove its objects;
 //! - [`msg`]: message queues (`sysv.msg.type-selection`): the case, its
-//!   model, its executor.
+//!   model, its executor;
+//! - [`shm`]: shared-memory segments (`sysv.shm.lifetime`).
 
 pub mod key;
 pub mod msg;
+pub mod shm;
 
 /// The ids of the System V rules (`spec/rules/sysv.toml`).
 pub mod rules {
@@ -14,4 +16,6 @@ pub mod rules {
 
     /// msgrcv selects by type, and blocks while none matches.
     pub const MSG_TYPES: &str = ids::SYSV_MSG_TYPE_SELECTION;
+    /// IPC_RMID frees the key at once, the segment at the last detach.
+    pub const SHM_LIFETIME: &str = ids::SYSV_SHM_LIFETIME;
 }
