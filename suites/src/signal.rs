@@ -191,7 +191,7 @@ fn permission_cases() -> BoxedStrategy<PermissionCase> {
 /// (those this platform has), whether a socket has a receive timeout, the
 /// number of signals and the length at random.
 fn check_interrupt(rule: &'static str, name: &str, cfg: &RunConfig) -> RuleOutcome {
-    let (timing, k) = (cfg.timing, cfg.constants.clone());
+    let (timing, k) = (cfg.timing, &cfg.constants);
     let pipe_buf = k.pipe_buf as u32;
     // (object, call, timed)
     let calls: Vec<(Object, Blocked, bool)> = if rule == rules::PARTIAL {
@@ -225,7 +225,7 @@ fn check_interrupt(rule: &'static str, name: &str, cfg: &RunConfig) -> RuleOutco
             timeout,
         })
         .boxed();
-    runner::check(rule, name, strategy, |c| interrupt::run(c, &k, timing), cfg)
+    runner::check(rule, name, strategy, |c| interrupt::run(c, k, timing), cfg)
 }
 
 fn replay_interrupt(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {

@@ -167,11 +167,17 @@ mod backend {
 
     /// The raw system call takes the name without its leading slash (as
     /// the C library passes it).
+    /// The name as the system calls take it: without its leading slash.
+    #[cfg(not(feature = "c-library"))]
+    fn bare(name: &CStr) -> &CStr {
+        let bytes = name.to_bytes_with_nul();
+        // A suffix of a NUL-terminated string without inner NULs is one too.
+        CStr::from_bytes_with_nul(bytes.strip_prefix(b"/").unwrap_or(bytes)).unwrap_or(name)
+    }
+
     #[cfg(not(feature = "c-library"))]
     pub fn open(name: &CStr, create: Option<Attr>, nonblock: bool) -> io::Result<OwnedFd> {
-        let bytes = name.to_bytes_with_nul();
-        let bare = CStr::from_bytes_with_nul(bytes.strip_prefix(b"/").unwrap_or(bytes))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let bare = bare(name);
         let attr = create.map(attr_of);
         let attr_ptr = attr.as_ref().map_or(std::ptr::null(), |a| a as *const libc::mq_attr);
         // SAFETY: as for the C library's mq_open.
@@ -234,9 +240,7 @@ mod backend {
 
     #[cfg(not(feature = "c-library"))]
     pub fn unlink(name: &CStr) -> io::Result<()> {
-        let bytes = name.to_bytes_with_nul();
-        let bare = CStr::from_bytes_with_nul(bytes.strip_prefix(b"/").unwrap_or(bytes))
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let bare = bare(name);
         // SAFETY: `bare` is NUL-terminated.
         ok(unsafe { libc::syscall(libc::SYS_mq_unlink, bare.as_ptr()) }).map(drop)
     }

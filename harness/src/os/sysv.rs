@@ -164,26 +164,25 @@ fn ok(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
 mod backend {
-    use super::ok;
+    use super::{ffi, ok};
     use std::io;
 
     pub fn msgget(key: i32, flags: libc::c_int) -> io::Result<i32> {
         // SAFETY: plain integers.
-        ok(unsafe { libc::msgget(key, flags) })
+        ok(unsafe { ffi::msgget(key, flags) })
     }
 
     /// `msg` is the type then the text; `len` the text's length.
     pub fn msgsnd(id: i32, msg: &[u8], len: usize, flags: libc::c_int) -> io::Result<()> {
         // SAFETY: `msg` holds a long and `len` bytes after it.
-        ok(unsafe { libc::msgsnd(id, msg.as_ptr().cast(), len, flags) }).map(drop)
+        ok(unsafe { ffi::msgsnd(id, msg.as_ptr().cast(), len, flags) }).map(drop)
     }
 
     /// `buf` has room for a long and `max` bytes after it.
     pub fn msgrcv(id: i32, buf: &mut [u8], max: usize, msgtyp: libc::c_long, flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: `buf` has room for a long and `max` bytes.
-        let n = unsafe { libc::msgrcv(id, buf.as_mut_ptr().cast(), max, msgtyp, flags) };
+        let n = unsafe { ffi::msgrcv(id, buf.as_mut_ptr().cast(), max, msgtyp, flags) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -192,58 +191,32 @@ mod backend {
 
     pub fn msgctl_rmid(id: i32) -> io::Result<()> {
         // SAFETY: IPC_RMID reads no buffer.
-        ok(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
+        ok(unsafe { ffi::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
     }
+}
+
+/// The message-queue calls as the `libc` crate declares them.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod ffi {
+    pub use libc::{msgctl, msgget, msgrcv, msgsnd};
 }
 
 /// macOS: the C library has the calls, the `libc` crate does not declare
 /// them (msgget(2), msgsnd(2), msgrcv(2), msgctl(2) of macOS).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-mod backend {
-    use super::ok;
-    use std::io;
-
-    mod c {
-        extern "C" {
-            pub fn msgget(key: libc::key_t, flags: libc::c_int) -> libc::c_int;
-            pub fn msgsnd(
-                id: libc::c_int,
-                msgp: *const libc::c_void,
-                len: libc::size_t,
-                flags: libc::c_int,
-            ) -> libc::c_int;
-            pub fn msgrcv(
-                id: libc::c_int,
-                msgp: *mut libc::c_void,
-                max: libc::size_t,
-                msgtyp: libc::c_long,
-                flags: libc::c_int,
-            ) -> libc::ssize_t;
-            pub fn msgctl(id: libc::c_int, cmd: libc::c_int, buf: *mut libc::c_void) -> libc::c_int;
-        }
-    }
-
-    pub fn msgget(key: i32, flags: libc::c_int) -> io::Result<i32> {
-        // SAFETY: plain integers.
-        ok(unsafe { c::msgget(key, flags) })
-    }
-
-    pub fn msgsnd(id: i32, msg: &[u8], len: usize, flags: libc::c_int) -> io::Result<()> {
-        // SAFETY: `msg` holds a long and `len` bytes after it.
-        ok(unsafe { c::msgsnd(id, msg.as_ptr().cast(), len, flags) }).map(drop)
-    }
-
-    pub fn msgrcv(id: i32, buf: &mut [u8], max: usize, msgtyp: libc::c_long, flags: libc::c_int) -> io::Result<usize> {
-        // SAFETY: `buf` has room for a long and `max` bytes.
-        let n = unsafe { c::msgrcv(id, buf.as_mut_ptr().cast(), max, msgtyp, flags) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(n as usize)
-    }
-
-    pub fn msgctl_rmid(id: i32) -> io::Result<()> {
-        // SAFETY: IPC_RMID reads no buffer.
-        ok(unsafe { c::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }).map(drop)
+mod ffi {
+    extern "C" {
+        pub fn msgget(key: libc::key_t, flags: libc::c_int) -> libc::c_int;
+        pub fn msgsnd(id: libc::c_int, msgp: *const libc::c_void, len: libc::size_t, flags: libc::c_int)
+            -> libc::c_int;
+        pub fn msgrcv(
+            id: libc::c_int,
+            msgp: *mut libc::c_void,
+            max: libc::size_t,
+            msgtyp: libc::c_long,
+            flags: libc::c_int,
+        ) -> libc::ssize_t;
+        /// The buffer (unused here: IPC_RMID) is a `struct msqid_ds`.
+        pub fn msgctl(id: libc::c_int, cmd: libc::c_int, buf: *mut libc::c_void) -> libc::c_int;
     }
 }

@@ -49,112 +49,83 @@ impl Kind {
     }
 }
 
-/// Every key this process has made an object under, with its kind.
-static ISSUED: Mutex<Vec<(Kind, i32)>> = Mutex::new(Vec::new());
-
-/// Makes an object of `kind` by `make` under a fresh key (a key still
-/// taken, by an object some earlier process of the same low pid bits
-/// left, is passed over), registered for the clean-up before any
-/// interruption could miss it.
-fn make(kind: Kind, make: impl Fn(i32) -> std::io::Result<i32>) -> std::io::Result<(i32, i32)> {
-    let _creating = crate::cleanup::creating();
-    let pid = std::process::id();
-    let mut last = None;
-    for _ in 0..256 {
-        let key = sysv::key(pid, NEXT.fetch_add(1, Ordering::Relaxed));
-        match make(key) {
-            Ok(id) => {
-                lock().push((kind, key));
-                return Ok((key, id));
-            }
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EEXIST)))
-}
-
-/// Removes the object `id` of `kind` made under `key`, and forgets the key.
-fn unmake(kind: Kind, key: i32, id: i32) {
-    let _ = kind.remove(id);
-    lock().retain(|k| *k != (kind, key));
-}
+/// Every object this process has made and not yet removed: kind, key, id.
+static ISSUED: Mutex<Vec<(Kind, i32, i32)>> = Mutex::new(Vec::new());
 
 /// The next key's number.
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// A message queue made for one case; removed on drop.
-#[derive(Debug)]
-pub struct MsgQueue {
-    key: i32,
-    id: i32,
-}
-
-impl MsgQueue {
-    /// A new queue under a fresh key.
-    pub fn create() -> std::io::Result<MsgQueue> {
-        let (key, id) = make(Kind::Msg, sysv::msg_create)?;
-        Ok(MsgQueue { key, id })
-    }
-
-    /// The queue's id.
-    pub fn id(&self) -> i32 {
-        self.id
-    }
-
-    /// The queue's key.
-    pub fn key(&self) -> i32 {
-        self.key
-    }
-}
-
-impl Drop for MsgQueue {
-    fn drop(&mut self) {
-        unmake(Kind::Msg, self.key, self.id);
-    }
-}
-
-/// A shared-memory segment made for one case; removed on drop (its
-/// attachments, in actors, end with them).
-#[derive(Debug)]
-pub struct ShmSegment {
-    key: i32,
-    id: i32,
-}
-
-impl ShmSegment {
-    /// A new, zero-filled segment of `size` bytes under a fresh key.
-    pub fn create(size: usize) -> std::io::Result<ShmSegment> {
-        let (key, id) = make(Kind::Shm, |key| sysv::shm_create(key, size))?;
-        Ok(ShmSegment { key, id })
-    }
-
-    /// The segment's id.
-    pub fn id(&self) -> i32 {
-        self.id
-    }
-
-    /// The segment's key.
-    pub fn key(&self) -> i32 {
-        self.key
-    }
-}
-
-impl Drop for ShmSegment {
-    fn drop(&mut self) {
-        unmake(Kind::Shm, self.key, self.id);
-    }
-}
-
-fn lock() -> std::sync::MutexGuard<'static, Vec<(Kind, i32)>> {
+fn lock() -> std::sync::MutexGuard<'static, Vec<(Kind, i32, i32)>> {
     ISSUED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A System V object made for one case; removed on drop (a segment's
+/// attachments, in actors, end with them).
+#[derive(Debug)]
+pub struct Object {
+    kind: Kind,
+    key: i32,
+    id: i32,
+}
+
+impl Object {
+    /// A new message queue under a fresh key.
+    pub fn msg_queue() -> std::io::Result<Object> {
+        Object::make(Kind::Msg, sysv::msg_create)
+    }
+
+    /// A new, zero-filled shared-memory segment of `size` bytes under a
+    /// fresh key.
+    pub fn shm_segment(size: usize) -> std::io::Result<Object> {
+        Object::make(Kind::Shm, |key| sysv::shm_create(key, size))
+    }
+
+    /// Makes an object of `kind` by `make` under a fresh key (a key still
+    /// taken, by an object some earlier process of the same low pid bits
+    /// left, is passed over), registered for the clean-up before any
+    /// interruption could miss it.
+    fn make(kind: Kind, make: impl Fn(i32) -> std::io::Result<i32>) -> std::io::Result<Object> {
+        let _creating = crate::cleanup::creating();
+        let pid = std::process::id();
+        let mut last = None;
+        for _ in 0..256 {
+            let key = sysv::key(pid, NEXT.fetch_add(1, Ordering::Relaxed));
+            match make(key) {
+                Ok(id) => {
+                    lock().push((kind, key, id));
+                    return Ok(Object { kind, key, id });
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::from_raw_os_error(libc::EEXIST)))
+    }
+
+    /// The object's id.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// The object's key.
+    pub fn key(&self) -> i32 {
+        self.key
+    }
+}
+
+impl Drop for Object {
+    fn drop(&mut self) {
+        let _ = self.kind.remove(self.id);
+        lock().retain(|o| o.2 != self.id || o.0 != self.kind);
+    }
+}
+
 /// Removes every object this process made that is still there (for an
-/// interrupted run), and says how many it removed.
+/// interrupted run), by id (a segment marked removed no longer has its
+/// key), and says how many it removed.
 pub fn remove_all_issued() -> usize {
-    let keys = lock().clone();
-    keys.iter().filter(|(kind, key)| kind.find(*key).is_some_and(|id| kind.remove(id).is_ok())).count()
+    let issued = lock().clone();
+    issued.iter().filter(|(kind, _, id)| kind.remove(*id).is_ok()).count()
 }
 
 /// The objects of process `pid` still present, each as its kind and key
@@ -184,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_queue_is_a_leftover_until_its_guard_drops() {
-        let q = MsgQueue::create().unwrap();
+        let q = Object::msg_queue().unwrap();
         assert!(sysv::is_key_of(q.key(), std::process::id()));
         let listed = format!("msg queue key {:#x}", q.key() as u32);
         assert!(leftovers().contains(&listed), "{:?}", leftovers());
@@ -196,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_segment_is_a_leftover_until_its_guard_drops() {
-        let seg = ShmSegment::create(4096).unwrap();
+        let seg = Object::shm_segment(4096).unwrap();
         let listed = format!("shm segment key {:#x}", seg.key() as u32);
         assert!(leftovers().contains(&listed), "{:?}", leftovers());
         let key = seg.key();

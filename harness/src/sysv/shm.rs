@@ -15,7 +15,7 @@
 //! segment already marked removed (Linux allows it), `IPC_STAT` or a
 //! second `IPC_RMID` of one removed but still attached.
 
-use super::key::ShmSegment;
+use super::key::Object;
 use super::rules;
 use crate::case::{CaseReport, Stop};
 use crate::checker::{describe, violation, Checker, Event, Obligation, Violation};
@@ -158,15 +158,17 @@ impl Skeleton<Step> for Lifetime {
 /// The reference model of one segment case.
 #[derive(Clone, Debug)]
 pub struct ShmModel {
+    /// The segment's id, which its key must find while not removed.
+    id: i32,
     words: [u64; WORDS as usize],
     attached: Vec<bool>,
     removed: bool,
 }
 
 impl ShmModel {
-    /// A zero-filled segment nobody has attached.
-    pub fn new(case: &ShmCase) -> ShmModel {
-        ShmModel { words: [0; WORDS as usize], attached: vec![false; usize::from(case.actors)], removed: false }
+    /// Segment `id`, zero-filled, nobody attached.
+    pub fn new(case: &ShmCase, id: i32) -> ShmModel {
+        ShmModel { id, words: [0; WORDS as usize], attached: vec![false; usize::from(case.actors)], removed: false }
     }
 
     fn nattch(&self) -> usize {
@@ -239,10 +241,10 @@ impl Checker for ShmModel {
                 }
             }
             Op::Find => match reply {
-                Reply::Values(v) if v.len() == 1 && !self.removed => Ok(()),
+                Reply::Values(v) if *v == [i64::from(self.id)] && !self.removed => Ok(()),
                 _ if self.removed && errno == Some(libc::ENOENT) => Ok(()),
                 _ if self.removed => Err(self.err(op, observed, "ENOENT: the key is free once IPC_RMID returned")),
-                _ => Err(self.err(op, observed, "the segment's id")),
+                _ => Err(self.err(op, observed, &format!("the segment's id, {}", self.id))),
             },
             Op::Remove => match reply {
                 Reply::Done => {
@@ -270,13 +272,29 @@ pub fn run(case: &ShmCase, timing: Timing) -> CaseReport<Event<Op>> {
     if let Err(why) = case.validate() {
         return crate::case::refused(why);
     }
-    let m = Segments { case, segment: None, at: vec![0; usize::from(case.actors)] };
-    crate::engine::run(m, ShmModel::new(case), timing)
+    // Made first, so that the model knows its id (a segment is no
+    // descriptor: the actors forked after it hold no copy of it).
+    let segment = match Object::shm_segment(SIZE) {
+        Ok(segment) => segment,
+        Err(e) => {
+            let mut report = CaseReport::new();
+            report.outcome = match e.raw_os_error() {
+                Some(libc::ENOSYS) => {
+                    Stop::Unsupported("this host has no System V shared memory (shmget: ENOSYS)".into())
+                }
+                _ => Stop::io("shmget(IPC_CREAT | IPC_EXCL) of the case's segment", e),
+            }
+            .outcome();
+            return report;
+        }
+    };
+    let model = ShmModel::new(case, segment.id());
+    crate::engine::run(Segments { case, segment, at: vec![0; usize::from(case.actors)] }, model, timing)
 }
 
 struct Segments<'a> {
     case: &'a ShmCase,
-    segment: Option<ShmSegment>,
+    segment: Object,
     /// Per actor: the number of its latest attachment.
     at: Vec<u32>,
 }
@@ -293,11 +311,6 @@ impl Mechanism for Segments<'_> {
         for _ in 0..self.case.actors {
             session.spawn()?;
         }
-        let segment = ShmSegment::create(SIZE).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOSYS) => Stop::Unsupported("this host has no System V shared memory (shmget: ENOSYS)".into()),
-            _ => Stop::io("shmget(IPC_CREAT | IPC_EXCL) of the case's segment", e),
-        })?;
-        self.segment = Some(segment);
         Ok(())
     }
 
@@ -324,7 +337,7 @@ impl Mechanism for Segments<'_> {
     }
 
     fn invocation(&self, _model: &ShmModel, a: u8, op: &Op) -> Result<Invocation, Stop> {
-        let seg = self.segment.as_ref().ok_or_else(|| Stop::harness("no segment made"))?;
+        let seg = &self.segment;
         let (id, at) = (seg.id(), self.at[usize::from(a)]);
         Ok(Invocation::Call(Request::Sysv(match *op {
             Op::Attach => SysvOp::ShmAttach { id },
@@ -348,7 +361,7 @@ mod tests {
 
     #[test]
     fn the_key_goes_at_the_remove_and_the_segment_at_the_last_detach() {
-        let mut m = ShmModel::new(&ShmCase { actors: 2, steps: vec![] });
+        let mut m = ShmModel::new(&ShmCase { actors: 2, steps: vec![] }, 5);
         let at = || Reply::Values(vec![0]);
         step(&mut m, 0, Op::Load { word: 3 }, Reply::Values(vec![0])).unwrap();
         step(&mut m, 0, Op::Attach, at()).unwrap();
@@ -356,6 +369,8 @@ mod tests {
         assert!(step(&mut m.clone(), 0, Op::Stat, Reply::Values(vec![1])).is_err(), "two attached");
         step(&mut m, 0, Op::Stat, Reply::Values(vec![2])).unwrap();
         step(&mut m, 0, Op::Store { word: 3, value: 7 }, Reply::Done).unwrap();
+        assert!(step(&mut m.clone(), 1, Op::Find, Reply::Values(vec![6])).is_err(), "another segment's id");
+        step(&mut m, 1, Op::Find, Reply::Values(vec![5])).unwrap();
         step(&mut m, 1, Op::Remove, Reply::Done).unwrap();
         assert!(step(&mut m.clone(), 1, Op::Find, Reply::Values(vec![5])).is_err(), "the key is free");
         step(&mut m, 1, Op::Find, Reply::Errno(libc::ENOENT)).unwrap();

@@ -13,7 +13,7 @@ use crate::os::proc::SyscallKind;
 use crate::protocol::sysv::SysvOp;
 use crate::protocol::Request;
 use crate::session::Session;
-use crate::sysv::key::MsgQueue;
+use crate::sysv::key::Object;
 use crate::timing::Timing;
 
 /// Runs one case and reports its events and outcome.
@@ -26,7 +26,7 @@ pub fn run(case: &MsgCase, timing: Timing) -> CaseReport<Event<Op>> {
 
 struct Queue<'a> {
     case: &'a MsgCase,
-    queue: Option<MsgQueue>,
+    queue: Option<Object>,
 }
 
 impl Mechanism for Queue<'_> {
@@ -41,7 +41,7 @@ impl Mechanism for Queue<'_> {
         for _ in 0..self.case.actors {
             session.spawn()?;
         }
-        let queue = MsgQueue::create().map_err(|e| match e.raw_os_error() {
+        let queue = Object::msg_queue().map_err(|e| match e.raw_os_error() {
             Some(libc::ENOSYS) => Stop::Unsupported("this host has no System V message queues (msgget: ENOSYS)".into()),
             _ => Stop::io("msgget(IPC_CREAT | IPC_EXCL) of the case's queue", e),
         })?;
@@ -61,7 +61,7 @@ impl Mechanism for Queue<'_> {
     }
 
     fn invocation(&self, model: &MsgModel, _a: u8, op: &Op) -> Result<Invocation, Stop> {
-        let id = self.queue.as_ref().map(MsgQueue::id).ok_or_else(|| Stop::harness("no queue made"))?;
+        let id = self.queue.as_ref().map(Object::id).ok_or_else(|| Stop::harness("no queue made"))?;
         Ok(match *op {
             Op::Send { mtype, len } => {
                 let (tag, start) = crate::pattern::message(model.next_id());
