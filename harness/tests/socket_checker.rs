@@ -332,3 +332,163 @@ fn a_send_of_zero_bytes_goes_through_the_send_family_only() {
     let s = PairSchedule { setup: setup(SocketKind::Stream), steps: vec![Step { actor: 0, op: writev }] };
     assert!(s.validate().is_err(), "a replayed zero-length writev was accepted");
 }
+
+// ---- TCP on loopback ------------------------------------------------------
+
+use ipc_conform_harness::os::ready::Readiness;
+use ipc_conform_harness::socket::tcp::{accept, connect, half_close, refused, reset, Side};
+
+#[test]
+fn a_connect_where_nobody_listens_that_is_not_refused_breaks_tcp_refused() {
+    let attempt = |nonblocking, connect, so_error| refused::Attempt { nonblocking, connect, so_error };
+    // Allowed: refused at once either way; in progress, then SO_ERROR once.
+    assert_eq!(refused::judge_attempt(&attempt(false, libc::ECONNREFUSED, None)), Ok(()));
+    assert_eq!(refused::judge_attempt(&attempt(true, libc::ECONNREFUSED, None)), Ok(()));
+    assert_eq!(refused::judge_attempt(&attempt(true, libc::EINPROGRESS, Some((libc::ECONNREFUSED, 0)))), Ok(()));
+    // Broken: another errno, a success, an in-progress blocking connect,
+    // SO_ERROR without the refusal or not cleared by reading it.
+    for bad in [
+        attempt(false, libc::ETIMEDOUT, None),
+        attempt(false, 0, None),
+        attempt(true, 0, None),
+        attempt(false, libc::EINPROGRESS, None),
+        attempt(true, libc::EINPROGRESS, Some((0, 0))),
+        attempt(true, libc::EINPROGRESS, Some((libc::ECONNREFUSED, libc::ECONNREFUSED))),
+    ] {
+        fails_naming(refused::judge_attempt(&bad), rules::TCP_REFUSED);
+    }
+}
+
+#[test]
+fn data_lost_or_no_end_of_file_after_shut_wr_breaks_tcp_half_close() {
+    let case =
+        half_close::HalfCloseCase { shutter: Side::Client, before: 10, reader_waits: false, eof_reads: 2, back: 1 };
+    let eof = got(Vec::new(), false);
+    assert_eq!(half_close::judge_received(&case, &bytes(0, 0, 10), &[eof.clone(), eof.clone()]), Ok(()));
+    fails_naming(
+        half_close::judge_received(&case, &bytes(0, 0, 9), &[eof.clone(), eof.clone()]),
+        rules::TCP_HALF_CLOSE,
+    );
+    fails_naming(
+        half_close::judge_received(&case, &bytes(0, 0, 10), &[eof.clone(), ret(Reply::Errno(libc::ECONNRESET))]),
+        rules::TCP_HALF_CLOSE,
+    );
+    fails_naming(half_close::judge_received(&case, &bytes(0, 0, 10), &[got(vec![1], false)]), rules::TCP_HALF_CLOSE);
+}
+
+#[test]
+fn end_of_file_or_success_after_a_reset_breaks_tcp_reset() {
+    use reset::Next;
+    assert_eq!(reset::judge_after_reset(Next::Receive, &ret(Reply::Errno(libc::ECONNRESET))), Ok(()));
+    assert_eq!(reset::judge_after_reset(Next::Send, &ret(Reply::Errno(libc::EPIPE))), Ok(()));
+    assert_eq!(reset::judge_after_reset(Next::Send, &ret(Reply::Errno(libc::ECONNRESET))), Ok(()));
+    fails_naming(reset::judge_after_reset(Next::Receive, &got(Vec::new(), false)), rules::TCP_RESET);
+    fails_naming(reset::judge_after_reset(Next::Receive, &ret(Reply::Errno(libc::EPIPE))), rules::TCP_RESET);
+    fails_naming(reset::judge_after_reset(Next::Send, &ret(Reply::Count(16))), rules::TCP_RESET);
+}
+
+#[test]
+fn a_wrong_start_or_so_error_breaks_tcp_connect_nonblocking() {
+    let writable = Some(Readiness { writable: true, error: Some(false), ..Readiness::default() });
+    let attempt = |connect, ready, so_error| connect::Attempt { connect, ready, so_error };
+    assert_eq!(connect::judge_attempt(true, &attempt(libc::EINPROGRESS, writable, (0, 0))), Ok(()));
+    assert_eq!(connect::judge_attempt(true, &attempt(0, writable, (0, 0))), Ok(()));
+    assert_eq!(connect::judge_attempt(false, &attempt(libc::EINPROGRESS, writable, (libc::ECONNREFUSED, 0))), Ok(()));
+    assert_eq!(connect::judge_attempt(false, &attempt(libc::ECONNREFUSED, None, (0, 0))), Ok(()));
+    for (listening, bad) in [
+        (true, attempt(libc::EAGAIN, writable, (0, 0))),
+        (true, attempt(libc::EINPROGRESS, writable, (libc::ECONNREFUSED, 0))),
+        (true, attempt(libc::EINPROGRESS, Some(Readiness::default()), (0, 0))),
+        (false, attempt(libc::EINPROGRESS, writable, (0, 0))),
+        (false, attempt(0, writable, (0, 0))),
+        (false, attempt(libc::EINPROGRESS, writable, (libc::ECONNREFUSED, libc::ECONNREFUSED))),
+    ] {
+        fails_naming(connect::judge_attempt(listening, &bad), rules::TCP_CONNECT_NONBLOCKING);
+    }
+}
+
+#[test]
+fn a_connection_handed_out_twice_or_a_stranger_breaks_tcp_accept_order() {
+    let clients = [4000, 4001, 4002];
+    assert_eq!(accept::judge_peers(&clients, &[4001, 4000, 4002]), Ok(()));
+    fails_naming(accept::judge_peers(&clients, &[4001, 4001, 4002]), rules::TCP_ACCEPT_ORDER);
+    fails_naming(accept::judge_peers(&clients, &[4001, 4000, 5000]), rules::TCP_ACCEPT_ORDER);
+    fails_naming(accept::judge_peers(&clients, &[4001, 4000]), rules::TCP_ACCEPT_ORDER);
+}
+
+// ---- unix identity and descriptors in flight ------------------------------
+
+use ipc_conform_harness::socket::pair::PairCreator;
+use ipc_conform_harness::socket::{abstract_name, peercred, truncated};
+
+#[test]
+fn the_callers_own_or_a_strangers_pid_breaks_peer_credentials() {
+    let maker = peercred::Maker { pid: 100, uid: 0, gid: 0, holders: vec![200] };
+    assert_eq!(peercred::judge_answer([100, 0, 0], 300, &maker, false), Ok(()));
+    // The asker's own pid, a holder's without the allowance, wrong ids.
+    fails_naming(peercred::judge_answer([300, 0, 0], 300, &maker, false), rules::PEER_CREDENTIALS);
+    fails_naming(peercred::judge_answer([200, 0, 0], 300, &maker, false), rules::PEER_CREDENTIALS);
+    fails_naming(peercred::judge_answer([100, 1, 0], 300, &maker, false), rules::PEER_CREDENTIALS);
+    // macOS's allowance: the peer end's last user.
+    assert_eq!(peercred::judge_answer([200, 0, 0], 300, &maker, true), Ok(()));
+    fails_naming(peercred::judge_answer([300, 0, 0], 300, &maker, true), rules::PEER_CREDENTIALS);
+}
+
+#[test]
+fn a_held_name_that_binds_or_a_freed_one_that_does_not_breaks_abstract_name() {
+    let opened = ret(Reply::Opened { slot: 3, fd: 9 });
+    let errno = |e| ret(Reply::Errno(e));
+    assert_eq!(abstract_name::judge_probe(false, true, &errno(libc::EADDRINUSE)), Ok(()));
+    assert_eq!(abstract_name::judge_probe(false, false, &opened), Ok(()));
+    assert_eq!(abstract_name::judge_probe(true, true, &opened), Ok(()));
+    assert_eq!(abstract_name::judge_probe(true, false, &errno(libc::ECONNREFUSED)), Ok(()));
+    fails_naming(abstract_name::judge_probe(false, true, &opened), rules::ABSTRACT_NAME);
+    fails_naming(abstract_name::judge_probe(false, false, &errno(libc::EADDRINUSE)), rules::ABSTRACT_NAME);
+    fails_naming(abstract_name::judge_probe(true, false, &opened), rules::ABSTRACT_NAME);
+    fails_naming(abstract_name::judge_probe(true, true, &errno(libc::ECONNREFUSED)), rules::ABSTRACT_NAME);
+}
+
+#[test]
+fn unseen_descriptors_or_a_wrong_ctrunc_break_rights_truncated() {
+    let sent = [(1, 10), (1, 11), (1, 12)];
+    let got = |truncated, delivered: &[(u64, u64)], unseen| truncated::Received {
+        truncated,
+        delivered: delivered.to_vec(),
+        unseen,
+    };
+    assert_eq!(truncated::judge_received(&sent, 1, &got(true, &[(1, 10)], 0)), Ok(()));
+    assert_eq!(truncated::judge_received(&sent, 0, &got(true, &[], 0)), Ok(()));
+    assert_eq!(truncated::judge_received(&sent, 3, &got(false, &sent, 0)), Ok(()));
+    for (room, bad) in [
+        (1, got(true, &[(1, 10)], 2)),           // installed unseen
+        (1, got(false, &[(1, 10)], 0)),          // no MSG_CTRUNC
+        (3, got(true, &sent, 0)),                // MSG_CTRUNC with room for all
+        (1, got(true, &[(1, 10), (1, 11)], 0)),  // more than fit
+        (3, got(false, &[(1, 10), (1, 11)], 0)), // room for all, one missing
+        (2, got(true, &[(1, 10), (1, 10)], 0)),  // one twice
+        (1, got(true, &[(2, 10)], 0)),           // none of those sent
+    ] {
+        fails_naming(truncated::judge_received(&sent, room, &bad), rules::RIGHTS_TRUNCATED);
+    }
+}
+
+#[test]
+fn a_boundary_broken_on_a_listeners_seqpacket_pair_breaks_seqpacket_listener_too() {
+    // Two messages sent, merged into one receive.
+    let events = [step(0, send(3), ret(Reply::Count(3))), step(0, send(3), ret(Reply::Count(3)))];
+    let recv = PairOp::Recv { max: 64, dontwait: false, call: ReadCall::Recvmsg };
+    let mut merged = bytes(0, 0, 3);
+    merged.extend(bytes(0, 3, 3));
+    let mut all = events.to_vec();
+    all.push(step(1, recv, got(merged, false)));
+    let k = Constants::linux_example();
+    let mut by_listener = setup(SocketKind::Seqpacket);
+    by_listener.creator = PairCreator::ConnectPath;
+    let rules_of = |setup: &PairSetup| match PairModel::check(setup, &k, &all) {
+        Err(v) => v.rules,
+        Ok(_) => panic!("merged records are a violation"),
+    };
+    assert_eq!(rules_of(&by_listener), vec![rules::BOUNDARIES, rules::SEQPACKET_LISTENER]);
+    // The same on a socketpair breaks only the boundaries rule.
+    assert_eq!(rules_of(&setup(SocketKind::Seqpacket)), vec![rules::BOUNDARIES]);
+}

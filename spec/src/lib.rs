@@ -196,12 +196,20 @@ pub enum Allowance {
     /// `SA_RESTART`, may be restarted as an untimed one is, instead of
     /// failing with `EINTR` (which Linux documents).
     TimedReceiveRestarted,
+    /// The pid reported for a unix socket's peer may be that of the peer
+    /// socket's last user (a process the end was passed to, or that used
+    /// it), not only of the process that made it.
+    PeerPidLastUser,
 }
 
 impl Allowance {
     /// Every allowance.
-    pub const ALL: [Allowance; 3] =
-        [Allowance::SeqpacketEpipeWithoutSigpipe, Allowance::MapPrivateShmRefused, Allowance::TimedReceiveRestarted];
+    pub const ALL: [Allowance; 4] = [
+        Allowance::SeqpacketEpipeWithoutSigpipe,
+        Allowance::MapPrivateShmRefused,
+        Allowance::TimedReceiveRestarted,
+        Allowance::PeerPidLastUser,
+    ];
 
     /// The name used in rule files.
     pub fn as_str(self) -> &'static str {
@@ -209,6 +217,7 @@ impl Allowance {
             Allowance::SeqpacketEpipeWithoutSigpipe => "seqpacket-epipe-without-sigpipe",
             Allowance::MapPrivateShmRefused => "map-private-shm-refused",
             Allowance::TimedReceiveRestarted => "timed-receive-restarted",
+            Allowance::PeerPidLastUser => "peer-pid-last-user",
         }
     }
 
@@ -218,6 +227,7 @@ impl Allowance {
             Allowance::SeqpacketEpipeWithoutSigpipe => ids::SOCKET_EPIPE_PEER_CLOSED,
             Allowance::MapPrivateShmRefused => ids::SHM_PRIVATE_COPY_ON_WRITE,
             Allowance::TimedReceiveRestarted => ids::SIGNAL_INTERRUPT_RESTART,
+            Allowance::PeerPidLastUser => ids::SOCKET_UNIX_PEER_CREDENTIALS,
         }
     }
 }

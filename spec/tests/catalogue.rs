@@ -52,6 +52,8 @@ fn builtin_rules_state_both_platforms_and_all_hold_but_where_the_object_is_missi
     assert_eq!(
         missing,
         [
+            "socket.unix.abstract-name on macos",
+            "socket.unix.seqpacket-listener on macos",
             "process.pidfd.exit on macos",
             "eventfd.counter on macos",
             "signal.queue.realtime on macos",

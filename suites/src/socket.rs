@@ -11,12 +11,23 @@ use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
 use ipc_conform_harness::os::signal::SigpipeDisposition;
 use ipc_conform_harness::os::socket::SocketKind;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
+use ipc_conform_harness::socket::abstract_name::{self, AbstractCase, LetGo};
+use ipc_conform_harness::socket::in_flight::{self, InFlightCase};
 use ipc_conform_harness::socket::pair::{creator, exec, PairCreator, PairOp, PairSchedule, PairSetup, PairStep};
+use ipc_conform_harness::socket::peercred::{self, Made, PeerCredCase};
 use ipc_conform_harness::socket::perms::{self, Denial, PermsCase};
 use ipc_conform_harness::socket::rights::{self, RightsCase};
 use ipc_conform_harness::socket::rules;
 use ipc_conform_harness::socket::server::{self, ServerCase, Transport};
+use ipc_conform_harness::socket::tcp::accept::{self, AcceptOrderCase};
+use ipc_conform_harness::socket::tcp::connect::{self, ConnectCase};
+use ipc_conform_harness::socket::tcp::half_close::{self, HalfCloseCase};
+use ipc_conform_harness::socket::tcp::refused::{self, RefusedCase, Target};
+use ipc_conform_harness::socket::tcp::reset::{self, Cause, Next, ResetCase};
+use ipc_conform_harness::socket::tcp::Side;
+use ipc_conform_harness::socket::truncated::{self, TruncatedCase};
 use ipc_conform_harness::socket::udp::{self, UdpCase};
+use ipc_conform_spec::Allowance;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -72,6 +83,93 @@ pub static PROPERTIES: &[Property] = &[
         RightsCase,
         rights,
         rights::run_rights
+    ),
+    scenario_property!(
+        rules::TCP_REFUSED,
+        "socket_tcp_connect_where_nobody_listens_is_refused",
+        RefusedCase,
+        tcp_refused,
+        refused::run_refused
+    ),
+    scenario_property!(
+        rules::TCP_HALF_CLOSE,
+        "socket_tcp_half_close_gives_eof_and_keeps_the_other_way",
+        HalfCloseCase,
+        tcp_half_close,
+        half_close::run_half_close
+    ),
+    scenario_property!(
+        rules::TCP_RESET,
+        "socket_tcp_close_with_unread_data_or_zero_linger_resets",
+        ResetCase,
+        tcp_reset,
+        reset::run_reset
+    ),
+    scenario_property!(
+        rules::TCP_CONNECT_NONBLOCKING,
+        "socket_tcp_nonblocking_connect_ends_as_so_error_says",
+        ConnectCase,
+        tcp_connect,
+        connect::run_connect
+    ),
+    scenario_property!(
+        rules::TCP_ACCEPT_ORDER,
+        "socket_tcp_listener_hands_out_each_connection_once",
+        AcceptOrderCase,
+        tcp_accept_order,
+        accept::run_accept_order
+    ),
+    Property {
+        rule: rules::PEER_CREDENTIALS,
+        name: "socket_unix_peer_credentials_name_the_maker_of_the_other_end",
+        check: |cfg| {
+            let (last_user, timing) = (cfg.constants.allows(Allowance::PeerPidLastUser), cfg.timing);
+            let run = move |c: &PeerCredCase| peercred::run_peercred(c, last_user, timing);
+            runner::check(
+                rules::PEER_CREDENTIALS,
+                "socket_unix_peer_credentials_name_the_maker_of_the_other_end",
+                peer_credentials(&cfg.constants),
+                run,
+                cfg,
+            )
+        },
+        replay: |cfg, case| {
+            let (last_user, timing) = (cfg.constants.allows(Allowance::PeerPidLastUser), cfg.timing);
+            let run = move |c: &PeerCredCase| peercred::run_peercred(c, last_user, timing);
+            runner::replay(
+                rules::PEER_CREDENTIALS,
+                "socket_unix_peer_credentials_name_the_maker_of_the_other_end",
+                case,
+                run,
+                cfg,
+            )
+        },
+    },
+    scenario_property!(
+        rules::ABSTRACT_NAME,
+        "socket_unix_abstract_name_is_free_once_its_last_socket_closes",
+        AbstractCase,
+        abstract_names,
+        abstract_name::run_abstract
+    ),
+    pair_property!(
+        rules::SEQPACKET_LISTENER,
+        "socket_seqpacket_listener_connections_keep_boundaries",
+        seqpacket_listener
+    ),
+    scenario_property!(
+        rules::RIGHTS_TRUNCATED,
+        "socket_rights_beyond_the_control_buffer_are_not_installed_unseen",
+        TruncatedCase,
+        rights_truncated,
+        truncated::run_truncated
+    ),
+    scenario_property!(
+        rules::RIGHTS_IN_FLIGHT,
+        "socket_rights_in_flight_are_released_with_their_socket",
+        InFlightCase,
+        rights_in_flight,
+        in_flight::run_in_flight
     ),
     scenario_property!(
         rules::PERMISSIONS,
@@ -354,4 +452,108 @@ fn rights(k: &Constants) -> BoxedStrategy<RightsCase> {
 
 fn perms(_: &Constants) -> BoxedStrategy<PermsCase> {
     prop_oneof![Just(Denial::SocketMode), Just(Denial::DirectoryMode)].prop_map(|denial| PermsCase { denial }).boxed()
+}
+
+// ---- TCP on loopback ---------------------------------------------------
+
+fn side() -> BoxedStrategy<Side> {
+    prop_oneof![Just(Side::Client), Just(Side::Server)].boxed()
+}
+
+/// A length for one TCP send, shrinking to 1.
+fn tcp_len() -> BoxedStrategy<u32> {
+    prop_oneof![Just(1u32), Just(4096u32), 1..=8192u32].boxed()
+}
+
+fn tcp_refused(_: &Constants) -> BoxedStrategy<RefusedCase> {
+    (prop_oneof![Just(Target::Bound), Just(Target::ListenerClosed)], vec(any::<bool>(), 1..=3))
+        .prop_map(|(target, attempts)| RefusedCase { target, attempts })
+        .boxed()
+}
+
+fn tcp_half_close(_: &Constants) -> BoxedStrategy<HalfCloseCase> {
+    (side(), prop_oneof![Just(0u32), tcp_len()], any::<bool>(), 1u8..=3, tcp_len())
+        .prop_map(|(shutter, before, reader_waits, eof_reads, back)| HalfCloseCase {
+            shutter,
+            before,
+            reader_waits,
+            eof_reads,
+            back,
+        })
+        .boxed()
+}
+
+fn tcp_reset(_: &Constants) -> BoxedStrategy<ResetCase> {
+    (
+        side(),
+        prop_oneof![tcp_len().prop_map(|len| Cause::Unread { len }), Just(Cause::LingerZero)],
+        any::<bool>(),
+        prop_oneof![Just(Next::Receive), Just(Next::Send)],
+    )
+        .prop_map(|(closer, cause, peer_waits, next)| ResetCase { closer, cause, peer_waits, next })
+        .boxed()
+}
+
+fn tcp_connect(_: &Constants) -> BoxedStrategy<ConnectCase> {
+    (prop_oneof![3 => Just(true), 1 => Just(false)], any::<bool>(), (tcp_len(), tcp_len()))
+        .prop_map(|(listening, accept_first, lens)| ConnectCase { listening, accept_first, lens })
+        .boxed()
+}
+
+fn tcp_accept_order(_: &Constants) -> BoxedStrategy<AcceptOrderCase> {
+    (1u8..=2, any::<bool>(), any::<bool>(), vec(tcp_len(), 2..=4))
+        .prop_map(|(acceptors, accepts_first, send_first, lens)| AcceptOrderCase {
+            acceptors,
+            accepts_first,
+            send_first,
+            lens,
+        })
+        .boxed()
+}
+
+// ---- unix identity and descriptors in flight ---------------------------
+
+fn peer_credentials(_: &Constants) -> BoxedStrategy<PeerCredCase> {
+    prop_oneof![
+        Just(Made::Pair),
+        (any::<bool>(), any::<bool>()).prop_map(|(client_gone, passed)| Made::Listener { client_gone, passed }),
+    ]
+    .prop_map(|made| PeerCredCase { made })
+    .boxed()
+}
+
+fn abstract_names(_: &Constants) -> BoxedStrategy<AbstractCase> {
+    (vec(prop_oneof![Just(LetGo::Close), Just(LetGo::Exit), Just(LetGo::Kill)], 1..=3), any::<bool>())
+        .prop_map(|(holders, connect_while_held)| AbstractCase { holders, connect_while_held })
+        .boxed()
+}
+
+/// socket.unix.seqpacket-listener: records over a connection a listener
+/// accepted (the rule's creators: bind + listen + connect + accept),
+/// received into buffers smaller, equal and larger, then the pair's usual
+/// further steps (blocking, end of file, EPIPE).
+fn seqpacket_listener(k: &Constants) -> BoxedStrategy<PairSchedule> {
+    let kind = SocketKind::Seqpacket;
+    (vec(send_len(k, kind), 1..6), vec(prop_oneof![Just(1u32), Just(2048u32), 1..=4096u32], 1..8), tail(k, kind, 8))
+        .prop_map(move |(lens, maxes, tail)| {
+            let mut steps: Vec<PairStep> =
+                lens.into_iter().enumerate().map(|(i, len)| step((i % 2) as u8, send(len))).collect();
+            steps.extend(maxes.into_iter().enumerate().map(|(i, max)| step(1 - (i % 2) as u8, recv(max))));
+            steps.extend(tail);
+            schedule(kind, [1, 1], steps)
+        })
+        .boxed()
+}
+
+fn rights_truncated(_: &Constants) -> BoxedStrategy<TruncatedCase> {
+    (1u8..=8)
+        .prop_flat_map(|sent| (Just(sent), 0..=sent + 1))
+        .prop_map(|(sent, room)| TruncatedCase { sent, room })
+        .boxed()
+}
+
+fn rights_in_flight(_: &Constants) -> BoxedStrategy<InFlightCase> {
+    (1u8..=3, any::<bool>(), prop_oneof![Just(LetGo::Close), Just(LetGo::Exit), Just(LetGo::Kill)])
+        .prop_map(|(copies, cycle, let_go)| InFlightCase { copies, cycle, let_go })
+        .boxed()
 }

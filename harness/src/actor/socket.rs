@@ -77,6 +77,66 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
             let fd = sock::connect_tcp_loopback(port);
             opened(actor, fd)
         }
+        SocketOp::BindTcp => match sock::bound_tcp_loopback() {
+            Ok((fd, port)) => {
+                let (slot, fd) = actor.push(fd);
+                Reply::Values(vec![i64::from(slot), i64::from(fd), i64::from(port)])
+            }
+            Err(e) => errno(e),
+        },
+        SocketOp::ConnectTcpAttempt { port, nonblocking } => match sock::connect_tcp_attempt(port, nonblocking) {
+            Ok((fd, errno)) => {
+                let (slot, fd) = actor.push(fd);
+                Reply::Values(vec![i64::from(slot), i64::from(fd), i64::from(errno.unwrap_or(0))])
+            }
+            Err(e) => errno(e),
+        },
+        SocketOp::TakeError { slot } => match sock::take_error(actor.fd(slot)?) {
+            Ok(e) => Reply::Values(vec![i64::from(e)]),
+            Err(e) => errno(e),
+        },
+        SocketOp::PeerCred { slot } => match sock::peer_credentials(actor.fd(slot)?) {
+            Ok(c) => Reply::Values(vec![i64::from(c.pid), i64::from(c.uid), i64::from(c.gid)]),
+            Err(e) => errno(e),
+        },
+        SocketOp::ListenAbstract { name, backlog } => {
+            let fd = sock::listen_unix_at(sock::UnixName::Abstract(name.as_bytes()), backlog);
+            opened(actor, fd)
+        }
+        SocketOp::SendFds { slot, fd_slots } => {
+            let fds = fd_slots.iter().map(|s| actor.fd(*s)).collect::<Result<Vec<_>, _>>()?;
+            match sock::send_fds(actor.fd(slot)?, &fds) {
+                Ok(()) => Reply::Done,
+                Err(e) => errno(e),
+            }
+        }
+        SocketOp::RecvFdsRoom { slot, room } => {
+            use std::os::fd::AsRawFd;
+            let before = os::fd::open_descriptors();
+            match sock::recv_fds_with_room(actor.fd(slot)?, room as usize) {
+                Ok((fds, truncated)) => {
+                    let after = os::fd::open_descriptors();
+                    let seen: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+                    let unseen = after.iter().filter(|f| !before.contains(f) && !seen.contains(f)).count();
+                    let mut v = vec![i64::from(truncated), fds.len() as i64, unseen as i64];
+                    for fd in fds {
+                        let (dev, ino) = os::fd::identity(std::os::fd::AsFd::as_fd(&fd)).unwrap_or((0, 0));
+                        let (slot, _) = actor.push(fd);
+                        v.extend([i64::from(slot), dev as i64, ino as i64]);
+                    }
+                    Reply::Values(v)
+                }
+                Err(e) => errno(e),
+            }
+        }
+        SocketOp::Ports { slot } => match sock::ports(actor.fd(slot)?) {
+            Ok((port, peer)) => Reply::Values(vec![i64::from(port), i64::from(peer)]),
+            Err(e) => errno(e),
+        },
+        SocketOp::LingerZero { slot } => match sock::set_linger_zero(actor.fd(slot)?) {
+            Ok(()) => Reply::Done,
+            Err(e) => errno(e),
+        },
         SocketOp::UdpBind => match sock::udp_loopback() {
             Ok((fd, port)) => {
                 let (slot, fd) = actor.push(fd);

@@ -137,6 +137,17 @@ deviations! {
     ContinueNotReported = "continue-not-reported", [ids::PROCESS_WAIT_STOP_CONTINUE], "waitpid with WNOHANG ignores WCONTINUED: a continued child is reported as continued only to a waitpid that blocks";
     WaitStatusOffByOne = "wait-status-off-by-one", [ids::PROCESS_WAIT_STATUS], "waitpid reports an exited child's code one higher than the code it exited with";
     WaitReturnsEarly = "wait-returns-early", [ids::READY_WAIT_WAKES], "a blocking poll, select, epoll_wait or kevent returns at once, whether or not the end is ready";
+    RefusedBecomesTimedout = "refused-becomes-timedout", [ids::SOCKET_TCP_REFUSED], "a TCP connect that is refused reports ETIMEDOUT (also through SO_ERROR)";
+    ShutWrShutsBoth = "shut-wr-shuts-both", [ids::SOCKET_TCP_HALF_CLOSE], "shutdown(SHUT_WR) of a TCP socket shuts down both directions";
+    LingerZeroIgnored = "linger-zero-ignored", [ids::SOCKET_TCP_RESET], "setsockopt(SO_LINGER) with a zero linger time succeeds and sets nothing: the close is orderly";
+    ConnectInProgressEagain = "connect-in-progress-eagain", [ids::SOCKET_TCP_CONNECT_NONBLOCKING], "a non-blocking TCP connect in progress reports EAGAIN instead of EINPROGRESS";
+    SoErrorLost = "so-error-lost", [ids::SOCKET_TCP_CONNECT_NONBLOCKING], "getsockopt(SO_ERROR) clears the pending error and reports none";
+    AcceptHandsOutTwice = "accept-hands-out-twice", [ids::SOCKET_TCP_ACCEPT_ORDER], "every second accept on a listener returns another descriptor for the connection the accept before returned";
+    PeercredIsCaller = "peercred-is-caller", [ids::SOCKET_UNIX_PEER_CREDENTIALS], "SO_PEERCRED (LOCAL_PEERPID, getpeereid) reports the caller's own credentials";
+    AbstractNameShared = "abstract-name-shared", [ids::SOCKET_UNIX_ABSTRACT_NAME], "a bind of an abstract unix name in use succeeds (the socket listens at an address the kernel picks)";
+    SeqpacketListenerStreams = "seqpacket-listener-streams", [ids::SOCKET_UNIX_SEQPACKET_LISTENER], "a SOCK_SEQPACKET listener and the sockets connecting to it are made SOCK_STREAM";
+    TruncatedRightsLeak = "truncated-rights-leak", [ids::SOCKET_RIGHTS_TRUNCATED], "a receive with too little control space installs every descriptor sent and reports only those that fit";
+    InFlightRightsKept = "in-flight-rights-kept", [ids::SOCKET_RIGHTS_IN_FLIGHT_RELEASED], "the sender of descriptors keeps a hidden copy of each";
     EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";
     MqPriorityIgnored = "mq-priority-ignored", [ids::MQUEUE_ORDER_PRIORITY], "mq_send ignores the priority: every message is queued at priority 0, in arrival order";
     MqFullSendDropped = "mq-full-send-dropped", [ids::MQUEUE_FULL_BLOCKS], "mq_send to a full queue reports success and discards the message instead of blocking";

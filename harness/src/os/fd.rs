@@ -114,6 +114,78 @@ pub fn recv_with_fds_into(
     }
 }
 
+/// [`crate::os::socket::recv_fds_with_room`] itself: one `recvmsg(2)` of
+/// up to 64 bytes with exactly `CMSG_LEN(room * sizeof(int))` bytes of
+/// control space; the descriptors the control data reports (made
+/// close-on-exec), and whether `MSG_CTRUNC` was set. Reports only what
+/// lies within the control length the kernel returned.
+pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<OwnedFd>, bool)> {
+    let int = std::mem::size_of::<libc::c_int>();
+    let room = room.min(MAX_FDS);
+    // SAFETY: CMSG_LEN is arithmetic.
+    let len = if room == 0 { 0 } else { (unsafe { libc::CMSG_LEN((room * int) as u32) }) as usize };
+    let mut space = vec![0u64; len.div_ceil(8) + 1];
+    let mut byte = [0u8; 64];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: byte.len() };
+    // SAFETY: an all-zero msghdr is a valid empty one; fields set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if len > 0 {
+        msg.msg_control = space.as_mut_ptr().cast();
+        msg.msg_controllen = len as _;
+    }
+    loop {
+        // SAFETY: msg points at live buffers of the lengths it names.
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, recv_flags().bits()) };
+        if n >= 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+    let truncated = msg.msg_flags & libc::MSG_CTRUNC != 0;
+    let mut fds = Vec::new();
+    let base = space.as_ptr() as usize;
+    let end = base + (msg.msg_controllen as usize).min(len);
+    // SAFETY: CMSG_FIRSTHDR / CMSG_NXTHDR walk the control data the kernel
+    // wrote; every read is bounded by `end`, the length it reported.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() && (c as usize) + std::mem::size_of::<libc::cmsghdr>() <= end {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c) as usize;
+                let claimed = ((*c).cmsg_len as usize).saturating_sub(data - c as usize) / int;
+                let fit = end.saturating_sub(data) / int;
+                for i in 0..claimed.min(fit) {
+                    let raw = std::ptr::read_unaligned((data as *const libc::c_int).add(i));
+                    let fd = OwnedFd::from_raw_fd(raw);
+                    set_cloexec_if_needed(&fd)?;
+                    fds.push(fd);
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((fds, truncated))
+}
+
+/// The descriptors open in this process: each number below the soft
+/// `RLIMIT_NOFILE` (at most 65536) that `fcntl(F_GETFD)` accepts.
+pub fn open_descriptors() -> Vec<i32> {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536);
+    // SAFETY: F_GETFD only asks whether the number is an open descriptor.
+    (0..limit as i32).filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } != -1).collect()
+}
+
+/// What a descriptor refers to: its object's device and inode (`fstat`).
+pub fn identity(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok((st.st_dev as u64, st.st_ino as u64))
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn recv_flags() -> nix::sys::socket::MsgFlags {
     nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC

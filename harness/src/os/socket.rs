@@ -150,7 +150,10 @@ pub fn pair_by_connect(
     use rustix::net::{bind, connect, socket_with, AddressFamily};
     let flags = creation_flags(nonblock)?;
     let _guard = super::process::quiet_forks();
-    let socket = || -> io::Result<OwnedFd> { finish(socket_with(AddressFamily::UNIX, kind.to_rustix(), flags, None)?) };
+    let streams = kind == SocketKind::Seqpacket
+        && super::deviant::for_objects(super::deviant::Deviation::SeqpacketListenerStreams);
+    let made = if streams { SocketKind::Stream } else { kind };
+    let socket = || -> io::Result<OwnedFd> { finish(socket_with(AddressFamily::UNIX, made.to_rustix(), flags, None)?) };
     let accept = |listener: &OwnedFd| -> io::Result<OwnedFd> { accept_flagged(listener.as_fd(), flags) };
     let (at_first, at_second) = (first.to_addr()?, second.to_addr()?);
     let half_joined = super::deviant::for_objects(super::deviant::Deviation::ConnectPairHalfJoined);
@@ -198,7 +201,14 @@ pub fn listen_unix_at(name: UnixName<'_>, backlog: i32) -> io::Result<OwnedFd> {
         cloexec_flags(),
         None,
     )?)?;
-    rustix::net::bind(&fd, &name.to_addr()?)?;
+    match rustix::net::bind(&fd, &name.to_addr()?) {
+        // The deviation: a bind of an abstract name in use succeeds, the
+        // socket left to listen at an address of the kernel's choosing.
+        Err(rustix::io::Errno::ADDRINUSE)
+            if matches!(name, UnixName::Abstract(_))
+                && super::deviant::is(super::deviant::Deviation::AbstractNameShared) => {}
+        other => other?,
+    }
     rustix::net::listen(&fd, backlog)?;
     Ok(fd)
 }
@@ -206,13 +216,7 @@ pub fn listen_unix_at(name: UnixName<'_>, backlog: i32) -> io::Result<OwnedFd> {
 /// A TCP listener on 127.0.0.1 at a port the kernel picks; returns it and
 /// the port.
 pub fn listen_tcp_loopback(backlog: i32) -> io::Result<(OwnedFd, u16)> {
-    let _guard = super::process::quiet_forks();
-    let fd = finish(rustix::net::socket_with(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        cloexec_flags(),
-        None,
-    )?)?;
+    let fd = tcp_socket(false)?;
     rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
     rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
     rustix::net::listen(&fd, backlog)?;
@@ -240,10 +244,23 @@ fn local_port(fd: BorrowedFd<'_>) -> io::Result<u16> {
     Ok(v4.port())
 }
 
+/// A TCP socket's own port and its peer's (`getsockname`, `getpeername`).
+///
+/// # References
+/// - [getsockname(2)](https://man7.org/linux/man-pages/man2/getsockname.2.html), [getpeername(2)](https://man7.org/linux/man-pages/man2/getpeername.2.html)
+pub fn ports(fd: BorrowedFd<'_>) -> io::Result<(u16, u16)> {
+    let peer = rustix::net::getpeername(fd)?.ok_or_else(|| io::Error::other("no peer address"))?;
+    let peer: SocketAddrV4 = peer.try_into().map_err(|_| io::Error::other("not an IPv4 address"))?;
+    Ok((local_port(fd)?, peer.port()))
+}
+
 /// `accept(2)`: the next connection, close-on-exec.
 pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     if super::deviant::is(super::deviant::Deviation::AcceptFails) {
         return Err(io::Error::from_raw_os_error(libc::ECONNABORTED));
+    }
+    if super::deviant::is(super::deviant::Deviation::AcceptHandsOutTwice) {
+        return accept_twice(listener);
     }
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let fd = rustix::net::accept_with(listener, rustix::net::SocketFlags::CLOEXEC)?;
@@ -253,6 +270,22 @@ pub fn accept(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         rustix::net::accept(listener)?
     };
     finish(fd)
+}
+
+/// The deviation `accept-hands-out-twice`: every second accept on a
+/// listener returns a copy of the connection the one before returned.
+fn accept_twice(listener: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    static LAST: std::sync::Mutex<Option<(i32, OwnedFd)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((from, copy)) = last.take() {
+        if from == listener.as_raw_fd() {
+            return Ok(copy);
+        }
+    }
+    let fd = finish(rustix::net::accept(listener)?)?;
+    *last = Some((listener.as_raw_fd(), fd.try_clone()?));
+    Ok(fd)
 }
 
 /// `accept4(2)` with `flags` (`SOCK_CLOEXEC`, `SOCK_NONBLOCK`) where it
@@ -290,6 +323,14 @@ pub fn connect_unix_at(name: UnixName<'_>) -> io::Result<OwnedFd> {
 
 /// `connect(2)` of a new TCP socket to 127.0.0.1:`port`.
 pub fn connect_tcp_loopback(port: u16) -> io::Result<OwnedFd> {
+    let fd = tcp_socket(false)?;
+    rustix::net::connect(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+        .map_err(|e| io::Error::from_raw_os_error(refusal(e.raw_os_error())))?;
+    Ok(fd)
+}
+
+/// A new TCP socket on 127.0.0.1, close-on-exec, `nonblocking` or not.
+fn tcp_socket(nonblocking: bool) -> io::Result<OwnedFd> {
     let fd = {
         let _guard = super::process::quiet_forks();
         finish(rustix::net::socket_with(
@@ -299,8 +340,84 @@ pub fn connect_tcp_loopback(port: u16) -> io::Result<OwnedFd> {
             None,
         )?)?
     };
-    rustix::net::connect(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))?;
+    if nonblocking {
+        super::fd::set_nonblocking(fd.as_fd(), true)?;
+    }
     Ok(fd)
+}
+
+/// The deviation `refused-becomes-timedout` on an errno a connection
+/// attempt reports.
+fn refusal(errno: i32) -> i32 {
+    if errno == libc::ECONNREFUSED && super::deviant::is(super::deviant::Deviation::RefusedBecomesTimedout) {
+        libc::ETIMEDOUT
+    } else {
+        errno
+    }
+}
+
+/// A TCP socket bound to 127.0.0.1 at a port the kernel picks, not
+/// listening: it holds the port, so no other socket listens there, and a
+/// connect to it is refused.
+///
+/// # References
+/// - [tcp(7)](https://man7.org/linux/man-pages/man7/tcp.7.html), [bind(2)](https://man7.org/linux/man-pages/man2/bind.2.html)
+pub fn bound_tcp_loopback() -> io::Result<(OwnedFd, u16)> {
+    let fd = tcp_socket(false)?;
+    rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
+    let port = local_port(fd.as_fd())?;
+    Ok((fd, port))
+}
+
+/// `connect(2)` of a new TCP socket to 127.0.0.1:`port`, blocking, or
+/// through a non-blocking socket: the socket and the errno the call gave
+/// (`None`: it connected at once).
+///
+/// # References
+/// - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html): EINPROGRESS; connect(2) (macOS)
+pub fn connect_tcp_attempt(port: u16, nonblocking: bool) -> io::Result<(OwnedFd, Option<i32>)> {
+    let fd = tcp_socket(nonblocking)?;
+    let errno = match rustix::net::connect(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)) {
+        Ok(()) => None,
+        Err(e) if nonblocking && e == rustix::io::Errno::INPROGRESS => {
+            Some(if super::deviant::is(super::deviant::Deviation::ConnectInProgressEagain) {
+                libc::EAGAIN
+            } else {
+                e.raw_os_error()
+            })
+        }
+        Err(e) => Some(refusal(e.raw_os_error())),
+    };
+    Ok((fd, errno))
+}
+
+/// The socket's pending error (`getsockopt(SO_ERROR)`, which clears it):
+/// 0 for none.
+///
+/// # References
+/// - [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html): SO_ERROR; getsockopt(2) (macOS)
+pub fn take_error(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    if super::deviant::is(super::deviant::Deviation::SoErrorLost) {
+        // The deviation: the error is cleared, and reported as none.
+        let _ = rustix::net::sockopt::socket_error(fd)?;
+        return Ok(0);
+    }
+    Ok(match rustix::net::sockopt::socket_error(fd)? {
+        Ok(()) => 0,
+        Err(e) => refusal(e.raw_os_error()),
+    })
+}
+
+/// Sets `SO_LINGER` on with a linger time of 0: a close then resets the
+/// connection instead of closing it in order.
+///
+/// # References
+/// - [socket(7)](https://man7.org/linux/man-pages/man7/socket.7.html): SO_LINGER; setsockopt(2) (macOS)
+pub fn set_linger_zero(fd: BorrowedFd<'_>) -> io::Result<()> {
+    if super::deviant::is(super::deviant::Deviation::LingerZeroIgnored) {
+        return Ok(());
+    }
+    rustix::net::sockopt::set_socket_linger(fd, Some(std::time::Duration::ZERO)).map_err(io::Error::from)
 }
 
 pub use super::entry::MsgOpts;
@@ -406,11 +523,19 @@ pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
         return Ok(());
     }
     let how = match how {
+        // The deviation: a TCP socket's SHUT_WR shuts both directions.
+        Shut::Write if super::deviant::is(super::deviant::Deviation::ShutWrShutsBoth) && is_inet(fd) => {
+            rustix::net::Shutdown::Both
+        }
         Shut::Read => rustix::net::Shutdown::Read,
         Shut::Write => rustix::net::Shutdown::Write,
         Shut::Both => rustix::net::Shutdown::Both,
     };
     rustix::net::shutdown(fd, how).map_err(io::Error::from)
+}
+
+fn is_inet(fd: BorrowedFd<'_>) -> bool {
+    rustix::net::getsockname(fd).is_ok_and(|a| a.address_family() == rustix::net::AddressFamily::INET)
 }
 
 /// Sets a socket's receive timeout (`setsockopt(SO_RCVTIMEO)`): a blocking
@@ -431,11 +556,57 @@ pub fn set_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> 
 
 /// Sends one descriptor over a unix socket with one byte of data.
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    keep_hidden_copies(&[fd])?;
     if super::deviant::is(super::deviant::Deviation::RightsReopen) {
         let fresh = super::deviant::reopen(fd)?;
         return super::fd::send_with_fds(sock, b"F", &[fresh.as_fd()]);
     }
     super::fd::send_with_fds(sock, b"F", &[fd])
+}
+
+/// Sends several descriptors in one message over a unix socket, with one
+/// byte of data (`sendmsg(2)`, one `SCM_RIGHTS` control message).
+///
+/// # References
+/// - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html): SCM_RIGHTS; POSIX.1-2017 XSH `sendmsg()`
+pub fn send_fds(sock: BorrowedFd<'_>, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    keep_hidden_copies(fds)?;
+    super::fd::send_with_fds(sock, b"F", fds)
+}
+
+/// The deviation `in-flight-rights-kept`: the sender keeps a hidden copy
+/// of every descriptor it sends.
+fn keep_hidden_copies(fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    if super::deviant::is(super::deviant::Deviation::InFlightRightsKept) {
+        static KEPT: std::sync::Mutex<Vec<OwnedFd>> = std::sync::Mutex::new(Vec::new());
+        let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for fd in fds {
+            kept.push(fd.try_clone_to_owned()?);
+        }
+    }
+    Ok(())
+}
+
+/// Receives one message of descriptors with control space for `room` of
+/// them exactly (`msg_controllen` = `CMSG_LEN(room * sizeof(int))`):
+/// the descriptors the control data reports, and whether `MSG_CTRUNC` was
+/// set.
+///
+/// # References
+/// - POSIX.1-2017 XSH `recvmsg()`: MSG_CTRUNC; [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html): SCM_RIGHTS
+pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<OwnedFd>, bool)> {
+    if super::deviant::is(super::deviant::Deviation::TruncatedRightsLeak) {
+        // The deviation: everything is installed, only `room` reported.
+        let mut fds = Vec::new();
+        let mut byte = [0u8; 1];
+        super::fd::recv_with_fds(sock, &mut byte, &mut fds)?;
+        let truncated = fds.len() > room;
+        for leaked in fds.split_off(room.min(fds.len())) {
+            std::mem::forget(leaked);
+        }
+        return Ok((fds, truncated));
+    }
+    super::fd::recv_fds_with_room(sock, room)
 }
 
 /// Receives one descriptor sent by [`send_fd`].
@@ -447,6 +618,66 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
     fds.pop().ok_or_else(|| io::Error::other("a message without a descriptor"))
+}
+
+/// The credentials the kernel recorded for a unix socket's peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCred {
+    /// Its process id (on macOS, of the peer socket's last user).
+    pub pid: i32,
+    /// Its effective user id.
+    pub uid: u32,
+    /// Its effective group id.
+    pub gid: u32,
+}
+
+/// The credentials of a connected unix socket's peer: `SO_PEERCRED` on
+/// Linux; `getpeereid(3)` and `LOCAL_PEERPID` on macOS.
+///
+/// # References
+/// - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html): SO_PEERCRED
+/// - getpeereid(3), unix(4) (macOS): LOCAL_PEERPID
+pub fn peer_credentials(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
+    if super::deviant::is(super::deviant::Deviation::PeercredIsCaller) {
+        return Ok(PeerCred {
+            pid: std::process::id() as i32,
+            uid: rustix::process::geteuid().as_raw(),
+            gid: rustix::process::getegid().as_raw(),
+        });
+    }
+    peer_credentials_of(fd)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_credentials_of(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
+    let cred = rustix::net::sockopt::socket_peercred(fd)?;
+    Ok(PeerCred { pid: cred.pid.as_raw_nonzero().get(), uid: cred.uid.as_raw(), gid: cred.gid.as_raw() })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_credentials_of(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
+    use std::os::fd::AsRawFd;
+    let (mut uid, mut gid) = (0, 0);
+    // SAFETY: two out-parameters of the sizes getpeereid(3) writes.
+    if unsafe { libc::getpeereid(fd.as_raw_fd(), &mut uid, &mut gid) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut pid: libc::pid_t = 0;
+    let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+    // SAFETY: LOCAL_PEERPID writes one pid_t into `pid`, `len` its size.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_LOCAL,
+            libc::LOCAL_PEERPID,
+            (&mut pid as *mut libc::pid_t).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PeerCred { pid, uid, gid })
 }
 
 /// The current offset of a descriptor (`lseek(fd, 0, SEEK_CUR)`).

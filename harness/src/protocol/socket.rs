@@ -35,6 +35,33 @@ pub enum SocketOp {
     ConnectAbstract { name: String },
     /// Connect a new TCP socket to 127.0.0.1:`port`; reply `Opened` or `Errno`.
     ConnectTcp { port: u16 },
+    /// A TCP socket bound to 127.0.0.1 at a port the kernel picks, not
+    /// listening; reply `Values([slot, fd, port])`.
+    BindTcp,
+    /// Connect a new TCP socket to 127.0.0.1:`port`, through a
+    /// non-blocking socket or not, keeping the socket whatever the call
+    /// gave; reply `Values([slot, fd, errno])`, errno 0 when it connected.
+    ConnectTcpAttempt { port: u16, nonblocking: bool },
+    /// `getsockopt(SO_ERROR)`, which clears it; reply `Values([errno])`,
+    /// 0 for none.
+    TakeError { slot: u32 },
+    /// The credentials of a unix socket's peer; reply `Values([pid, uid, gid])`.
+    PeerCred { slot: u32 },
+    /// Listen on a unix stream socket bound to the abstract name `name`
+    /// (Linux); reply `Opened` or `Errno`.
+    ListenAbstract { name: String, backlog: i32 },
+    /// Send the descriptors in `fd_slots` in one message over the unix
+    /// socket in `slot`; reply `Done` or `Errno`.
+    SendFds { slot: u32, fd_slots: Vec<u32> },
+    /// Receive one message of descriptors with control space for `room`
+    /// of them; reply `Values([ctrunc, received, unseen, then slot, dev,
+    /// ino of each received])`, `unseen` counting descriptors the receive
+    /// opened in this process that it did not report.
+    RecvFdsRoom { slot: u32, room: u32 },
+    /// A TCP socket's port and its peer's; reply `Values([port, peer])`.
+    Ports { slot: u32 },
+    /// `SO_LINGER` on with a linger time of 0; reply `Done` or `Errno`.
+    LingerZero { slot: u32 },
     /// A UDP socket on 127.0.0.1, port chosen by the kernel; reply
     /// `Values([slot, fd, port])`.
     UdpBind,

@@ -70,7 +70,12 @@ impl fmt::Display for ServerCase {
 /// client's whole message and nothing of any other client's. Returns that
 /// client's index.
 pub fn judge_connection(data: &[u8], lens: &[u32]) -> Result<usize, Violation> {
-    let err = |why: String| Err(Violation::new(rules::ACCEPT, why));
+    judge_connection_for(rules::ACCEPT, data, lens)
+}
+
+/// [`judge_connection`] for `rule`.
+pub fn judge_connection_for(rule: &'static str, data: &[u8], lens: &[u32]) -> Result<usize, Violation> {
+    let err = |why: String| Err(Violation::new(rule, why));
     let Some(&first) = data.first() else { return err("an accepted connection carried no data".into()) };
     let client = usize::from(pattern::tag_of(first));
     let Some(&len) = lens.get(client) else { return err(format!("data of an unknown client {client}")) };

@@ -47,6 +47,12 @@ impl PairCreator {
         }
     }
 
+    /// Whether a connection-mode pair it makes went through a listener
+    /// (`listen` + `connect` + `accept`).
+    pub fn listens(self) -> bool {
+        !matches!(self, PairCreator::Socketpair)
+    }
+
     /// The creator of that name.
     pub fn from_name(name: &str) -> Option<PairCreator> {
         PairCreator::ALL.iter().copied().find(|c| c.name() == name)

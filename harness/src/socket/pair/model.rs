@@ -168,11 +168,20 @@ impl PairModel {
     }
 
     fn apply_event(&mut self, event: &PairEvent) -> Result<(), Violation> {
-        match event {
+        let judged = match event {
             PairEvent::Skipped { .. } => Ok(()),
             PairEvent::Step { actor, op, observed, .. } => self.step(*actor, op, observed),
             PairEvent::Completion { actor, observed } => self.completion(*actor, observed),
-        }
+        };
+        // A seqpacket pair joined through a listener is what
+        // socket.unix.seqpacket-listener is about: whatever such a pair
+        // breaks, it breaks that rule too.
+        judged.map_err(|mut v| {
+            if self.setup.kind == SocketKind::Seqpacket && self.setup.creator.listens() {
+                v.rules.push(rules::SEQPACKET_LISTENER);
+            }
+            v
+        })
     }
 
     fn step(&mut self, a: u8, op: &PairOp, observed: &Observed) -> Result<(), Violation> {
