@@ -69,6 +69,20 @@ pub enum Event<O> {
     Skipped { index: usize, actor: u8, op: O, why: String },
 }
 
+/// An event of a mechanism none of whose calls blocks: the issued step it
+/// is (`None` for a step not issued); a completion breaks `rule`, since
+/// nothing could have been pending.
+pub fn immediate<'a, O>(
+    event: &'a Event<O>,
+    rule: &'static str,
+) -> Result<Option<(&'a u8, &'a O, &'a Observed)>, Violation> {
+    match event {
+        Event::Step { actor, op, observed, .. } => Ok(Some((actor, op, observed))),
+        Event::Skipped { .. } => Ok(None),
+        Event::Completion { .. } => Err(violation(&[rule], "a completion, but no call here blocks".to_string())),
+    }
+}
+
 /// One issued step, as a judge reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct StepSeen<'a, O> {

@@ -23,6 +23,7 @@ pub mod eventfd;
 pub mod evidence;
 pub mod file;
 pub mod leaks;
+pub mod memfd;
 pub mod mqueue;
 pub mod observed;
 pub mod os;

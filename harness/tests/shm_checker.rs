@@ -493,3 +493,33 @@ fn a_refused_private_mapping_of_a_shm_object_is_allowed_only_where_the_catalogue
     assert_eq!(on(&Constants::macos_example()), Ok(()));
     rejects(on(&Constants::linux_example()), rules::PRIVATE_COW);
 }
+
+// ---- the C library's process-shared synchronization -----------------------
+
+#[test]
+fn a_lost_increment_breaks_pshared_mutex() {
+    use ipc_conform_harness::shm::pshared::{judge_counter, MutexCase};
+    let case = MutexCase { actors: 3, rounds: 100 };
+    assert_eq!(judge_counter(&case, 300), Ok(()));
+    for lost in [299, 0, 301] {
+        let v = judge_counter(&case, lost).expect_err("a wrong count");
+        assert_eq!(v.rules, vec![ipc_conform_harness::shm::rules::PSHARED_MUTEX]);
+    }
+}
+
+#[test]
+fn no_eownerdead_or_a_usable_unrecovered_mutex_breaks_pshared_robust() {
+    use ipc_conform_harness::shm::pshared::{judge_robust, Death, RobustCase};
+    let case = |consistent| RobustCase { death: Death::Kill, waiter_waits: false, consistent };
+    assert_eq!(judge_robust(&case(true), libc::EOWNERDEAD, Some(0), 0), Ok(()));
+    assert_eq!(judge_robust(&case(false), libc::EOWNERDEAD, None, libc::ENOTRECOVERABLE), Ok(()));
+    for (c, b, cons, next) in [
+        (true, 0, Some(0), 0),                                    // the death went unseen
+        (true, libc::EOWNERDEAD, Some(libc::EINVAL), 0),          // consistent refused
+        (true, libc::EOWNERDEAD, Some(0), libc::ENOTRECOVERABLE), // not made consistent
+        (false, libc::EOWNERDEAD, None, 0),                       // usable without consistent
+    ] {
+        let v = judge_robust(&case(c), b, cons, next).expect_err("a broken hand-over");
+        assert_eq!(v.rules, vec![ipc_conform_harness::shm::rules::PSHARED_ROBUST]);
+    }
+}

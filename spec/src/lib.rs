@@ -43,6 +43,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     ("spec/rules/signal.toml", include_str!("../rules/signal.toml")),
     ("spec/rules/mqueue.toml", include_str!("../rules/mqueue.toml")),
     ("spec/rules/sysv.toml", include_str!("../rules/sysv.toml")),
+    ("spec/rules/memfd.toml", include_str!("../rules/memfd.toml")),
 ];
 
 /// An IPC mechanism; each has its own rule file `spec/rules/<name>.toml`.
@@ -69,11 +70,13 @@ pub enum Mechanism {
     Mqueue,
     /// System V IPC: message queues, semaphores, segments (`sysv`).
     Sysv,
+    /// Sealed anonymous shared memory: memfd_create, F_ADD_SEALS (`memfd`, Linux).
+    Memfd,
 }
 
 impl Mechanism {
     /// Every mechanism, in catalogue order.
-    pub const ALL: [Mechanism; 10] = [
+    pub const ALL: [Mechanism; 11] = [
         Mechanism::Pipe,
         Mechanism::Socket,
         Mechanism::Shm,
@@ -84,11 +87,12 @@ impl Mechanism {
         Mechanism::Signal,
         Mechanism::Mqueue,
         Mechanism::Sysv,
+        Mechanism::Memfd,
     ];
 
     /// The name used in rule files, ids and file names: `"pipe"`, `"socket"`,
     /// `"shm"`, `"process"`, `"file"`, `"ready"`, `"eventfd"`, `"signal"`,
-    /// `"mqueue"` or `"sysv"`.
+    /// `"mqueue"`, `"sysv"` or `"memfd"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Mechanism::Pipe => "pipe",
@@ -101,6 +105,7 @@ impl Mechanism {
             Mechanism::Signal => "signal",
             Mechanism::Mqueue => "mqueue",
             Mechanism::Sysv => "sysv",
+            Mechanism::Memfd => "memfd",
         }
     }
 }

@@ -54,6 +54,7 @@ fn builtin_rules_state_both_platforms_and_all_hold_but_where_the_object_is_missi
         [
             "socket.unix.abstract-name on macos",
             "socket.unix.seqpacket-listener on macos",
+            "shm.pshared.robust on macos",
             "process.pidfd.exit on macos",
             "eventfd.counter on macos",
             "signal.queue.realtime on macos",
@@ -62,6 +63,9 @@ fn builtin_rules_state_both_platforms_and_all_hold_but_where_the_object_is_missi
             "mqueue.empty-blocks on macos",
             "mqueue.size-limits on macos",
             "mqueue.name.lifetime on macos",
+            "memfd.seal.write on macos",
+            "memfd.seal.size on macos",
+            "memfd.seal.travels on macos",
         ]
     );
 }
@@ -143,7 +147,7 @@ fn mechanism_and_platform_names_round_trip() {
     }
     assert_eq!(
         "pipes".parse::<Mechanism>().unwrap_err().to_string(),
-        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue, sysv"
+        "unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue, sysv, memfd"
     );
     assert_eq!(
         "windows".parse::<Platform>().unwrap_err().to_string(),

@@ -146,7 +146,7 @@ fn unknown_mechanism() {
     let e = err(&[("spec/rules/pipes.toml", &text)]).to_string();
     assert_eq!(
         e,
-        "spec/rules/pipes.toml: field `mechanism`: unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue, sysv"
+        "spec/rules/pipes.toml: field `mechanism`: unknown mechanism `pipes`; expected one of pipe, socket, shm, process, file, ready, eventfd, signal, mqueue, sysv, memfd"
     );
 }
 

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod eventfd;
 pub mod file;
+pub mod memfd;
 pub mod mqueue;
 pub mod mutants;
 pub mod pipe;

@@ -45,6 +45,7 @@ pub static PROPERTIES: &[&[Property]] = &[
     crate::signal::PROPERTIES,
     crate::mqueue::PROPERTIES,
     crate::sysv::PROPERTIES,
+    crate::memfd::PROPERTIES,
 ];
 
 /// Every property, flat.

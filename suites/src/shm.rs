@@ -13,6 +13,7 @@ use ipc_conform_harness::protocol::shm::ForkRegion;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use ipc_conform_harness::shm::access::{self, PermCase};
 use ipc_conform_harness::shm::memory::{self, Backing, MemOp, MemSchedule, MemStep, View, WORDS};
+use ipc_conform_harness::shm::pshared::{self, CondCase, Death, MutexCase, RobustCase, SemCase};
 use ipc_conform_harness::shm::rules;
 use ipc_conform_harness::shm::sync::{self, HammerCase, ProcessPlan, PublishCase, WakeCase};
 use ipc_conform_harness::Timing;
@@ -24,8 +25,38 @@ use std::fmt::{Debug, Display};
 
 use crate::registry::Property;
 
+macro_rules! scenario {
+    ($rule:expr, $name:literal, $gen:expr, $run:path) => {
+        Property {
+            rule: $rule,
+            name: $name,
+            check: |cfg| check_with($rule, $name, $gen, $run, cfg),
+            replay: |cfg, case| replay_with($rule, $name, case, $run, cfg),
+        }
+    };
+}
+
 /// The shm properties.
 pub static PROPERTIES: &[Property] = &[
+    scenario!(rules::PSHARED_MUTEX, "shm_pshared_mutex_excludes_across_processes", pshared_mutex(), pshared::run_mutex),
+    scenario!(
+        rules::PSHARED_ROBUST,
+        "shm_robust_mutex_of_a_dead_owner_comes_back_eownerdead",
+        pshared_robust(),
+        pshared::run_robust
+    ),
+    scenario!(
+        rules::PSHARED_CONDVAR,
+        "shm_pshared_condvar_wakes_a_waiter_in_another_process",
+        pshared_cond(),
+        pshared::run_cond
+    ),
+    scenario!(
+        rules::SEMAPHORE_NAMED,
+        "shm_named_semaphore_counts_posts_across_processes",
+        named_sem(),
+        pshared::run_sem
+    ),
     Property {
         rule: rules::SHARED_VISIBLE,
         name: "shm_shared_mappings_see_each_others_stores",
@@ -381,5 +412,32 @@ fn permissions() -> BoxedStrategy<PermCase> {
             probes.extend(more);
             PermCase { mode, probes }
         })
+        .boxed()
+}
+
+// ---- the C library's process-shared synchronization --------------------
+
+fn pshared_mutex() -> BoxedStrategy<MutexCase> {
+    (2u8..=3, prop_oneof![Just(1u32), Just(300u32), 1..=300u32])
+        .prop_map(|(actors, rounds)| MutexCase { actors, rounds })
+        .boxed()
+}
+
+fn pshared_robust() -> BoxedStrategy<RobustCase> {
+    (prop_oneof![Just(Death::Exit), Just(Death::Kill)], any::<bool>(), any::<bool>())
+        .prop_map(|(death, waiter_waits, consistent)| RobustCase { death, waiter_waits, consistent })
+        .boxed()
+}
+
+fn pshared_cond() -> BoxedStrategy<CondCase> {
+    (1u8..=2, any::<bool>(), any::<bool>())
+        .prop_map(|(waiters, raise_first, broadcast)| CondCase { waiters, raise_first, broadcast })
+        .boxed()
+}
+
+fn named_sem() -> BoxedStrategy<SemCase> {
+    (1u8..=4)
+        .prop_flat_map(|posts| (Just(posts), 0..=posts.min(2)))
+        .prop_map(|(posts, waiting)| SemCase { posts, waiting })
         .boxed()
 }

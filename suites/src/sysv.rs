@@ -14,6 +14,7 @@ use ipc_conform_harness::engine::keep_issuable;
 use ipc_conform_harness::runner::{self, RuleOutcome, RunConfig};
 use ipc_conform_harness::sysv::msg::{exec, MsgCase, Op, Step, MAX_TEXT, MAX_TYPE};
 use ipc_conform_harness::sysv::rules;
+use ipc_conform_harness::sysv::sem::{self, AtomicCase, End, UndoCase};
 use ipc_conform_harness::sysv::shm::{self, Lifetime, ShmCase, WORDS};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -21,10 +22,36 @@ use proptest::prelude::*;
 use crate::registry::Property;
 
 const NAME: &str = "sysv_msgrcv_selects_by_type_and_blocks_while_none_matches";
+const SEM_ATOMIC_NAME: &str = "sysv_semop_applies_all_its_changes_or_none";
+const SEM_UNDO_NAME: &str = "sysv_sem_undo_changes_are_reverted_when_the_process_ends";
 const SHM_NAME: &str = "sysv_shm_rmid_frees_the_key_at_once_and_the_segment_at_the_last_detach";
 
 /// The System V properties.
 pub static PROPERTIES: &[Property] = &[
+    Property {
+        rule: rules::SEM_ATOMIC,
+        name: SEM_ATOMIC_NAME,
+        check: |cfg| {
+            let timing = cfg.timing;
+            runner::check(rules::SEM_ATOMIC, SEM_ATOMIC_NAME, atomic_cases(), |c| sem::run_atomic(c, timing), cfg)
+        },
+        replay: |cfg, case| {
+            let timing = cfg.timing;
+            runner::replay(rules::SEM_ATOMIC, SEM_ATOMIC_NAME, case, |c: &AtomicCase| sem::run_atomic(c, timing), cfg)
+        },
+    },
+    Property {
+        rule: rules::SEM_UNDO,
+        name: SEM_UNDO_NAME,
+        check: |cfg| {
+            let timing = cfg.timing;
+            runner::check(rules::SEM_UNDO, SEM_UNDO_NAME, undo_cases(), |c| sem::run_undo(c, timing), cfg)
+        },
+        replay: |cfg, case| {
+            let timing = cfg.timing;
+            runner::replay(rules::SEM_UNDO, SEM_UNDO_NAME, case, |c: &UndoCase| sem::run_undo(c, timing), cfg)
+        },
+    },
     Property {
         rule: rules::MSG_TYPES,
         name: NAME,
@@ -96,5 +123,40 @@ fn shm_cases() -> BoxedStrategy<ShmCase> {
             keep_issuable(&mut steps, actors, Lifetime::new(actors));
             ShmCase { actors, steps }
         })
+        .boxed()
+}
+
+/// sysv.sem.atomic: 2-3 semaphores of 0-3, up to 8 non-blocking semops of
+/// 1-3 changes, then a blocking one naming each semaphore at most once.
+fn atomic_cases() -> BoxedStrategy<AtomicCase> {
+    (2usize..=3)
+        .prop_flat_map(|n| {
+            let change = (0..n as u16, prop_oneof![3 => -3i16..=-1, 1 => Just(0i16), 2 => 1i16..=3]);
+            (vec(0u16..=3, n), vec(vec(change.clone(), 1..=3), 0..8), vec(change, 1..=3))
+        })
+        .prop_map(|(initial, nowait, mut last)| {
+            let mut seen = Vec::new();
+            last.retain(|(s, _)| {
+                if seen.contains(s) {
+                    false
+                } else {
+                    seen.push(*s);
+                    true
+                }
+            });
+            AtomicCase { initial, nowait, last }
+        })
+        .boxed()
+}
+
+/// sysv.sem.undo: 1-2 semaphores of 0-5, 1-8 one-change semops with and
+/// without SEM_UNDO, then an exit or a kill.
+fn undo_cases() -> BoxedStrategy<UndoCase> {
+    (1usize..=2)
+        .prop_flat_map(|n| {
+            (vec(0u16..=5, n), vec((0..n as u16, -3i16..=3, prop_oneof![2 => Just(true), 1 => Just(false)]), 1..=8))
+        })
+        .prop_flat_map(|(initial, ops)| (Just(initial), Just(ops), prop_oneof![Just(End::Exit), Just(End::Kill)]))
+        .prop_map(|(initial, ops, end)| UndoCase { initial, ops, end })
         .boxed()
 }

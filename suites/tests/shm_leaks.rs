@@ -45,7 +45,7 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
         check(outcome.verdict.is_ok(), runner::render(&outcome))?;
         ran += 1;
     }
-    check(ran == 23, format!("expected the 16 shm and process, 5 message-queue and 2 System V rules, ran {ran}"))?;
+    check(ran == 29, format!("expected the 20 shm and process, 5 message-queue and 4 System V rules, ran {ran}"))?;
     // A case that breaks off halfway: the name exists and actors run when
     // the ring's consumer refuses a ring of no slots.
     let broken =
@@ -56,7 +56,7 @@ fn nothing_outlives_the_suite() -> Result<(), Failed> {
         format!("expected a harness error, got {:?}", report.outcome),
     )?;
     let names = name::leftovers();
-    check(names.is_empty(), format!("shared-memory names or message queues left behind: {names:?}"))?;
+    check(names.is_empty(), format!("shared-memory names, semaphores or message queues left behind: {names:?}"))?;
     let sysv = ipc_conform_harness::sysv::key::leftovers();
     check(sysv.is_empty(), format!("System V objects left behind: {sysv:?}"))?;
     // Through the OS layer on every platform (a panic where it cannot look).

@@ -4,8 +4,10 @@
 //! result. It holds only the descriptors it was handed or opened itself.
 
 pub mod file;
+pub mod memfd;
 pub mod mqueue;
 pub mod process;
+pub mod pshared;
 pub mod ready;
 pub mod shm;
 pub mod signal;
@@ -37,6 +39,8 @@ pub fn main() -> ! {
         families: Vec::new(),
         members: Vec::new(),
         segments: Vec::new(),
+        maps: Vec::new(),
+        sems: Vec::new(),
     };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
@@ -100,6 +104,10 @@ pub struct Actor {
     /// Its System V shared-memory attachments, by number (`None` once
     /// detached).
     pub segments: Vec<Option<usize>>,
+    /// Its mappings of memfds, in the order made.
+    pub maps: Vec<crate::os::shm::Mapping>,
+    /// The named semaphores it opened, in order.
+    pub sems: Vec<crate::os::pshared::NamedSem>,
 }
 
 impl Actor {
@@ -213,6 +221,8 @@ impl Actor {
             Request::Process(op) => return process::perform(self, op),
             Request::Mqueue(op) => return mqueue::perform(self, op),
             Request::Sysv(op) => return sysv::perform(self, op),
+            Request::Memfd(op) => return memfd::perform(self, op),
+            Request::Pshared(op) => return pshared::perform(self, op),
             Request::AckOps(_) => Reply::Done,
             Request::Exit { code } => exit(code),
             Request::Pause => loop {

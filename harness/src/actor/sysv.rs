@@ -25,6 +25,10 @@ pub fn perform(actor: &mut Actor, op: SysvOp) -> Result<Reply, Reply> {
             Ok((mtype, data)) => Reply::Typed { mtype, data },
             Err(e) => Reply::Errno(errno_of(&e)),
         },
+        SysvOp::SemOp { id, ops, nowait } => match sysv::sem_op(id, &ops, nowait) {
+            Ok(()) => Reply::Done,
+            Err(e) => Reply::Errno(errno_of(&e)),
+        },
         SysvOp::ShmAttach { id } => match sysv::shm_attach(id) {
             Ok(addr) => {
                 actor.segments.push(Some(addr));

@@ -148,6 +148,15 @@ deviations! {
     SeqpacketListenerStreams = "seqpacket-listener-streams", [ids::SOCKET_UNIX_SEQPACKET_LISTENER], "a SOCK_SEQPACKET listener and the sockets connecting to it are made SOCK_STREAM";
     TruncatedRightsLeak = "truncated-rights-leak", [ids::SOCKET_RIGHTS_TRUNCATED], "a receive with too little control space installs every descriptor sent and reports only those that fit";
     InFlightRightsKept = "in-flight-rights-kept", [ids::SOCKET_RIGHTS_IN_FLIGHT_RELEASED], "the sender of descriptors keeps a hidden copy of each";
+    WriteSealIgnored = "write-seal-ignored", [ids::MEMFD_SEAL_WRITE], "F_ADD_SEALS adds the seals asked for but F_SEAL_WRITE";
+    GrowSealIgnored = "grow-seal-ignored", [ids::MEMFD_SEAL_SIZE], "F_ADD_SEALS adds the seals asked for but F_SEAL_GROW";
+    ReceivedMemfdCopied = "received-memfd-copied", [ids::MEMFD_SEAL_TRAVELS], "a memfd received over SCM_RIGHTS is a fresh, unsealed copy of its bytes";
+    MutexNotShared = "mutex-not-shared", [ids::SHM_PSHARED_MUTEX], "pthread_mutexattr_setpshared(PTHREAD_PROCESS_SHARED) is ignored: the mutex is process-private";
+    ConsistentIgnored = "consistent-ignored", [ids::SHM_PSHARED_ROBUST], "pthread_mutex_consistent reports success and does nothing";
+    CondSignalLost = "cond-signal-lost", [ids::SHM_PSHARED_CONDVAR], "pthread_cond_signal and pthread_cond_broadcast wake nobody";
+    SemPostLost = "sem-post-lost", [ids::SHM_SEMAPHORE_NAMED], "sem_post reports success and leaves the count as it was";
+    SemopPiecemeal = "semop-piecemeal", [ids::SYSV_SEM_ATOMIC], "semop of several operations applies them one by one, as far as they go";
+    SemUndoIgnored = "sem-undo-ignored", [ids::SYSV_SEM_UNDO], "semop ignores SEM_UNDO";
     EdgeRepeats = "edge-repeats", [ids::READY_EDGE_TRIGGERED], "an edge-triggered registration reports a readable end again at every ask, as a level-triggered one does";
     MqPriorityIgnored = "mq-priority-ignored", [ids::MQUEUE_ORDER_PRIORITY], "mq_send ignores the priority: every message is queued at priority 0, in arrival order";
     MqFullSendDropped = "mq-full-send-dropped", [ids::MQUEUE_FULL_BLOCKS], "mq_send to a full queue reports success and discards the message instead of blocking";

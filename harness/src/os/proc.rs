@@ -297,6 +297,9 @@ pub enum SyscallKind {
     MqReceive,
     /// `msgrcv(2)`; the first argument is a queue's id, not a descriptor.
     MsgRcv,
+    /// `semop(2)` (the C library's is `semtimedop` on Linux); the first
+    /// argument is a set's id, not a descriptor.
+    Semop,
 }
 
 impl SyscallKind {
@@ -325,6 +328,7 @@ impl SyscallKind {
                 SyscallKind::MqSend => &[libc::SYS_mq_timedsend],
                 SyscallKind::MqReceive => &[libc::SYS_mq_timedreceive],
                 SyscallKind::MsgRcv => &[libc::SYS_msgrcv],
+                SyscallKind::Semop => &[libc::SYS_semop, libc::SYS_semtimedop],
                 #[cfg(target_arch = "x86_64")]
                 SyscallKind::Wait => &[
                     libc::SYS_poll,
@@ -359,7 +363,12 @@ impl SyscallKind {
     pub fn arg0_is_fd(self) -> bool {
         !matches!(
             self,
-            SyscallKind::Open | SyscallKind::Pause | SyscallKind::Futex | SyscallKind::Wait | SyscallKind::MsgRcv
+            SyscallKind::Open
+                | SyscallKind::Pause
+                | SyscallKind::Futex
+                | SyscallKind::Wait
+                | SyscallKind::MsgRcv
+                | SyscallKind::Semop
         )
     }
 
@@ -381,11 +390,12 @@ impl SyscallKind {
             SyscallKind::MqSend => "mq_timedsend",
             SyscallKind::MqReceive => "mq_timedreceive",
             SyscallKind::MsgRcv => "msgrcv",
+            SyscallKind::Semop => "semop",
         }
     }
 
     /// Every kind.
-    pub const ALL: [SyscallKind; 15] = [
+    pub const ALL: [SyscallKind; 16] = [
         SyscallKind::Read,
         SyscallKind::Write,
         SyscallKind::Open,
@@ -401,6 +411,7 @@ impl SyscallKind {
         SyscallKind::MqSend,
         SyscallKind::MqReceive,
         SyscallKind::MsgRcv,
+        SyscallKind::Semop,
     ];
 }
 

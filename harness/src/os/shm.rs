@@ -192,6 +192,16 @@ impl Mapping {
             Some(Deviation::MapPrivateIsShared) => true,
             _ => shared,
         };
+        Mapping::with(fd, len, shared, true)
+    }
+
+    /// Maps `len` bytes of `fd` (or anonymous memory) from offset 0,
+    /// `MAP_SHARED` or `MAP_PRIVATE`, read-write or read-only.
+    pub fn with(fd: Option<BorrowedFd<'_>>, len: usize, shared: bool, writable: bool) -> io::Result<Mapping> {
+        if len == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
         let mut flags = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
         let raw = match fd {
             Some(fd) => fd.as_raw_fd(),
@@ -202,9 +212,7 @@ impl Mapping {
         };
         // SAFETY: a fresh mapping chosen by the kernel; no existing memory
         // is affected.
-        let ptr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, raw as RawFd, 0)
-        };
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, raw as RawFd, 0) };
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
@@ -222,6 +230,16 @@ impl Mapping {
     }
 
     /// The 8-byte word at `offset`, when aligned and inside the mapping.
+    /// The address `offset` bytes into the mapping, for objects the C
+    /// library keeps there (a process-shared mutex); `offset` must lie
+    /// inside it.
+    pub fn at(&self, offset: usize) -> *mut u8 {
+        assert!(offset < self.len, "offset {offset} outside a mapping of {} bytes", self.len);
+        // SAFETY: in bounds, checked above.
+        unsafe { self.ptr.cast::<u8>().add(offset) }
+    }
+
+    /// The 8-byte word at `offset`, when aligned and inside.
     pub fn word(&self, offset: u64) -> Option<&AtomicU64> {
         let off = usize::try_from(offset).ok()?;
         if off % 8 != 0 || off.checked_add(8)? > self.len {

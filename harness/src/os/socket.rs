@@ -617,7 +617,11 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     if n == 0 {
         return Err(io::ErrorKind::UnexpectedEof.into());
     }
-    fds.pop().ok_or_else(|| io::Error::other("a message without a descriptor"))
+    let fd = fds.pop().ok_or_else(|| io::Error::other("a message without a descriptor"))?;
+    if super::deviant::is(super::deviant::Deviation::ReceivedMemfdCopied) && super::memfd::seals(fd.as_fd()).is_ok() {
+        return super::memfd::unsealed_copy(fd.as_fd());
+    }
+    Ok(fd)
 }
 
 /// The credentials the kernel recorded for a unix socket's peer.

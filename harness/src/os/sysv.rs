@@ -156,6 +156,80 @@ fn list(path: &str) -> Option<Vec<(i32, i32)>> {
     )
 }
 
+/// `semget(key, nsems, IPC_CREAT | IPC_EXCL | 0600)`: a new set of
+/// `nsems` semaphores, every value 0.
+///
+/// # References
+/// - POSIX.1-2017 XSH `semget()`, `semop()`, `semctl()`; semop(2) (Linux, macOS)
+pub fn sem_create(key: i32, nsems: usize) -> io::Result<i32> {
+    // SAFETY: plain integers.
+    ok(unsafe { libc::semget(key, nsems as libc::c_int, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) })
+}
+
+/// `semget(key, 0, 0)`: the set of `key` (`ENOENT` if none).
+pub fn sem_find(key: i32) -> io::Result<i32> {
+    // SAFETY: plain integers.
+    ok(unsafe { libc::semget(key, 0, 0) })
+}
+
+/// `semctl(id, 0, IPC_RMID)`.
+pub fn sem_remove(id: i32) -> io::Result<()> {
+    // SAFETY: IPC_RMID reads no argument.
+    ok(unsafe { libc::semctl(id, 0, libc::IPC_RMID) }).map(drop)
+}
+
+/// `semctl(id, num, SETVAL, value)`.
+pub fn sem_set(id: i32, num: u16, value: u16) -> io::Result<()> {
+    // SAFETY: SETVAL takes the value as an int (union semun's val).
+    ok(unsafe { libc::semctl(id, libc::c_int::from(num), libc::SETVAL, libc::c_int::from(value)) }).map(drop)
+}
+
+/// `semctl(id, num, GETVAL)` for each of the `n` semaphores.
+pub fn sem_values(id: i32, n: usize) -> io::Result<Vec<u16>> {
+    (0..n)
+        .map(|num| {
+            // SAFETY: GETVAL reads no argument.
+            ok(unsafe { libc::semctl(id, num as libc::c_int, libc::GETVAL) }).map(|v| v as u16)
+        })
+        .collect()
+}
+
+/// `semop(id, ops)`: each (semaphore, change, SEM_UNDO), all or none,
+/// with `IPC_NOWAIT` when `nowait`; restarted after a signal.
+pub fn sem_op(id: i32, ops: &[(u16, i16, bool)], nowait: bool) -> io::Result<()> {
+    let mut bufs: Vec<libc::sembuf> = ops
+        .iter()
+        .map(|&(num, op, undo)| {
+            let mut flg = if nowait { libc::IPC_NOWAIT } else { 0 };
+            if undo && !deviant::is(Deviation::SemUndoIgnored) {
+                flg |= libc::SEM_UNDO;
+            }
+            libc::sembuf { sem_num: num as _, sem_op: op as _, sem_flg: flg as _ }
+        })
+        .collect();
+    if deviant::is(Deviation::SemopPiecemeal) && bufs.len() > 1 {
+        // The deviation: each operation on its own, as far as they go.
+        for b in &mut bufs {
+            // SAFETY: one sembuf, alive for the call.
+            ok(unsafe { libc::semop(id, b, 1) })?;
+        }
+        return Ok(());
+    }
+    loop {
+        // SAFETY: `bufs` holds `len` sembufs and outlives the call.
+        match ok(unsafe { libc::semop(id, bufs.as_mut_ptr(), bufs.len() as _) }) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// The semaphore sets of this host (id, key), where the platform lists
+/// them (`/proc/sysvipc/sem`).
+pub fn sem_list() -> Option<Vec<(i32, i32)>> {
+    list("/proc/sysvipc/sem")
+}
+
 fn ok(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())

@@ -4,8 +4,10 @@
 //! `SCM_RIGHTS` when the coordinator hands objects over.
 
 pub mod file;
+pub mod memfd;
 pub mod mqueue;
 pub mod process;
+pub mod pshared;
 pub mod ready;
 pub mod shm;
 pub mod signal;
@@ -73,6 +75,11 @@ pub enum Request {
     Mqueue(mqueue::MqOp),
     /// A System V IPC operation.
     Sysv(sysv::SysvOp),
+    /// A sealed-memfd operation (none blocks).
+    Memfd(memfd::MemfdOp),
+    /// A process-shared mutex, condition variable or named semaphore
+    /// operation.
+    Pshared(pshared::PsharedOp),
 }
 
 impl Request {
@@ -93,6 +100,7 @@ impl Request {
                 | Request::Ready(ready::ReadyOp::Wait { .. })
                 | Request::Mqueue(mqueue::MqOp::Send { .. } | mqueue::MqOp::Receive { .. })
                 | Request::Sysv(_)
+                | Request::Pshared(_)
                 | Request::Process(process::ProcessOp::Reap { nohang: false, .. })
                 | Request::Process(process::ProcessOp::PollPidfd { wait: true, .. })
                 | Request::Process(process::ProcessOp::Stop { .. })

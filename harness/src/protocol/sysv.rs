@@ -28,4 +28,7 @@ pub enum SysvOp {
     ShmRemove { id: i32 },
     /// `shmctl(id, IPC_STAT)`; reply `Values([shm_nattch])` or `Errno`.
     ShmStat { id: i32 },
+    /// `semop` on set `id`: each (semaphore, change, SEM_UNDO), all or
+    /// none, with `IPC_NOWAIT` if `nowait`; reply `Done` or `Errno`.
+    SemOp { id: i32, ops: Vec<(u16, i16, bool)>, nowait: bool },
 }

@@ -17,6 +17,7 @@
 pub mod access;
 pub mod memory;
 pub mod name;
+pub mod pshared;
 pub mod ring;
 pub mod rules;
 pub mod sync;

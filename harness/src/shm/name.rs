@@ -51,6 +51,7 @@ impl Drop for ShmName {
 fn remove_everywhere(name: &str) {
     remove_name(name);
     crate::os::mqueue::remove_name(name);
+    crate::os::pshared::unlink(name);
 }
 
 /// How a name still present is reported: the shared-memory object's name
@@ -62,6 +63,9 @@ fn present(name: &str) -> Vec<String> {
     }
     if crate::os::mqueue::name_present(name) {
         found.push(format!("mqueue:{}", &name[1..]));
+    }
+    if crate::os::pshared::present(name) {
+        found.push(format!("sem.{}", &name[1..]));
     }
     found
 }

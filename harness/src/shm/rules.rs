@@ -22,3 +22,11 @@ pub const FILE_COHERENCE: &str = ids::SHM_FILE_COHERENCE;
 /// Every shm rule id.
 pub const SHM: [&str; 8] =
     [SHARED_VISIBLE, PRIVATE_COW, NO_LOST_UPDATES, PUBLISH, WAIT_WAKE, NAME_LIFETIME, PERMISSIONS, FILE_COHERENCE];
+/// A process-shared mutex in shared memory excludes across processes.
+pub const PSHARED_MUTEX: &str = ids::SHM_PSHARED_MUTEX;
+/// A robust mutex whose owner died is handed on with EOWNERDEAD.
+pub const PSHARED_ROBUST: &str = ids::SHM_PSHARED_ROBUST;
+/// A process-shared condition variable wakes a waiter in another process.
+pub const PSHARED_CONDVAR: &str = ids::SHM_PSHARED_CONDVAR;
+/// A named semaphore counts posts across processes.
+pub const SEMAPHORE_NAMED: &str = ids::SHM_SEMAPHORE_NAMED;

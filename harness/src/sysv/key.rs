@@ -16,6 +16,8 @@ pub enum Kind {
     Msg,
     /// A shared-memory segment.
     Shm,
+    /// A semaphore set.
+    Sem,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
         match self {
             Kind::Msg => sysv::msg_find(key).ok(),
             Kind::Shm => sysv::shm_find(key).ok(),
+            Kind::Sem => sysv::sem_find(key).ok(),
         }
     }
 
@@ -31,6 +34,7 @@ impl Kind {
         match self {
             Kind::Msg => sysv::msg_remove(id),
             Kind::Shm => sysv::shm_remove(id),
+            Kind::Sem => sysv::sem_remove(id),
         }
     }
 
@@ -38,6 +42,7 @@ impl Kind {
         match self {
             Kind::Msg => sysv::msg_list(),
             Kind::Shm => sysv::shm_list(),
+            Kind::Sem => sysv::sem_list(),
         }
     }
 
@@ -45,6 +50,7 @@ impl Kind {
         match self {
             Kind::Msg => "msg queue",
             Kind::Shm => "shm segment",
+            Kind::Sem => "semaphore set",
         }
     }
 }
@@ -78,6 +84,11 @@ impl Object {
     /// fresh key.
     pub fn shm_segment(size: usize) -> std::io::Result<Object> {
         Object::make(Kind::Shm, |key| sysv::shm_create(key, size))
+    }
+
+    /// A new set of `nsems` semaphores under a key of the run's.
+    pub fn sem_set(nsems: usize) -> std::io::Result<Object> {
+        Object::make(Kind::Sem, |key| sysv::sem_create(key, nsems))
     }
 
     /// Makes an object of `kind` by `make` under a fresh key (a key still
@@ -134,7 +145,7 @@ pub fn remove_all_issued() -> usize {
 /// key the process may have used.
 pub fn leftovers_of(pid: u32) -> Vec<String> {
     let mut left = Vec::new();
-    for kind in [Kind::Msg, Kind::Shm] {
+    for kind in [Kind::Msg, Kind::Shm, Kind::Sem] {
         let keys: Vec<i32> = match kind.list() {
             Some(list) => list.into_iter().map(|(_, k)| k).filter(|k| sysv::is_key_of(*k, pid)).collect(),
             None => (0..256).map(|n| sysv::key(pid, n)).filter(|k| kind.find(*k).is_some()).collect(),
@@ -173,6 +184,17 @@ mod tests {
         let key = seg.key();
         drop(seg);
         assert!(sysv::shm_find(key).is_err(), "the guard removes the segment");
+        assert!(!leftovers().contains(&listed));
+    }
+
+    #[test]
+    fn a_semaphore_set_is_a_leftover_until_its_guard_drops() {
+        let set = Object::sem_set(2).unwrap();
+        let listed = format!("semaphore set key {:#x}", set.key() as u32);
+        assert!(leftovers().contains(&listed), "{:?}", leftovers());
+        let key = set.key();
+        drop(set);
+        assert!(sysv::sem_find(key).is_err(), "the guard removes the set");
         assert!(!leftovers().contains(&listed));
     }
 

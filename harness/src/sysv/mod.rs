@@ -8,6 +8,7 @@
 
 pub mod key;
 pub mod msg;
+pub mod sem;
 pub mod shm;
 
 /// The ids of the System V rules (`spec/rules/sysv.toml`).
@@ -18,4 +19,8 @@ pub mod rules {
     pub const MSG_TYPES: &str = ids::SYSV_MSG_TYPE_SELECTION;
     /// IPC_RMID frees the key at once, the segment at the last detach.
     pub const SHM_LIFETIME: &str = ids::SYSV_SHM_LIFETIME;
+    /// A semop applies all its changes or none, and blocks until all can.
+    pub const SEM_ATOMIC: &str = ids::SYSV_SEM_ATOMIC;
+    /// SEM_UNDO changes are reverted when the process ends.
+    pub const SEM_UNDO: &str = ids::SYSV_SEM_UNDO;
 }

@@ -196,11 +196,8 @@ impl Checker for ShmModel {
     }
 
     fn apply(&mut self, event: &Event<Op>) -> Result<(), Violation> {
-        let Event::Step { actor, op, observed, .. } = event else {
-            return match event {
-                Event::Skipped { .. } => Ok(()),
-                _ => Err(violation(&[rules::SHM_LIFETIME], "a completion, but no call here blocks".to_string())),
-            };
+        let Some((actor, op, observed)) = crate::checker::immediate(event, rules::SHM_LIFETIME)? else {
+            return Ok(());
         };
         let a = usize::from(*actor);
         let op = *op;
