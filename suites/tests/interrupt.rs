@@ -185,9 +185,27 @@ fn a_run_interrupted_while_system_v_queues_exist_leaves_none_behind() {
 
 #[test]
 #[serial_test::serial]
+fn a_run_interrupted_while_semaphores_exist_leaves_none_behind() {
+    // System V sets (by key) or named POSIX semaphores (by name), as the
+    // rules run in turn.
+    interrupt(nix::sys::signal::Signal::SIGINT, "sysv.sem.atomic,shm.semaphore.named", |run| {
+        let sets = ipc_conform_harness::sysv::key::leftovers_of(run.child.id());
+        let names = shm_names_of(run.child.id(), FEW_NAMES);
+        (sets.iter().any(|s| s.starts_with("semaphore set")) || names.iter().any(|n| n.starts_with("sem.")))
+            && !processes_of(run).is_empty()
+    });
+}
+
+#[test]
+#[serial_test::serial]
 fn a_normal_run_leaves_nothing_behind() {
-    let mut run =
-        start(&["run", "--rules", "pipe.fifo.,socket.server.,shm.name.,file.rename.,mqueue.,sysv.", "--cases", "4"]);
+    let mut run = start(&[
+        "run",
+        "--rules",
+        "pipe.fifo.,socket.,shm.name.,shm.pshared.,shm.semaphore.,file.rename.,mqueue.,sysv.,memfd.",
+        "--cases",
+        "4",
+    ]);
     let status = run.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let pid = run.child.id();
