@@ -22,7 +22,7 @@ use ipc_conform_harness::socket::server::{self, ServerCase, Transport};
 use ipc_conform_harness::socket::tcp::accept::{self, AcceptOrderCase};
 use ipc_conform_harness::socket::tcp::connect::{self, ConnectCase};
 use ipc_conform_harness::socket::tcp::half_close::{self, HalfCloseCase};
-use ipc_conform_harness::socket::tcp::refused::{self, RefusedCase, Target};
+use ipc_conform_harness::socket::tcp::refused::{self, RefusedCase};
 use ipc_conform_harness::socket::tcp::reset::{self, Cause, Next, ResetCase};
 use ipc_conform_harness::socket::tcp::Side;
 use ipc_conform_harness::socket::truncated::{self, TruncatedCase};
@@ -466,9 +466,7 @@ fn tcp_len() -> BoxedStrategy<u32> {
 }
 
 fn tcp_refused(_: &Constants) -> BoxedStrategy<RefusedCase> {
-    (prop_oneof![Just(Target::Bound), Just(Target::ListenerClosed)], vec(any::<bool>(), 1..=3))
-        .prop_map(|(target, attempts)| RefusedCase { target, attempts })
-        .boxed()
+    vec(any::<bool>(), 1..=3).prop_map(|attempts| RefusedCase { attempts }).boxed()
 }
 
 fn tcp_half_close(_: &Constants) -> BoxedStrategy<HalfCloseCase> {

@@ -77,13 +77,6 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
             let fd = sock::connect_tcp_loopback(port);
             opened(actor, fd)
         }
-        SocketOp::BindTcp => match sock::bound_tcp_loopback() {
-            Ok((fd, port)) => {
-                let (slot, fd) = actor.push(fd);
-                Reply::Values(vec![i64::from(slot), i64::from(fd), i64::from(port)])
-            }
-            Err(e) => errno(e),
-        },
         SocketOp::ConnectTcpAttempt { port, nonblocking } => match sock::connect_tcp_attempt(port, nonblocking) {
             Ok((fd, errno)) => {
                 let (slot, fd) = actor.push(fd);
@@ -120,7 +113,8 @@ pub fn perform(actor: &mut Actor, op: SocketOp) -> Result<Reply, Reply> {
                     let unseen = after.iter().filter(|f| !before.contains(f) && !seen.contains(f)).count();
                     let mut v = vec![i64::from(truncated), fds.len() as i64, unseen as i64];
                     for fd in fds {
-                        let (dev, ino) = os::fd::identity(std::os::fd::AsFd::as_fd(&fd)).unwrap_or((0, 0));
+                        let (dev, ino) = os::fd::identity(std::os::fd::AsFd::as_fd(&fd))
+                            .map_err(|e| Reply::Refused(format!("fstat of a received descriptor: {e}")))?;
                         let (slot, _) = actor.push(fd);
                         v.extend([i64::from(slot), dev as i64, ino as i64]);
                     }

@@ -8,6 +8,7 @@ use crate::case::{CaseReport, Stop};
 use crate::checker::{describe, Event};
 use crate::engine::{Invocation, Mechanism};
 use crate::observed::Observed;
+use crate::os::memfd::Seals;
 use crate::protocol::memfd::MemfdOp;
 use crate::protocol::socket::SocketOp;
 use crate::protocol::{Reply, Request};
@@ -52,7 +53,19 @@ impl Mechanism for Memfds<'_> {
         match obs {
             Observed::Returned(Reply::Opened { slot, .. }) => {
                 self.slot[0] = Some(slot);
-                Ok(())
+                // The model starts from no seals (F_SEAL_SEAL without
+                // MFD_ALLOW_SEALING); a host that seals new memfds itself
+                // (vm.memfd_noexec: F_SEAL_EXEC, and F_SEAL_SEAL dropped)
+                // is outside what it can judge.
+                let want = if self.case.sealing { Seals::default() } else { Seals::SEAL };
+                match session.call(actors[0], &Request::Memfd(MemfdOp::GetSeals { slot }))? {
+                    Observed::Returned(Reply::Values(v)) if v == [i64::from(want.0)] => Ok(()),
+                    Observed::Returned(Reply::Values(v)) => Err(Stop::Unsupported(format!(
+                        "a new memfd carries the seals {} (is vm.memfd_noexec set?); the model starts from {want}",
+                        v.first().map_or_else(String::new, |b| Seals(*b as u8).to_string())
+                    ))),
+                    other => Err(Stop::harness(format!("actor 0: F_GET_SEALS of a new memfd {}", describe(&other)))),
+                }
             }
             Observed::Returned(Reply::Errno(e)) if e == libc::ENOSYS || e == libc::EINVAL => {
                 Err(Stop::Unsupported(format!("memfd_create with these flags: {}", crate::os::errno_name(e))))

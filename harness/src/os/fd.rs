@@ -161,13 +161,15 @@ pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<
                 let fit = end.saturating_sub(data) / int;
                 for i in 0..claimed.min(fit) {
                     let raw = std::ptr::read_unaligned((data as *const libc::c_int).add(i));
-                    let fd = OwnedFd::from_raw_fd(raw);
-                    set_cloexec_if_needed(&fd)?;
-                    fds.push(fd);
+                    fds.push(OwnedFd::from_raw_fd(raw));
                 }
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
+    }
+    // Every descriptor owned first, so that none leaks if one fails here.
+    for fd in &fds {
+        set_cloexec_if_needed(fd)?;
     }
     Ok((fds, truncated))
 }

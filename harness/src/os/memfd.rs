@@ -25,8 +25,11 @@ impl Seals {
     pub const GROW: Seals = Seals(4);
     /// `F_SEAL_WRITE`: the contents may not change.
     pub const WRITE: Seals = Seals(8);
-    /// Every seal this layer knows.
+    /// Every seal a case adds.
     pub const ALL: Seals = Seals(15);
+    /// Any other seal the kernel reports (`F_SEAL_FUTURE_WRITE`,
+    /// `F_SEAL_EXEC`, ...): never added by a case, so never owed.
+    pub const OTHER: Seals = Seals(16);
 
     /// Whether every seal of `other` is in this set.
     pub fn contains(self, other: Seals) -> bool {
@@ -144,7 +147,9 @@ mod backend {
 
     pub fn seals(fd: BorrowedFd<'_>) -> io::Result<Seals> {
         let flags = rustix::fs::fcntl_get_seals(fd)?;
-        Ok(MAP.iter().filter(|(_, f)| flags.contains(*f)).fold(Seals::default(), |a, (s, _)| a.with(*s)))
+        let known = MAP.iter().fold(SealFlags::empty(), |a, (_, f)| a | *f);
+        let seals = MAP.iter().filter(|(_, f)| flags.contains(*f)).fold(Seals::default(), |a, (s, _)| a.with(*s));
+        Ok(if flags.difference(known).is_empty() { seals } else { seals.with(Seals::OTHER) })
     }
 }
 

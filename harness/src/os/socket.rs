@@ -356,19 +356,6 @@ fn refusal(errno: i32) -> i32 {
     }
 }
 
-/// A TCP socket bound to 127.0.0.1 at a port the kernel picks, not
-/// listening: it holds the port, so no other socket listens there, and a
-/// connect to it is refused.
-///
-/// # References
-/// - [tcp(7)](https://man7.org/linux/man-pages/man7/tcp.7.html), [bind(2)](https://man7.org/linux/man-pages/man2/bind.2.html)
-pub fn bound_tcp_loopback() -> io::Result<(OwnedFd, u16)> {
-    let fd = tcp_socket(false)?;
-    rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))?;
-    let port = local_port(fd.as_fd())?;
-    Ok((fd, port))
-}
-
 /// `connect(2)` of a new TCP socket to 127.0.0.1:`port`, blocking, or
 /// through a non-blocking socket: the socket and the errno the call gave
 /// (`None`: it connected at once).

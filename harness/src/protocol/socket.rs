@@ -35,9 +35,6 @@ pub enum SocketOp {
     ConnectAbstract { name: String },
     /// Connect a new TCP socket to 127.0.0.1:`port`; reply `Opened` or `Errno`.
     ConnectTcp { port: u16 },
-    /// A TCP socket bound to 127.0.0.1 at a port the kernel picks, not
-    /// listening; reply `Values([slot, fd, port])`.
-    BindTcp,
     /// Connect a new TCP socket to 127.0.0.1:`port`, through a
     /// non-blocking socket or not, keeping the socket whatever the call
     /// gave; reply `Values([slot, fd, errno])`, errno 0 when it connected.

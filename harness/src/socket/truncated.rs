@@ -103,7 +103,8 @@ fn drive(case: &TruncatedCase, session: &mut Session, log: &mut Vec<String>) -> 
         session.hand(b, &[s1.as_fd()])?; // B: slot 0 the socket
         for _ in 0..n {
             let (r, w) = crate::os::pipe::pipe_cloexec().map_err(|e| Stop::io("pipe", e))?;
-            ids.push(crate::os::fd::identity(r.as_fd()).map_err(|e| Stop::io("fstat of a pipe", e))?);
+            // The write end's identity: on xnu each end of a pipe has its own.
+            ids.push(crate::os::fd::identity(w.as_fd()).map_err(|e| Stop::io("fstat of a pipe", e))?);
             session.hand(a, &[w.as_fd()])?;
             session.hand(c, &[r.as_fd()])?; // C: slots 0..n the read ends
         }

@@ -28,8 +28,8 @@ use std::fmt;
 /// A non-blocking connect.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectCase {
-    /// A listener is there; else the port is bound by a socket that does
-    /// not listen.
+    /// A listener is there; else its listener was closed (a connection it
+    /// accepted keeps the port).
     pub listening: bool,
     /// The server's accept is waiting (blocked) before the connect.
     pub accept_first: bool,
@@ -40,7 +40,7 @@ pub struct ConnectCase {
 impl fmt::Display for ConnectCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.listening {
-            writeln!(f, "  1. holder: bind a TCP socket to 127.0.0.1, port 0; no listen")?;
+            writeln!(f, "  1. holder: listen on 127.0.0.1, connect to itself, accept, close the listener")?;
             writeln!(f, "  2. client: non-blocking connect to it: ECONNREFUSED, or EINPROGRESS")?;
             return writeln!(f, "  3. client: poll until writable; SO_ERROR is ECONNREFUSED");
         }
@@ -122,7 +122,10 @@ fn drive(case: &ConnectCase, session: &mut Session, log: &mut Vec<String>) -> Re
         let (slot, fd, port) = listen(session, server, 4)?;
         (Some((slot, fd)), port)
     } else {
-        (None, unlistened_port(session, server)?)
+        match unlistened_port(session, server)? {
+            Ok(port) => (None, port),
+            Err(outcome) => return Ok(outcome),
+        }
     };
     if let (Some((slot, fd)), true) = (listener, case.accept_first) {
         let site = BlockSite { kind: SyscallKind::Accept, fd: Some(fd) };

@@ -47,14 +47,24 @@ pub(crate) fn listen(session: &mut Session, server: ActorId, backlog: i32) -> Re
     }
 }
 
-/// A port of 127.0.0.1 held by a socket of `holder` that is bound and not
-/// listening: nobody listens there, and nobody else can.
-pub(crate) fn unlistened_port(session: &mut Session, holder: ActorId) -> Result<u16, Stop> {
-    let obs = session.call(holder, &sock(SocketOp::BindTcp))?;
-    match values(&obs) {
-        Some([_, _, port]) => Ok(*port as u16),
-        _ => Err(Stop::harness(format!("bind a TCP socket to 127.0.0.1: {}", describe(&obs)))),
+/// A port of 127.0.0.1 that nobody listens on and nobody else can take:
+/// `holder` listens there, connects to itself, accepts, and closes the
+/// listener; the two ends of that connection keep the port. (A socket
+/// bound without listening would hold it too, but a connect to it is not
+/// refused everywhere: xnu drops the SYN without a reset.) A connect or
+/// accept that fails is a deviation of `socket.server.accept`.
+pub(crate) fn unlistened_port(session: &mut Session, holder: ActorId) -> Result<Result<u16, CaseOutcome>, Stop> {
+    let (listener, _, port) = listen(session, holder, 4)?;
+    let obs = session.call(holder, &sock(SocketOp::ConnectTcp { port }))?;
+    if !matches!(obs, Observed::Returned(Reply::Opened { .. })) {
+        return Ok(Err(fail(rules::ACCEPT, format!("connect to a listener on 127.0.0.1 {}", describe(&obs)))));
     }
+    let obs = session.call(holder, &sock(SocketOp::Accept { slot: listener }))?;
+    if !matches!(obs, Observed::Returned(Reply::Opened { .. })) {
+        return Ok(Err(fail(rules::ACCEPT, format!("accept with a client connected {}", describe(&obs)))));
+    }
+    session.call(holder, &crate::protocol::Request::Close { slot: listener })?;
+    Ok(Ok(port))
 }
 
 /// A connection from `client` to `server`: a listener, a blocking connect,

@@ -1,5 +1,5 @@
 //! `socket.tcp.refused`: a connect to a port of 127.0.0.1 that nobody
-//! listens on fails with ECONNREFUSED: at once when blocking; through a
+//! listens on (its listener closed) fails with ECONNREFUSED: at once when blocking; through a
 //! non-blocking socket at once or as EINPROGRESS, then SO_ERROR, once.
 
 use super::unlistened_port;
@@ -10,42 +10,24 @@ use crate::os::errno_name;
 use crate::os::ready::{Interest, Interface};
 use crate::protocol::ready::ReadyOp;
 use crate::protocol::socket::SocketOp;
-use crate::protocol::{Reply, Request};
+use crate::protocol::Request;
 use crate::session::Session;
-use crate::socket::kit::{fail, run_with, sock, values};
+use crate::socket::kit::{run_with, sock, values};
 use crate::socket::rules;
 use crate::timing::Timing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Why nobody listens on the port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Target {
-    /// A socket is bound to it and does not listen.
-    Bound,
-    /// A listener was there, accepted a connection and was closed; the
-    /// connection it accepted stays open and keeps the port.
-    ListenerClosed,
-}
-
 /// A port nobody listens on, and connection attempts to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedCase {
-    /// Why nobody listens.
-    pub target: Target,
     /// One attempt per entry, each through a new socket: non-blocking or not.
     pub attempts: Vec<bool>,
 }
 
 impl fmt::Display for RefusedCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.target {
-            Target::Bound => writeln!(f, "  1. holder: bind a TCP socket to 127.0.0.1, port 0; no listen")?,
-            Target::ListenerClosed => writeln!(
-                f,
-                "  1. holder: listen on 127.0.0.1, accept one client, close the listener (the connection stays)"
-            )?,
-        }
+        writeln!(f, "  1. holder: listen on 127.0.0.1, connect to itself, accept, close the listener (the connection keeps the port)")?;
         for (i, nonblocking) in self.attempts.iter().enumerate() {
             if *nonblocking {
                 writeln!(f, "  {}. client: non-blocking connect to the port; if EINPROGRESS, poll for writable, then SO_ERROR twice", i + 2)?;
@@ -115,25 +97,16 @@ pub fn run_refused(case: &RefusedCase, timing: Timing) -> CaseReport<String> {
 
 fn drive(case: &RefusedCase, session: &mut Session, log: &mut Vec<String>) -> Result<CaseOutcome, Stop> {
     let (holder, client) = (session.spawn()?, session.spawn()?);
-    let port = match case.target {
-        Target::Bound => unlistened_port(session, holder)?,
-        Target::ListenerClosed => {
-            let (listener, _, port) = super::listen(session, holder, 4)?;
-            let obs = session.call(client, &sock(SocketOp::ConnectTcp { port }))?;
-            if !matches!(obs, crate::observed::Observed::Returned(Reply::Opened { .. })) {
-                return Ok(fail(rules::ACCEPT, format!("connect to a listener on 127.0.0.1 {}", describe(&obs))));
-            }
-            let obs = session.call(holder, &sock(SocketOp::Accept { slot: listener }))?;
-            if !matches!(obs, crate::observed::Observed::Returned(Reply::Opened { .. })) {
-                return Ok(fail(rules::ACCEPT, format!("accept with a client connected {}", describe(&obs))));
-            }
-            session.call(holder, &Request::Close { slot: listener })?;
-            port
-        }
+    let port = match unlistened_port(session, holder)? {
+        Ok(port) => port,
+        Err(outcome) => return Ok(outcome),
     };
-    log.push(format!("nobody listens on 127.0.0.1:{port} ({:?})", case.target));
+    log.push(format!("nobody listens on 127.0.0.1:{port}"));
     for &nonblocking in &case.attempts {
-        let obs = session.call(client, &sock(SocketOp::ConnectTcpAttempt { port, nonblocking }))?;
+        let why = "a connect to a port nobody listens on must return (refused, or in progress)";
+        let obs = session
+            .call(client, &sock(SocketOp::ConnectTcpAttempt { port, nonblocking }))
+            .map_err(|s| s.demanded_by(rules::TCP_REFUSED, why))?;
         let Some(&[slot, _, connect]) = values(&obs) else {
             return Err(Stop::harness(format!("a TCP socket to connect: {}", describe(&obs))));
         };
