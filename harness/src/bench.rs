@@ -7,19 +7,25 @@
 //!   the operation, the reply back ([`engine_operations`]);
 //! - the time from issuing an operation that blocks to the engine's
 //!   confirmed `blocked` verdict ([`blocked_confirmation`]);
+//!   and its floor at each evidence level: the same detection without the
+//!   engine ([`raw_blocked_detection_at`]);
+//! - what starting and ending a process costs, beside a raw fork and a raw
+//!   fork + exec ([`spawn_costs`]);
 //! - schedules per second per mechanism ([`schedule_rates`]);
 //! - the whole default `ipc-conform run`: wall time and peak memory
-//!   ([`whole_run`]).
+//!   ([`whole_run`]);
+//! - each figure beside its floor ([`Figures::pair_with_floors`]) and the
+//!   targets judged ([`Figures::judge_targets`]).
 //!
 //! These are figures for a report, never verdicts: nothing here decides
 //! whether the host conforms, and no test asserts on them.
 
 use crate::case::Stop;
-use crate::evidence::BlockSite;
-use crate::evidence::EvidenceKind;
+use crate::evidence::{self, BlockSite, EvidenceKind, Seen, ASLEEP_SAMPLES};
 use crate::observed::Observed;
 use crate::os::entry::{ReadCall, WriteCall};
-use crate::os::{self, proc::SyscallKind, process::SpawnSpec};
+use crate::os::proc::{SyscallKind, ThreadView};
+use crate::os::{self, process::SpawnSpec};
 use crate::protocol::{Reply, Request};
 use crate::runner::{RuleOutcome, RunConfig};
 use crate::session::Session;
@@ -28,7 +34,7 @@ use crate::Role;
 use ipc_conform_spec::Rule;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Instant;
 
@@ -197,6 +203,10 @@ pub struct Figures {
     /// (the level in force is the one above), by level name.
     #[serde(default)]
     pub blocked_by_level: BTreeMap<String, Latency>,
+    /// The floor of [`Figures::blocked_by_level`] at each of those levels
+    /// ([`raw_blocked_detection_at`]), by level name.
+    #[serde(default)]
+    pub raw_blocked_by_level: BTreeMap<String, Latency>,
     /// What starting a process costs: the floors and an actor's start.
     #[serde(default)]
     pub spawn: SpawnCosts,
@@ -204,6 +214,135 @@ pub struct Figures {
     pub schedules: BTreeMap<String, ScheduleRate>,
     /// The whole default run.
     pub run: WholeRun,
+    /// Each engine figure beside its floor measured in this run.
+    #[serde(default)]
+    pub beside_floor: Vec<BesideFloor>,
+    /// The targets of issue 18 and whether this run met them.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+}
+
+/// One engine figure beside its floor, both from the same run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BesideFloor {
+    /// The figure's path in these fields (e.g. `spawn.actor_start.p50_us`).
+    pub figure: String,
+    /// Its value.
+    pub value: f64,
+    /// The floor's path.
+    pub floor: String,
+    /// The floor's value.
+    pub floor_value: f64,
+    /// `value / floor_value`.
+    pub ratio: f64,
+}
+
+/// A target and whether this run met it (a figure to watch, never a test).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The figure's path in these fields (e.g. `engine_to_raw_ratio`).
+    pub figure: String,
+    /// Its value in this run.
+    pub value: f64,
+    /// `at most` or `at least`.
+    pub bound: String,
+    /// The limit.
+    pub limit: f64,
+    /// Whether the value is within the limit.
+    pub met: bool,
+}
+
+/// Schedules per second per mechanism that issue 18 measured before its
+/// work (`ipc-conform bench --json`, this 2-core machine, 2026-12-01); its
+/// target is [`SCHEDULE_GAIN`] times each.
+pub const SCHEDULE_BASELINE: [(&str, f64); 5] =
+    [("file", 98.0), ("pipe", 172.0), ("process", 254.0), ("shm", 196.0), ("socket", 205.0)];
+/// The gain over [`SCHEDULE_BASELINE`] that issue 18 asks for.
+pub const SCHEDULE_GAIN: f64 = 5.0;
+
+impl Figures {
+    /// Pairs every engine figure with its floor: the coordinated operation
+    /// with the raw round trip, the blocked confirmation at each level
+    /// with the raw detection at that level (p50 and p99), an actor's
+    /// start with a raw fork (fork server) and with a raw fork + exec.
+    pub fn pair_with_floors(&self) -> Vec<BesideFloor> {
+        let mut pairs = vec![(
+            "engine_op_us".to_string(),
+            self.engine_op_us,
+            "raw_round_trip_us".to_string(),
+            self.raw_round_trip_us,
+        )];
+        for (level, l) in &self.blocked_by_level {
+            if let Some(raw) = self.raw_blocked_by_level.get(level) {
+                for (q, v, f) in [("p50_us", l.p50_us, raw.p50_us), ("p99_us", l.p99_us, raw.p99_us)] {
+                    pairs.push((
+                        format!("blocked_by_level.{level}.{q}"),
+                        v,
+                        format!("raw_blocked_by_level.{level}.{q}"),
+                        f,
+                    ));
+                }
+            }
+        }
+        let starts = [
+            ("actor_start", &self.spawn.actor_start, "raw_fork", &self.spawn.raw_fork),
+            ("actor_start_exec", &self.spawn.actor_start_exec, "raw_fork_exec", &self.spawn.raw_fork_exec),
+        ];
+        for (name, start, floor, raw) in starts {
+            if let (Some(start), Some(raw)) = (start, raw) {
+                pairs.push((format!("spawn.{name}.p50_us"), start.p50_us, format!("spawn.{floor}.p50_us"), raw.p50_us));
+            }
+        }
+        pairs
+            .into_iter()
+            .map(|(figure, value, floor, floor_value)| BesideFloor {
+                figure,
+                value,
+                floor,
+                floor_value,
+                ratio: value / floor_value.max(f64::MIN_POSITIVE),
+            })
+            .collect()
+    }
+
+    /// Issue 18's targets against this run: the engine operation at most
+    /// 1.5 times the raw round trip; the blocked confirmation at p50 at
+    /// most 250 µs and at p99 at most 5 ms; per mechanism in
+    /// [`SCHEDULE_BASELINE`], at least [`SCHEDULE_GAIN`] times its
+    /// schedules per second; the whole default run at most 15 s and
+    /// 100 MiB. A quick run's whole run is one rule: its wall time is left
+    /// out.
+    pub fn judge_targets(&self) -> Vec<Target> {
+        let at_most = |figure: &str, value: f64, limit: f64| Target {
+            figure: figure.to_string(),
+            value,
+            bound: "at most".to_string(),
+            limit,
+            met: value <= limit,
+        };
+        let mut targets = vec![
+            at_most("engine_to_raw_ratio", self.engine_to_raw_ratio, 1.5),
+            at_most("blocked_p50_us", self.blocked_p50_us, 250.0),
+            at_most("blocked_p99_us", self.blocked_p99_us, 5000.0),
+        ];
+        for (mech, base) in SCHEDULE_BASELINE {
+            if let Some(rate) = self.schedules.get(mech) {
+                let limit = base * SCHEDULE_GAIN;
+                targets.push(Target {
+                    figure: format!("schedules.{mech}.per_sec"),
+                    value: rate.per_sec,
+                    bound: "at least".to_string(),
+                    limit,
+                    met: rate.per_sec >= limit,
+                });
+            }
+        }
+        if !self.quick {
+            targets.push(at_most("run.wall_s", self.run.wall_s, 15.0));
+        }
+        targets.push(at_most("run.peak_rss_mib", self.run.peak_rss_mib, 100.0));
+        targets
+    }
 }
 
 /// What starting a process costs, each from the call to the process being
@@ -243,12 +382,18 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
             let _quiet = os::process::quiet_forks();
             let (r, w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
             drop(w);
-            let (_, out) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            // The read end stays open (the process writes its thread id
+            // into the pipe) until the process is reaped.
+            let (out_r, out) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
             let fds = [(r.as_fd(), PONG_IN_FD), (out.as_fd(), PONG_OUT_FD)];
-            os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
-                .map_err(io_err("spawning the ping-pong process"))?
+            let child = os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
+                .map_err(io_err("spawning the ping-pong process"))?;
+            (child, out_r)
         };
-        child.wait().map_err(io_err("reaping the ping-pong process"))?;
+        let status = child.0.wait().map_err(io_err("reaping the ping-pong process"))?;
+        if !status.success() {
+            return Err(Stop::harness(format!("the ping-pong process, given end of file at once, ended {status}")));
+        }
         fork_exec.push(t.elapsed().as_secs_f64() * 1e6);
         let mut session = Session::new(timing);
         let t = Instant::now();
@@ -275,11 +420,15 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
     })
 }
 
-/// The ping-pong's second process: reads one byte, writes it back, until
-/// end of file.
+/// The ping-pong's second process: writes its thread id (8 bytes, native
+/// order, as [`os::process::current_tid`] gives it) to [`PONG_OUT_FD`],
+/// then reads one byte and writes it back, until end of file.
 fn pong_main() -> i32 {
     // SAFETY: the coordinator placed both ends at these numbers.
     let (input, output) = unsafe { (BorrowedFd::borrow_raw(PONG_IN_FD), BorrowedFd::borrow_raw(PONG_OUT_FD)) };
+    if !write_all(output, &os::process::current_tid().to_ne_bytes()) {
+        return 1;
+    }
     let mut byte = [0u8; 1];
     loop {
         match rustix::io::read(input, &mut byte) {
@@ -288,13 +437,78 @@ fn pong_main() -> i32 {
             Err(rustix::io::Errno::INTR) => continue,
             Err(_) => return 1,
         }
-        loop {
-            match rustix::io::write(output, &byte) {
-                Ok(_) => break,
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return 1,
-            }
+        if !write_all(output, &byte) {
+            return 1;
         }
+    }
+}
+
+/// Writes all of `bytes` (a pipe write of at most `PIPE_BUF` bytes is
+/// whole or nothing); false on an error.
+fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> bool {
+    loop {
+        match rustix::io::write(fd, bytes) {
+            Ok(_) => return true,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The ping-pong process, running: its pipes and its thread id.
+struct Pong {
+    child: std::process::Child,
+    to: OwnedFd,
+    from: OwnedFd,
+    tid: i64,
+}
+
+impl Pong {
+    /// Starts this executable in [`PONG_ROLE`] and reads its thread id.
+    fn start() -> Result<Pong, Stop> {
+        let (child, to, from) = {
+            let _quiet = os::process::quiet_forks();
+            let (ping_r, ping_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            let (pong_r, pong_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            let fds = [(ping_r.as_fd(), PONG_IN_FD), (pong_w.as_fd(), PONG_OUT_FD)];
+            let child = os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
+                .map_err(io_err("spawning the ping-pong process"))?;
+            (child, ping_w, pong_r)
+        };
+        let mut pong = Pong { child, to, from, tid: 0 };
+        let mut tid = [0u8; 8];
+        match rustix::io::read(&pong.from, &mut tid) {
+            Ok(8) => pong.tid = i64::from_ne_bytes(tid),
+            Ok(n) => {
+                return pong
+                    .finish(Err(Stop::harness(format!("the ping-pong process sent {n} bytes of its thread id"))))
+            }
+            Err(e) => return pong.finish(Err(Stop::io("reading the ping-pong's thread id", e.into()))),
+        }
+        Ok(pong)
+    }
+
+    /// One byte there and back.
+    fn exchange(&self, byte: &mut [u8; 1]) -> Result<(), Stop> {
+        rustix::io::write(&self.to, byte).map_err(|e| Stop::io("ping", e.into()))?;
+        match rustix::io::read(&self.from, byte) {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(Stop::harness("the ping-pong process ended early")),
+            Err(e) => Err(Stop::io("pong", e.into())),
+        }
+    }
+
+    /// Ends the process (end of file on its input; a kill too after an
+    /// error), reaps it and passes `result` on.
+    fn finish<T>(self, result: Result<T, Stop>) -> Result<T, Stop> {
+        let Pong { mut child, to, from, .. } = self;
+        drop(to);
+        drop(from);
+        if result.is_err() {
+            let _ = os::process::kill_group(child.id() as i32, nix::sys::signal::Signal::SIGKILL);
+        }
+        let _ = child.wait();
+        result
     }
 }
 
@@ -306,42 +520,69 @@ fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> Stop + '_ {
 /// (this executable in [`PONG_ROLE`]) over two pipes, plain `read`/`write`.
 /// Returns microseconds per round trip.
 pub fn raw_round_trips(n: u32) -> Result<f64, Stop> {
-    let (mut child, to_pong, from_pong) = {
-        let _quiet = os::process::quiet_forks();
-        let (ping_r, ping_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
-        let (pong_r, pong_w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
-        let fds = [(ping_r.as_fd(), PONG_IN_FD), (pong_w.as_fd(), PONG_OUT_FD)];
-        let child = os::process::spawn_self(&SpawnSpec { role: PONG_ROLE.0, args: &[], fds: &fds })
-            .map_err(io_err("spawning the ping-pong process"))?;
-        (child, ping_w, pong_r)
-    };
+    let pong = Pong::start()?;
     let result = (|| {
         let mut byte = [7u8; 1];
-        let exchange = |byte: &mut [u8; 1]| -> Result<(), Stop> {
-            rustix::io::write(&to_pong, byte).map_err(|e| Stop::io("ping", e.into()))?;
-            match rustix::io::read(&from_pong, byte) {
-                Ok(1) => Ok(()),
-                Ok(_) => Err(Stop::harness("the ping-pong process ended early")),
-                Err(e) => Err(Stop::io("pong", e.into())),
-            }
-        };
         for _ in 0..(n / 10).max(1) {
-            exchange(&mut byte)?;
+            pong.exchange(&mut byte)?;
         }
         let start = Instant::now();
         for _ in 0..n {
-            exchange(&mut byte)?;
+            pong.exchange(&mut byte)?;
         }
         Ok(start.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1)))
     })();
-    drop(to_pong);
-    drop(from_pong);
-    if result.is_err() {
-        let _ = os::process::kill_group(child.id() as i32, nix::sys::signal::Signal::SIGKILL);
-    }
-    let _ = child.wait();
-    result
+    pong.finish(result)
 }
+
+/// The floor of a blocked confirmation at evidence level `level`: `n`
+/// times, one raw round trip with the ping-pong process (which then goes
+/// back to `read(2)` of its empty input pipe), then its thread's views
+/// sampled in a tight loop, no pause, until they show it blocked at that
+/// level: asleep in `read` on [`PONG_IN_FD`] (`proc`), or asleep in
+/// [`ASLEEP_SAMPLES`] consecutive samples (`wchan`, `thread-state`), as
+/// [`evidence::look`] judges for the engine. No control protocol, no
+/// actor. Returns the samples in microseconds, sorted.
+pub fn raw_blocked_detection_at(n: u32, level: EvidenceKind) -> Result<Vec<f64>, Stop> {
+    let pong = Pong::start()?;
+    let result = (|| {
+        let view = ThreadView::open(pong.child.id() as i32, pong.tid);
+        let site = BlockSite { kind: SyscallKind::Read, fd: Some(PONG_IN_FD) };
+        let mut samples = Vec::with_capacity(n as usize);
+        let mut byte = [7u8; 1];
+        for _ in 0..n {
+            let start = Instant::now();
+            pong.exchange(&mut byte)?;
+            let mut asleep = 0;
+            loop {
+                match evidence::look(&view, level, site) {
+                    Seen::Proc(_) => break,
+                    Seen::Asleep(_) => {
+                        asleep += 1;
+                        if asleep >= ASLEEP_SAMPLES {
+                            break;
+                        }
+                    }
+                    Seen::Nothing => asleep = 0,
+                    Seen::Refused(e) => return Err(Stop::harness(format!("the {level} view was refused: {e}"))),
+                }
+                if start.elapsed() > RAW_DETECTION_GUARD {
+                    return Err(Stop::hung(
+                        None,
+                        format!("the ping-pong process was not seen blocked at {level} within {RAW_DETECTION_GUARD:?}"),
+                    ));
+                }
+            }
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples)
+    })();
+    pong.finish(result)
+}
+
+/// The liveness guard of one raw blocked detection.
+const RAW_DETECTION_GUARD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Times `n` coordinated operations: `Session::call` of a
 /// `SetNonblock` on a pipe end an actor holds (request, the `fcntl`, the
@@ -532,17 +773,19 @@ pub fn measure(
     let blocked = blocked_confirmation(samples.blocked, cfg.timing)?;
     // Every level the host offers, down to thread-state (a timeout's
     // latency is the bounded wait itself: not worth measuring).
-    let mut blocked_by_level = BTreeMap::new();
+    let (mut blocked_by_level, mut raw_blocked_by_level) = (BTreeMap::new(), BTreeMap::new());
     for level in EvidenceKind::ALL.into_iter().filter(|l| *l >= cfg.evidence.best && *l < EvidenceKind::Timeout) {
         let sorted = blocked_confirmation_at(samples.blocked.min(500), cfg.timing, level)?;
         blocked_by_level.insert(level.as_str().to_string(), Latency::of(&sorted));
+        let raw = raw_blocked_detection_at(samples.blocked.min(500), level)?;
+        raw_blocked_by_level.insert(level.as_str().to_string(), Latency::of(&raw));
     }
     let spawn = spawn_costs(samples.spawns, cfg.timing)?;
     let mut cfg = cfg.clone();
     cfg.out_dir = out.to_path_buf();
     let schedules = schedule_rates(rules, samples.cases_per_rule, &cfg, check);
     let run = whole_run(run_args, run_report)?;
-    Ok(Figures {
+    let mut figures = Figures {
         tool: "ipc-conform".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         machine: Machine::current(),
@@ -557,10 +800,16 @@ pub fn measure(
         blocked_p99_us: quantile(&blocked, 0.99),
         blocked_max_us: blocked.last().copied().unwrap_or(0.0),
         blocked_by_level,
+        raw_blocked_by_level,
         spawn,
         schedules,
         run,
-    })
+        beside_floor: Vec::new(),
+        targets: Vec::new(),
+    };
+    figures.beside_floor = figures.pair_with_floors();
+    figures.targets = figures.judge_targets();
+    Ok(figures)
 }
 
 /// The figures as a person reads them.
@@ -590,6 +839,12 @@ pub fn render(f: &Figures) -> String {
     for (level, l) in &f.blocked_by_level {
         out.push_str(&format!(
             "  at {:<22} p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
+            level, l.p50_us, l.p99_us, l.max_us, l.samples
+        ));
+    }
+    for (level, l) in &f.raw_blocked_by_level {
+        out.push_str(&format!(
+            "  floor at {:<16} p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
             level, l.p50_us, l.p99_us, l.max_us, l.samples
         ));
     }
@@ -627,12 +882,128 @@ pub fn render(f: &Figures) -> String {
     for rule in &f.run.not_passed {
         out.push_str(&format!("  not passed: {rule}\n"));
     }
+    out.push_str("beside the floor\n");
+    for b in &f.beside_floor {
+        out.push_str(&format!(
+            "  {:<36} {:>9.1} / {:<42} {:>9.1} = {:.2}x\n",
+            b.figure, b.value, b.floor, b.floor_value, b.ratio
+        ));
+    }
+    out.push_str("targets\n");
+    for t in &f.targets {
+        out.push_str(&format!(
+            "  {:<36} {:>9.1}  {} {:<8} {}\n",
+            t.figure,
+            t.value,
+            t.bound,
+            t.limit,
+            if t.met { "met" } else { "missed" }
+        ));
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn latency(p50_us: f64, p99_us: f64) -> Latency {
+        Latency { p50_us, p99_us, max_us: p99_us, samples: 10 }
+    }
+
+    fn rate(per_sec: f64) -> ScheduleRate {
+        ScheduleRate { rules: 1, cases: 10, seconds: 10.0 / per_sec, per_sec, not_passed: Vec::new() }
+    }
+
+    fn figures(quick: bool) -> Figures {
+        Figures {
+            tool: "ipc-conform".into(),
+            version: "0".into(),
+            machine: Machine::current(),
+            quick,
+            samples: Samples::QUICK,
+            raw_round_trips_per_sec: 50_000.0,
+            raw_round_trip_us: 20.0,
+            engine_ops_per_sec: 33_333.0,
+            engine_op_us: 30.0,
+            engine_to_raw_ratio: 1.5,
+            blocked_p50_us: 251.0,
+            blocked_p99_us: 900.0,
+            blocked_max_us: 1000.0,
+            blocked_by_level: [("proc".to_string(), latency(60.0, 200.0)), ("wchan".to_string(), latency(90.0, 300.0))]
+                .into(),
+            raw_blocked_by_level: [("proc".to_string(), latency(30.0, 50.0))].into(),
+            spawn: SpawnCosts {
+                raw_fork: Some(latency(300.0, 400.0)),
+                raw_fork_exec: Some(latency(1600.0, 1800.0)),
+                actor_start: Some(latency(450.0, 500.0)),
+                actor_start_exec: None,
+                actor_end: Some(latency(200.0, 250.0)),
+            },
+            schedules: [
+                ("pipe".to_string(), rate(860.0)),
+                ("file".to_string(), rate(100.0)),
+                ("memfd".to_string(), rate(1.0)),
+            ]
+            .into(),
+            run: WholeRun {
+                args: Vec::new(),
+                exit_code: Some(0),
+                not_passed: Vec::new(),
+                wall_s: 16.0,
+                peak_rss_mib: 12.0,
+            },
+            beside_floor: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_figure_stands_beside_the_floor_it_has_in_the_same_run() {
+        let pairs = figures(false).pair_with_floors();
+        let named: Vec<(&str, &str, f64)> =
+            pairs.iter().map(|b| (b.figure.as_str(), b.floor.as_str(), (b.ratio * 100.0).round() / 100.0)).collect();
+        assert_eq!(
+            named,
+            vec![
+                ("engine_op_us", "raw_round_trip_us", 1.5),
+                ("blocked_by_level.proc.p50_us", "raw_blocked_by_level.proc.p50_us", 2.0),
+                ("blocked_by_level.proc.p99_us", "raw_blocked_by_level.proc.p99_us", 4.0),
+                ("spawn.actor_start.p50_us", "spawn.raw_fork.p50_us", 1.5),
+            ],
+            "a level or a start without its floor has no pair"
+        );
+    }
+
+    #[test]
+    fn targets_are_judged_with_their_bounds_inclusive() {
+        let judged = |quick| -> Vec<(String, bool)> {
+            figures(quick).judge_targets().into_iter().map(|t| (t.figure, t.met)).collect()
+        };
+        let full = judged(false);
+        let expect = |pairs: &[(&str, bool)]| -> Vec<(String, bool)> {
+            pairs.iter().map(|(f, m)| (f.to_string(), *m)).collect()
+        };
+        assert_eq!(
+            full,
+            expect(&[
+                ("engine_to_raw_ratio", true),
+                ("blocked_p50_us", false),
+                ("blocked_p99_us", true),
+                ("schedules.file.per_sec", false),
+                ("schedules.pipe.per_sec", true),
+                ("run.wall_s", false),
+                ("run.peak_rss_mib", true),
+            ]),
+            "mechanisms without a baseline have no target"
+        );
+        let quick = judged(true);
+        assert!(
+            !quick.iter().any(|(f, _)| f == "run.wall_s"),
+            "a quick run's one-rule run has no wall target: {quick:?}"
+        );
+        assert_eq!(quick.len(), full.len() - 1);
+    }
 
     #[test]
     fn a_runs_report_names_the_rules_that_did_not_pass() {

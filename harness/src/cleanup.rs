@@ -45,9 +45,27 @@ pub fn register_dir(path: &Path) {
     lock(&DIRS).insert(path.to_path_buf());
 }
 
-/// The directory is removed.
-pub fn unregister_dir(path: &Path) {
+/// Removes a scratch directory of this run and takes it off the list,
+/// both under the clean-up's guard: an emergency clean-up either waits for
+/// both or finds the directory still listed and removes it itself. (Taken
+/// off the list first and removed after, an interruption in between left
+/// the directory behind: CI saw it once.)
+pub fn remove_dir(path: &Path) {
+    let _removing = creating();
+    let _ = std::fs::remove_dir_all(path);
     lock(&DIRS).remove(path);
+}
+
+/// Whether `path` is on the list of directories an emergency removes.
+pub fn dir_registered(path: &Path) -> bool {
+    lock(&DIRS).contains(path)
+}
+
+/// Takes the clean-up's guard exclusively, as [`emergency`] does, but
+/// gives it back when dropped (tests of the guard's discipline).
+#[cfg(test)]
+pub(crate) fn hold_teardown() -> std::sync::RwLockWriteGuard<'static, ()> {
+    TEARDOWN.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Kills every registered process group and removes every registered

@@ -60,6 +60,50 @@ impl BlockSite {
     }
 }
 
+/// How many consecutive samples must show the thread asleep, with no
+/// reply, at the levels that see only that it sleeps.
+pub const ASLEEP_SAMPLES: u32 = 3;
+
+/// What one sample of a thread showed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Asleep in the expected call on the expected descriptor.
+    Proc(WaitState),
+    /// Asleep (what the view names).
+    Asleep(String),
+    /// Not (yet) asleep where the call would wait.
+    Nothing,
+    /// The view was refused.
+    Refused(ViewError),
+}
+
+/// One sample of `view` at evidence level `level`, judged against `site`:
+/// the one place that says what each level takes as a sign of sleeping in
+/// the call (the engine's [`crate::session::Session::invoke`] and the
+/// bench's raw floor both sample through it). `Proc` is proof on its own;
+/// `Asleep` counts only in [`ASLEEP_SAMPLES`] consecutive samples with no
+/// reply after them; `timeout` looks at nothing.
+pub fn look(view: &ThreadView, level: EvidenceKind, site: BlockSite) -> Seen {
+    match level {
+        EvidenceKind::Timeout => Seen::Nothing,
+        EvidenceKind::Proc => match view.sample() {
+            Ok(ws) if site.matches(&ws) => Seen::Proc(ws),
+            Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
+            Err(e) => Seen::Refused(e),
+        },
+        EvidenceKind::Wchan => match (view.state(), view.wchan()) {
+            (Ok(s), Ok(w)) if site.asleep(s) && !w.is_empty() && w != "0" => Seen::Asleep(w),
+            (Ok(_), Ok(_)) | (Err(ViewError::Gone), _) | (_, Err(ViewError::Gone)) => Seen::Nothing,
+            (Err(e), _) | (_, Err(e)) => Seen::Refused(e),
+        },
+        EvidenceKind::ThreadState => match view.state() {
+            Ok(s) if site.asleep(s) => Seen::Asleep(format!("state {s}")),
+            Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
+            Err(e) => Seen::Refused(e),
+        },
+    }
+}
+
 /// Why the engine believes an operation is blocked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Evidence {

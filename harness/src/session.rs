@@ -13,7 +13,7 @@
 //! kills every actor's process group and reaps it.
 
 use crate::case::Stop;
-use crate::evidence::{BlockSite, Evidence, EvidenceKind, EvidenceTally};
+use crate::evidence::{self, BlockSite, Evidence, EvidenceKind, EvidenceTally, Seen, ASLEEP_SAMPLES};
 use crate::observed::{Death, Observed};
 use crate::os::proc::{wait_state, ThreadView, ViewError, WaitState};
 use crate::os::{self, process::SpawnSpec};
@@ -33,18 +33,6 @@ impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "actor {}", self.0)
     }
-}
-
-/// What one sample of an actor's thread showed.
-enum Seen {
-    /// Asleep in the expected call on the expected descriptor.
-    Proc(WaitState),
-    /// Asleep (what the view names).
-    Asleep(String),
-    /// Not (yet) asleep where the call would wait.
-    Nothing,
-    /// The view was refused.
-    Refused(ViewError),
 }
 
 /// One frame from an actor.
@@ -100,10 +88,6 @@ struct ActorHandle {
     /// Its thread's views, opened at the first invoke.
     view: Option<ThreadView>,
 }
-
-/// How many consecutive samples must show the thread asleep, with no
-/// reply, at the levels that see only that it sleeps.
-const ASLEEP_SAMPLES: u32 = 3;
 
 /// One test case's actors.
 pub struct Session {
@@ -321,23 +305,9 @@ impl Session {
                 }
                 continue;
             }
-            let seen = match (&self.actors[id.0].view, level) {
-                (_, EvidenceKind::Timeout) | (None, _) => Seen::Nothing,
-                (Some(view), EvidenceKind::Proc) => match view.sample() {
-                    Ok(ws) if site.matches(&ws) => Seen::Proc(ws),
-                    Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
-                    Err(e) => Seen::Refused(e),
-                },
-                (Some(view), EvidenceKind::Wchan) => match (view.state(), view.wchan()) {
-                    (Ok(s), Ok(w)) if site.asleep(s) && !w.is_empty() && w != "0" => Seen::Asleep(w),
-                    (Ok(_), Ok(_)) | (Err(ViewError::Gone), _) | (_, Err(ViewError::Gone)) => Seen::Nothing,
-                    (Err(e), _) | (_, Err(e)) => Seen::Refused(e),
-                },
-                (Some(view), EvidenceKind::ThreadState) => match view.state() {
-                    Ok(s) if site.asleep(s) => Seen::Asleep(format!("state {s}")),
-                    Ok(_) | Err(ViewError::Gone) => Seen::Nothing,
-                    Err(e) => Seen::Refused(e),
-                },
+            let seen = match &self.actors[id.0].view {
+                Some(view) => evidence::look(view, level, site),
+                None => Seen::Nothing,
             };
             match seen {
                 Seen::Proc(mut ws) => {

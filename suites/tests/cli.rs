@@ -135,15 +135,20 @@ const BENCH_FIELDS: &[&str] = &[
     "blocked_p99_us",
     "blocked_max_us",
     "blocked_by_level",
+    "raw_blocked_by_level",
     "spawn",
     "schedules",
     "run",
+    "beside_floor",
+    "targets",
 ];
 const BENCH_MACHINE_FIELDS: &[&str] = &["os", "kernel", "arch", "cores", "cpu"];
 const BENCH_SAMPLES_FIELDS: &[&str] = &["round_trips", "operations", "blocked", "cases_per_rule", "spawns"];
 const BENCH_SPAWN_FIELDS: &[&str] = &["raw_fork", "raw_fork_exec", "actor_start", "actor_start_exec", "actor_end"];
 const BENCH_SCHEDULE_FIELDS: &[&str] = &["rules", "cases", "seconds", "per_sec", "not_passed"];
 const BENCH_RUN_FIELDS: &[&str] = &["args", "exit_code", "not_passed", "wall_s", "peak_rss_mib"];
+const BENCH_BESIDE_FIELDS: &[&str] = &["figure", "value", "floor", "floor_value", "ratio"];
+const BENCH_TARGET_FIELDS: &[&str] = &["figure", "value", "bound", "limit", "met"];
 
 fn keys(v: &serde_json::Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
@@ -181,6 +186,42 @@ fn bench_json_quick_prints_every_documented_figure() {
         assert_eq!(keys(l), sorted(&["p50_us", "p99_us", "max_us", "samples"]), "{level}");
         assert!(l["p50_us"].as_f64().unwrap() > 0.0 && l["samples"].as_u64().unwrap() > 0, "{level}: {l}");
     }
+    // The floor of each level, measured in the same run.
+    let raw_levels = json["raw_blocked_by_level"].as_object().expect("raw_blocked_by_level is an object");
+    assert_eq!(raw_levels.keys().collect::<Vec<_>>(), levels.keys().collect::<Vec<_>>(), "a floor for every level");
+    for (level, l) in raw_levels {
+        assert_eq!(keys(l), sorted(&["p50_us", "p99_us", "max_us", "samples"]), "{level}");
+        assert!(l["p50_us"].as_f64().unwrap() > 0.0 && l["samples"].as_u64().unwrap() > 0, "{level}: {l}");
+    }
+    let beside = json["beside_floor"].as_array().expect("beside_floor is a list");
+    let figures: Vec<&str> = beside.iter().map(|b| b["figure"].as_str().unwrap_or("?")).collect();
+    for f in ["engine_op_us", "spawn.actor_start.p50_us", "spawn.actor_start_exec.p50_us"] {
+        assert!(figures.contains(&f), "{f} is not beside its floor: {figures:?}");
+    }
+    for level in levels.keys() {
+        assert!(figures.contains(&format!("blocked_by_level.{level}.p50_us").as_str()), "{level}: {figures:?}");
+    }
+    for b in beside {
+        assert_eq!(keys(b), sorted(BENCH_BESIDE_FIELDS), "{b}");
+        let (v, f, r) =
+            (b["value"].as_f64().unwrap(), b["floor_value"].as_f64().unwrap(), b["ratio"].as_f64().unwrap());
+        assert!(f > 0.0 && (r - v / f).abs() < 1e-6 * r.max(1.0), "{b}");
+    }
+    let targets = json["targets"].as_array().expect("targets is a list");
+    let named: Vec<&str> = targets.iter().map(|t| t["figure"].as_str().unwrap_or("?")).collect();
+    for f in ["engine_to_raw_ratio", "blocked_p50_us", "blocked_p99_us", "schedules.pipe.per_sec", "run.peak_rss_mib"] {
+        assert!(named.contains(&f), "no target for {f}: {named:?}");
+    }
+    for t in targets {
+        assert_eq!(keys(t), sorted(BENCH_TARGET_FIELDS), "{t}");
+        let (v, l) = (t["value"].as_f64().unwrap(), t["limit"].as_f64().unwrap());
+        let met = match t["bound"].as_str() {
+            Some("at most") => v <= l,
+            Some("at least") => v >= l,
+            other => panic!("bound {other:?}: {t}"),
+        };
+        assert_eq!(t["met"], met, "{t}");
+    }
     assert_eq!(keys(&json["spawn"]), sorted(BENCH_SPAWN_FIELDS));
     for f in BENCH_SPAWN_FIELDS {
         let l = &json["spawn"][f];
@@ -200,6 +241,7 @@ fn bench_json_quick_prints_every_documented_figure() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let perf = &readme[readme.find("## Performance").expect("README has a Performance section")..];
     let every = BENCH_FIELDS.iter().chain(BENCH_MACHINE_FIELDS).chain(BENCH_SAMPLES_FIELDS);
+    let every = every.chain(BENCH_BESIDE_FIELDS).chain(BENCH_TARGET_FIELDS);
     for f in every.chain(BENCH_SPAWN_FIELDS).chain(BENCH_SCHEDULE_FIELDS) {
         assert!(perf.contains(&format!("`{f}`")), "README's Performance section does not document `{f}`");
     }
