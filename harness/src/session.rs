@@ -43,6 +43,9 @@ enum Frame {
     Started,
     /// The operation in flight is still making progress.
     Progress,
+    /// Nothing within the control channel's receive timeout
+    /// ([`CHANNEL_WAIT`]).
+    Nothing,
 }
 
 /// The operation an actor was sent and has not answered yet.
@@ -87,7 +90,16 @@ struct ActorHandle {
     death: Option<Death>,
     /// Its thread's views, opened at the first invoke.
     view: Option<ThreadView>,
+    /// Whether a receive on `ctrl` returns within [`CHANNEL_WAIT`] (the
+    /// timeout was set); if not, a wait polls before it receives.
+    timed: bool,
 }
+
+/// How long one receive on a control channel waits before the waiting
+/// loop looks at its deadline again (`SO_RCVTIMEO` on the coordinator's
+/// end): the wait for a reply is then the receive itself, one system call,
+/// rather than a `poll(2)` and a receive.
+const CHANNEL_WAIT: Duration = Duration::from_millis(100);
 
 /// One test case's actors.
 pub struct Session {
@@ -176,6 +188,7 @@ impl Session {
             (Proc::Exec(c), pid)
         };
         drop(theirs);
+        let timed = os::socket::set_channel_receive_timeout(ours.as_fd(), CHANNEL_WAIT).is_ok();
         crate::cleanup::register_group(pid);
         drop(creating);
         let id = ActorId(self.actors.len());
@@ -189,6 +202,7 @@ impl Session {
             ending: false,
             death: None,
             view: None,
+            timed,
         });
         match self.await_reply(id, self.timing.deadline)? {
             Observed::Returned(Reply::Hello { tid, .. }) => {
@@ -301,7 +315,7 @@ impl Session {
                 match self.take_frame(id)? {
                     Frame::Reply(observed) => return Ok(observed),
                     Frame::Progress => start = Instant::now(),
-                    Frame::Started => {}
+                    Frame::Started | Frame::Nothing => {}
                 }
                 continue;
             }
@@ -418,7 +432,7 @@ impl Session {
                 match self.take_frame(id)? {
                     Frame::Reply(observed) => return Ok(Some((id, observed))),
                     Frame::Progress => start = Instant::now(),
-                    Frame::Started => {}
+                    Frame::Started | Frame::Nothing => {}
                 }
             }
         }
@@ -571,11 +585,13 @@ impl Session {
         let mut start = Instant::now();
         loop {
             let left = deadline.saturating_sub(start.elapsed());
-            if self.readable(id, left.min(Duration::from_millis(100)))? {
+            // A timed channel waits in the receive itself; another polls
+            // first, so that the receive does not block past the deadline.
+            if self.actors[id.0].timed || self.readable(id, left.min(CHANNEL_WAIT))? {
                 match self.take_frame(id)? {
                     Frame::Reply(observed) => return Ok(Some(observed)),
                     Frame::Started if until_started => return Ok(None),
-                    Frame::Started => continue,
+                    Frame::Started | Frame::Nothing => {}
                     // No progress within the deadline is what `hung` means.
                     Frame::Progress => start = Instant::now(),
                 }
@@ -598,6 +614,7 @@ impl Session {
         let mut fds = Vec::new();
         let received = actor.rx.recv::<Reply>(actor.ctrl.as_fd(), &mut fds);
         match received {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Frame::Nothing),
             Ok(Some(Reply::Started)) => Ok(Frame::Started),
             Ok(Some(Reply::Progress(_))) => Ok(Frame::Progress),
             Ok(Some(Reply::Refused(why))) => {

@@ -541,6 +541,19 @@ pub fn set_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> 
         .map_err(io::Error::from)
 }
 
+/// Sets the receive timeout of one of the harness's own control channels
+/// (`setsockopt(SO_RCVTIMEO)`), never through a deviation: a receive that
+/// finds nothing within `timeout` fails with `EAGAIN`.
+///
+/// # References
+/// - POSIX.1-2017 XSH `setsockopt()`: SO_RCVTIMEO; XSH `recvmsg()`:
+///   `EAGAIN` when the timeout expires.
+/// - socket(7) (Linux), setsockopt(2) (macOS).
+pub fn set_channel_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<()> {
+    rustix::net::sockopt::set_socket_timeout(fd, rustix::net::sockopt::Timeout::Recv, Some(timeout))
+        .map_err(io::Error::from)
+}
+
 /// Sends one descriptor over a unix socket with one byte of data.
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
     keep_hidden_copies(&[fd])?;
