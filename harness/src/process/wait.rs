@@ -220,6 +220,9 @@ struct Child {
     pidfd: bool,
     /// Its latest stop or continue, and whether it was reported.
     job: Job,
+    /// Whether it was ever stopped or continued: the `SIGCHLD` each of
+    /// those sends may come late (see [`WaitModel::pending`]).
+    had_job: bool,
 }
 
 /// The latest job-control event of a child.
@@ -263,6 +266,7 @@ impl Child {
             ended_epoch: None,
             pidfd: false,
             job: Job::None,
+            had_job: false,
         }
     }
 }
@@ -276,9 +280,6 @@ pub struct WaitModel {
     mode: SigchldMode,
     /// Per supervisor: how many times it has taken `SIGCHLD`.
     epoch: Vec<u64>,
-    /// Per supervisor: a child stopped or continued since `SIGCHLD` was
-    /// last taken (which sends one too).
-    job_signal: Vec<bool>,
     /// Statuses judged (an observation).
     reaped: u64,
     /// Forks the host refused (then the child is not there to judge).
@@ -297,28 +298,32 @@ impl WaitModel {
     /// No children yet, `SIGCHLD` treated as `mode`.
     pub fn with_mode(supervisors: u8, mode: SigchldMode) -> WaitModel {
         let n = usize::from(supervisors);
-        WaitModel {
-            children: vec![Vec::new(); n],
-            mode,
-            epoch: vec![0; n],
-            job_signal: vec![false; n],
-            reaped: 0,
-            refused: 0,
-        }
+        WaitModel { children: vec![Vec::new(); n], mode, epoch: vec![0; n], reaped: 0, refused: 0 }
     }
 
     /// `SIGCHLD` taken: pending is owed when a child released since the
     /// last ask is known to have ended; allowed when some child released
-    /// by now was not known to have ended before the last ask.
+    /// by now was not known to have ended before the last ask, or when
+    /// some child ever stopped or continued was not known to have ended
+    /// before the last ask.
+    ///
+    /// A stop's or a continue's `SIGCHLD` may come late: the stopped or
+    /// continued child sends it itself, when it next runs, after `waitid`
+    /// can already report the stop or the continue (Linux
+    /// `kernel/signal.c`: `prepare_signal` marks `SIGNAL_CLD_CONTINUED`
+    /// and the child's `get_signal` notifies the parent; `do_signal_stop`
+    /// notifies after dropping the lock under which the stop became
+    /// visible). It may therefore be pending at any ask until the child is
+    /// known to have ended; a flake run saw one an ask after its continue.
     fn pending(&mut self, a: u8, values: &[i64]) -> Result<(), Violation> {
         let e = self.epoch[usize::from(a)];
         let kids = self.kids(a);
         let owed = self.mode == SigchldMode::Blocked
             && kids.iter().any(|c| c.released && c.released_epoch == e && c.ended_epoch == Some(e));
         let allowed = self.mode == SigchldMode::Blocked
-            && (kids.iter().any(|c| c.released && c.pid.is_some() && c.ended_epoch.is_none_or(|k| k >= e))
-                || self.job_signal[usize::from(a)]);
-        self.job_signal[usize::from(a)] = false;
+            && kids
+                .iter()
+                .any(|c| ((c.released && c.pid.is_some()) || c.had_job) && c.ended_epoch.is_none_or(|k| k >= e));
         let pending = match values {
             [0] => false,
             [1] => true,
@@ -727,12 +732,13 @@ impl Checker for WaitModel {
             (Op::Stop(i), Reply::Done) => {
                 let c = &mut self.children[usize::from(a)][usize::from(i)];
                 c.job = Job::Stopped { reported: false, stale: c.job == Job::Continued { reported: false } };
-                self.job_signal[usize::from(a)] = true;
+                c.had_job = true;
                 Ok(())
             }
             (Op::Continue(i), Reply::Done) => {
-                self.children[usize::from(a)][usize::from(i)].job = Job::Continued { reported: false };
-                self.job_signal[usize::from(a)] = true;
+                let c = &mut self.children[usize::from(a)][usize::from(i)];
+                c.job = Job::Continued { reported: false };
+                c.had_job = true;
                 Ok(())
             }
             (Op::Stop(_) | Op::Continue(_), other) => Err(violation(
@@ -888,6 +894,33 @@ mod tests {
         step(&mut m, Op::Release(0), Reply::Done).unwrap();
         step(&mut m, job(Some(0), false), Reply::Values(vec![100, 1, 0])).unwrap();
         step(&mut m, job(Some(0), true), Reply::Errno(libc::ECHILD)).unwrap();
+    }
+
+    #[test]
+    fn a_stop_or_continue_may_raise_sigchld_late_until_its_child_has_ended() {
+        // Seen in a flake run: SIGCHLD pending an ask after the ask that
+        // followed a continue (the continued child sends it when it next
+        // runs, after waitid can report the continue).
+        let mut m = WaitModel::new(1);
+        step(&mut m, Op::Spawn(Fate::Exit(0)), Reply::Values(vec![100])).unwrap();
+        step(&mut m, Op::Pending, Reply::Values(vec![0])).unwrap();
+        let never = m.clone();
+        step(&mut m, Op::Stop(0), Reply::Done).unwrap();
+        step(&mut m, Op::Continue(0), Reply::Done).unwrap();
+        step(&mut m, Op::Pending, Reply::Values(vec![0])).unwrap();
+        step(&mut m, Op::Pending, Reply::Values(vec![1])).unwrap();
+        step(&mut m, Op::Pending, Reply::Values(vec![1])).unwrap();
+        // A child never stopped or continued, not released: nothing may
+        // pend.
+        let v = step(&mut never.clone(), Op::Pending, Reply::Values(vec![1])).unwrap_err();
+        assert_eq!(v.rules, vec![rules::SIGCHLD]);
+        // Once the child's end is known and taken, its stops and continues
+        // can send nothing more.
+        step(&mut m, Op::Release(0), Reply::Done).unwrap();
+        step(&mut m, Op::Reap { child: Some(0), nohang: false }, Reply::Values(vec![100, 1, 0])).unwrap();
+        step(&mut m, Op::Pending, Reply::Values(vec![1])).unwrap();
+        let v = step(&mut m, Op::Pending, Reply::Values(vec![1])).unwrap_err();
+        assert_eq!(v.rules, vec![rules::SIGCHLD], "pending after the ended child's SIGCHLD was taken");
     }
 
     #[test]
