@@ -378,7 +378,7 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
         os::process::fork_and_reap().map_err(io_err("fork"))?;
         fork.push(t.elapsed().as_secs_f64() * 1e6);
         let t = Instant::now();
-        let mut child = {
+        let (mut child, _tid_pipe) = {
             let _quiet = os::process::quiet_forks();
             let (r, w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
             drop(w);
@@ -390,7 +390,7 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
                 .map_err(io_err("spawning the ping-pong process"))?;
             (child, out_r)
         };
-        let status = child.0.wait().map_err(io_err("reaping the ping-pong process"))?;
+        let status = child.wait().map_err(io_err("reaping the ping-pong process"))?;
         if !status.success() {
             return Err(Stop::harness(format!("the ping-pong process, given end of file at once, ended {status}")));
         }

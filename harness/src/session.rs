@@ -91,7 +91,8 @@ struct ActorHandle {
     /// Its thread's views, opened at the first invoke.
     view: Option<ThreadView>,
     /// Whether a receive on `ctrl` returns within [`CHANNEL_WAIT`] (the
-    /// timeout was set); if not, a wait polls before it receives.
+    /// host honours the timeout and it was set); if not, a wait polls
+    /// before it receives.
     timed: bool,
 }
 
@@ -188,7 +189,8 @@ impl Session {
             (Proc::Exec(c), pid)
         };
         drop(theirs);
-        let timed = os::socket::set_channel_receive_timeout(ours.as_fd(), CHANNEL_WAIT).is_ok();
+        let timed = os::socket::channel_receive_timeout_holds()
+            && os::socket::set_channel_receive_timeout(ours.as_fd(), CHANNEL_WAIT).is_ok();
         crate::cleanup::register_group(pid);
         drop(creating);
         let id = ActorId(self.actors.len());
@@ -588,9 +590,14 @@ impl Session {
             // A timed channel waits in the receive itself; another polls
             // first, so that the receive does not block past the deadline.
             if self.actors[id.0].timed || self.readable(id, left.min(CHANNEL_WAIT))? {
+                let receiving = Instant::now();
                 match self.take_frame(id)? {
                     Frame::Reply(observed) => return Ok(Some(observed)),
                     Frame::Started if until_started => return Ok(None),
+                    // A receive that gave up long before its timeout (a
+                    // receive refused at once): poll from now on rather
+                    // than spin.
+                    Frame::Nothing if receiving.elapsed() < CHANNEL_WAIT / 2 => self.actors[id.0].timed = false,
                     Frame::Started | Frame::Nothing => {}
                     // No progress within the deadline is what `hung` means.
                     Frame::Progress => start = Instant::now(),

@@ -554,6 +554,39 @@ pub fn set_channel_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Durat
         .map_err(io::Error::from)
 }
 
+/// Whether this host honours [`set_channel_receive_timeout`]: a receive
+/// on a fresh control pair with a 1 ms timeout and nothing sent must fail
+/// with `EAGAIN` within a second (a host that accepts the option and
+/// ignores it, as some sandboxes may, would leave a wait for a hung actor
+/// blocked for good). The receive runs in a thread of its own; if it has
+/// not returned within the second, a byte sent to it ends it. Asked once
+/// per process.
+pub fn channel_receive_timeout_holds() -> bool {
+    static HOLDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HOLDS.get_or_init(|| {
+        let _quiet = super::process::quiet_forks();
+        let Ok((waiter, sender)) = super::fd::control_pair() else { return false };
+        if set_channel_receive_timeout(waiter.as_fd(), std::time::Duration::from_millis(1)).is_err() {
+            return false;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let receiver = std::thread::spawn(move || {
+            let mut byte = [0u8; 1];
+            let got = rustix::net::recv(&waiter, &mut byte, rustix::net::RecvFlags::empty());
+            let _ = tx.send(matches!(got, Err(rustix::io::Errno::AGAIN)));
+        });
+        let holds = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(timed_out) => timed_out,
+            Err(_) => {
+                let _ = rustix::io::write(&sender, &[0]);
+                false
+            }
+        };
+        let _ = receiver.join();
+        holds
+    })
+}
+
 /// Sends one descriptor over a unix socket with one byte of data.
 pub fn send_fd(sock: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
     keep_hidden_copies(&[fd])?;
@@ -721,4 +754,14 @@ pub fn measure_datagram_full_errno() -> io::Result<i32> {
         }
     }
     Err(io::Error::other("a datagram pair took 100 MB without refusing"))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Linux and macOS honour SO_RCVTIMEO on a unix stream socket: the
+    /// engine waits for replies in the receive itself there.
+    #[test]
+    fn this_host_honours_the_control_channel_receive_timeout() {
+        assert!(super::channel_receive_timeout_holds(), "SO_RCVTIMEO of 1 ms did not end an empty receive");
+    }
 }

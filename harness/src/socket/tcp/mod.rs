@@ -63,8 +63,10 @@ pub(crate) fn unlistened_port(session: &mut Session, holder: ActorId) -> Result<
     if !matches!(obs, Observed::Returned(Reply::Opened { .. })) {
         return Ok(Err(fail(rules::ACCEPT, format!("accept with a client connected {}", describe(&obs)))));
     }
-    session.call(holder, &crate::protocol::Request::Close { slot: listener })?;
-    Ok(Ok(port))
+    match session.call(holder, &crate::protocol::Request::Close { slot: listener })? {
+        Observed::Returned(Reply::Done) => Ok(Ok(port)),
+        other => Err(Stop::harness(format!("closing the listener on 127.0.0.1:{port}: {}", describe(&other)))),
+    }
 }
 
 /// A connection from `client` to `server`: a listener, a blocking connect,

@@ -1,6 +1,7 @@
 //! `socket.tcp.refused`: a connect to a port of 127.0.0.1 that nobody
-//! listens on (its listener closed) fails with ECONNREFUSED: at once when blocking; through a
-//! non-blocking socket at once or as EINPROGRESS, then SO_ERROR, once.
+//! listens on (its listener closed) fails with ECONNREFUSED: at once when
+//! blocking; through a non-blocking socket at once or as EINPROGRESS, then
+//! SO_ERROR, once.
 
 use super::unlistened_port;
 use crate::case::Stop;
