@@ -23,11 +23,16 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
-fn config(cases: u32) -> Result<RunConfig, Failed> {
+/// The run's configuration and its output directory, which goes with the
+/// guard on every path out of the test (the regressions file a run writes
+/// included); named with the prefix the leftover check looks for.
+fn config(cases: u32) -> Result<(RunConfig, tempfile::TempDir), Failed> {
     let mut cfg = RunConfig::from_env().map_err(Failed::from)?;
     cfg.cases = Some(cases);
-    cfg.out_dir = std::env::temp_dir().join(format!("file-scratch-test-out-{}", std::process::id()));
-    Ok(cfg)
+    let out =
+        tempfile::Builder::new().prefix("ipc-conform-test-out-").tempdir().map_err(|e| Failed::from(e.to_string()))?;
+    cfg.out_dir = out.path().to_path_buf();
+    Ok((cfg, out))
 }
 
 fn check(condition: bool, message: impl Into<String>) -> Result<(), Failed> {
@@ -57,7 +62,7 @@ fn warm_up(timing: Timing) -> usize {
 
 #[serial_test::serial]
 fn scratch_gone_after_passing_properties() -> Result<(), Failed> {
-    let cfg = config(3)?;
+    let (cfg, _out) = config(3)?;
     let fds_before = warm_up(cfg.timing);
     for rule in registry::catalogue().rules.iter().filter(|r| r.id.starts_with("file.")) {
         let outcome = registry::check_rule(rule, &cfg);
@@ -84,7 +89,7 @@ fn reject_everything(
 
 #[serial_test::serial]
 fn scratch_gone_after_a_failing_property() -> Result<(), Failed> {
-    let cfg = config(4)?;
+    let (cfg, _out) = config(4)?;
     let fds_before = warm_up(cfg.timing);
     let timing = cfg.timing;
     let case = ReplaceCase {
@@ -105,6 +110,5 @@ fn scratch_gone_after_a_failing_property() -> Result<(), Failed> {
         outcome.reason.as_deref().is_some_and(|r| r.contains("rejected on purpose")),
         format!("the failure is not the planted one: {}", runner::render(&outcome)),
     )?;
-    let _ = std::fs::remove_dir_all(&cfg.out_dir);
     nothing_left(fds_before)
 }
