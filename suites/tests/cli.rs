@@ -25,7 +25,14 @@ fn an_unknown_rule_is_a_clear_error_with_exit_code_2() {
 
 #[test]
 fn a_bad_flag_or_value_is_an_error_with_exit_code_2() {
-    for args in [&["run", "--bogus"][..], &["run", "--cases", "0"], &["run", "--seed", "banana"], &["frobnicate"]] {
+    for args in [
+        &["run", "--bogus"][..],
+        &["run", "--cases", "0"],
+        &["run", "--jobs", "0"],
+        &["run", "-j", "two"],
+        &["run", "--seed", "banana"],
+        &["frobnicate"],
+    ] {
         let o = ipc_conform(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).is_empty(), "{args:?}: no message");
@@ -79,6 +86,18 @@ fn a_passing_run_prints_a_verdict_per_rule_and_exits_0() {
     let out = stdout(&o);
     assert!(out.lines().any(|l| l.starts_with("pipe.direction.one-way") && l.contains(" pass ")), "{out}");
     assert!(out.contains("seed 0x"), "the seed is not printed: {out}");
+}
+
+#[test]
+fn jobs_sets_how_many_rules_are_checked_at_once_and_never_more_than_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = ipc_conform(&["run", "--rules", "pipe.eof.", "--cases", "2", "-j", "1", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 rule(s), 1 at once"), "{}", stdout(&o));
+    let o = ipc_conform(&["run", "--rules", "pipe.eof.", "--cases", "2", "--jobs", "64", "--out", out]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 rule(s), 2 at once"), "{}", stdout(&o));
 }
 
 #[test]
