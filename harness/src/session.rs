@@ -730,13 +730,17 @@ impl Session {
 }
 
 impl Drop for Session {
+    /// Every live actor's group is killed first, then each actor reaped:
+    /// the actors die side by side (and the fork server reaps those that
+    /// ended together at one wake-up), not one kill and wait after another.
     fn drop(&mut self) {
-        for actor in &mut self.actors {
-            if actor.death.is_none() {
-                let _ = os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = actor.child.wait();
-                crate::cleanup::unregister_group(actor.pid);
-            }
+        let live = || self.actors.iter().filter(|a| a.death.is_none());
+        for actor in live() {
+            let _ = os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        for actor in self.actors.iter_mut().filter(|a| a.death.is_none()) {
+            let _ = actor.child.wait();
+            crate::cleanup::unregister_group(actor.pid);
         }
     }
 }

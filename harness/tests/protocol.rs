@@ -96,3 +96,30 @@ fn postcard_frame_of_done() -> Vec<u8> {
     let n = rustix::io::read(&b, &mut buf).unwrap();
     buf[4..n].to_vec()
 }
+
+/// Frames of sizes around the receiver's starting buffer, sent back to
+/// back: the receiver grows, moves a partial frame to the front and reads
+/// frames split across receives, and each comes back whole, in order.
+#[test]
+fn frames_larger_and_smaller_than_the_buffer_come_back_whole_in_order() {
+    let (a, b) = control_pair().unwrap();
+    const SIZES: [usize; 12] = [1, 4000, 4093, 4096, 5000, 3, 70_000, 10, 2048, 2049, 9000, 1];
+    let sender = std::thread::spawn(move || {
+        for (i, n) in SIZES.iter().enumerate() {
+            protocol::send(a.as_fd(), &Reply::Data(vec![i as u8; *n]), &[]).unwrap();
+        }
+        a
+    });
+    let mut rx = Receiver::new();
+    for (i, n) in SIZES.iter().enumerate() {
+        match rx.recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap() {
+            Some(Reply::Data(d)) => {
+                assert_eq!(d.len(), *n, "frame {i}");
+                assert!(d.iter().all(|x| *x == i as u8), "frame {i} mixed with another");
+            }
+            other => panic!("frame {i}: {other:?}"),
+        }
+    }
+    drop(sender.join().unwrap());
+    assert!(rx.recv::<Reply>(b.as_fd(), &mut Vec::new()).unwrap().is_none(), "a clean end of stream");
+}

@@ -45,7 +45,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::Thread;
 
 /// The environment variable that turns the fork server `off` (every
 /// actor by fork + exec) or `on` (the default).
@@ -333,13 +334,43 @@ struct State {
     exited: HashMap<i32, i32>,
     /// Why the server can no longer be asked (it ended, its channel broke).
     gone: Option<String>,
+    /// The thread waiting for the next spawn reply (one at a time:
+    /// [`Client::asking`]).
+    spawner: Option<Thread>,
+    /// The threads waiting for an actor's end, by the actor's pid.
+    waiters: HashMap<i32, Thread>,
 }
 
-/// What the report thread files and the spawners and waiters read.
+impl State {
+    /// Files one report of the server; returns the one thread it is for,
+    /// if that thread waits: the spawner for a spawn's reply, the actor's
+    /// waiter for its end. An unknown kind of report is an error.
+    fn file(&mut self, (kind, n, _): (u32, [i32; 3], String)) -> Result<Option<Thread>, String> {
+        match kind {
+            SPAWNED => self.spawned.push_back(Ok(n[0])),
+            REFUSED => self.spawned.push_back(Err(n[0])),
+            EXITED => {
+                self.exited.insert(n[0], n[1]);
+                return Ok(self.waiters.remove(&n[0]));
+            }
+            other => return Err(format!("an unknown fork-server report of kind {other}")),
+        }
+        Ok(self.spawner.take())
+    }
+
+    /// Wakes everyone waiting (the server is gone: no reply will come).
+    fn wake_all(&mut self) {
+        self.spawner.take().into_iter().chain(self.waiters.drain().map(|(_, t)| t)).for_each(|t| t.unpark());
+    }
+}
+
+/// What the report thread files and the spawners and waiters read. A
+/// report wakes only the thread it is for (`unpark`), never every rule's
+/// thread that waits on some other actor: with several rules at once, a
+/// shared condition variable woke them all at each spawn and each end.
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
-    changed: Condvar,
 }
 
 impl Shared {
@@ -347,8 +378,12 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait<'a>(&self, st: std::sync::MutexGuard<'a, State>) -> std::sync::MutexGuard<'a, State> {
-        self.changed.wait(st).unwrap_or_else(|e| e.into_inner())
+    /// Gives up the lock until this thread is woken (by a report for it,
+    /// or spuriously: callers look again), then takes it back.
+    fn park<'a>(&'a self, st: std::sync::MutexGuard<'a, State>) -> std::sync::MutexGuard<'a, State> {
+        drop(st);
+        std::thread::park();
+        self.lock()
     }
 }
 
@@ -398,21 +433,20 @@ fn start() -> io::Result<Client> {
                 Err(e) => break format!("the fork server's channel failed: {e}"),
             };
             let mut st = filed.lock();
-            match frame {
-                (SPAWNED, n, _) => st.spawned.push_back(Ok(n[0])),
-                (REFUSED, n, _) => st.spawned.push_back(Err(n[0])),
-                (EXITED, n, _) => {
-                    st.exited.insert(n[0], n[1]);
-                }
-                (other, ..) => break format!("an unknown fork-server report of kind {other}"),
-            }
+            let wake = match st.file(frame) {
+                Ok(wake) => wake,
+                Err(why) => break why,
+            };
             drop(st);
-            filed.changed.notify_all();
+            if let Some(t) = wake {
+                t.unpark();
+            }
         };
         let status = server.wait().map(super::process::describe_status).unwrap_or_else(|e| e.to_string());
         crate::cleanup::unregister_group(pid);
-        filed.lock().gone = Some(format!("{why} ({status}), a death this run did not ask for"));
-        filed.changed.notify_all();
+        let mut st = filed.lock();
+        st.gone = Some(format!("{why} ({status}), a death this run did not ask for"));
+        st.wake_all();
     })?;
     Ok(Client { channel: ours, pid, asking: Mutex::new(()), shared })
 }
@@ -456,7 +490,8 @@ pub fn spawn(control: BorrowedFd<'_>, deviation: Option<super::deviant::Deviatio
         if let Some(why) = &st.gone {
             return Err(io::Error::other(why.clone()));
         }
-        st = c.shared.wait(st);
+        st.spawner = Some(std::thread::current());
+        st = c.shared.park(st);
     }
 }
 
@@ -492,7 +527,8 @@ impl Served {
             if let Some(status) = self.take(&mut st)? {
                 return Ok(status);
             }
-            st = shared.wait(st);
+            st.waiters.insert(self.pid, std::thread::current());
+            st = shared.park(st);
         }
     }
 }
@@ -500,6 +536,32 @@ impl Served {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report wakes the one thread it is for and no other (with rules
+    /// checked at once, every thread waiting on some actor was woken at
+    /// each report before).
+    #[test]
+    fn a_report_is_for_one_waiting_thread_only() {
+        let (a, b) = (std::thread::spawn(|| ()), std::thread::spawn(|| ()));
+        let (ta, tb) = (a.thread().clone(), b.thread().clone());
+        let mut st = State::default();
+        st.waiters.insert(101, ta.clone());
+        st.waiters.insert(102, tb.clone());
+        st.spawner = Some(ta.clone());
+        assert_eq!(st.file((EXITED, [102, 9, 0], String::new())).unwrap().map(|t| t.id()), Some(tb.id()));
+        assert_eq!(st.exited.get(&102), Some(&9));
+        assert!(st.waiters.contains_key(&101), "the other actor's waiter was taken");
+        assert!(st.spawner.is_some(), "an end woke the spawner");
+        assert_eq!(st.file((EXITED, [103, 0, 0], String::new())).unwrap().map(|t| t.id()), None);
+        assert_eq!(st.file((SPAWNED, [104, 0, 0], String::new())).unwrap().map(|t| t.id()), Some(ta.id()));
+        assert_eq!(st.spawned.pop_front(), Some(Ok(104)));
+        assert!(st.waiters.contains_key(&101), "a spawn reply woke an end's waiter");
+        assert!(st.file((77, [0; 3], String::new())).is_err());
+        st.wake_all();
+        assert!(st.waiters.is_empty() && st.spawner.is_none());
+        a.join().unwrap();
+        b.join().unwrap();
+    }
 
     #[test]
     fn a_frame_reads_back_as_written() {

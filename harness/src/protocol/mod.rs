@@ -243,8 +243,11 @@ pub struct Receiver {
     space: Vec<u8>,
 }
 
-/// The buffer a receiver starts with; a larger frame grows it.
-const RECEIVE_BUFFER: usize = 64 << 10;
+/// The buffer a receiver starts with, one page; a larger frame grows it.
+/// Each actor starts a receiver, and a page it never touches is a page
+/// fault it never takes (64 KiB before: 12 % more page faults in a run of
+/// pipe.stream.order, `perf stat -e page-faults`).
+const RECEIVE_BUFFER: usize = 4 << 10;
 
 impl Default for Receiver {
     fn default() -> Self {
