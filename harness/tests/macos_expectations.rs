@@ -30,6 +30,7 @@ fn pipe_setup(writers: u8, nonblock_write: bool) -> Setup {
         nonblock_read: false,
         nonblock_write,
         concurrent_reads: false,
+        one_page: false,
         creator: Default::default(),
     }
 }

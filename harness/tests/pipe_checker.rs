@@ -28,6 +28,7 @@ fn setup(writers: u8, idle: u8, readers: u8) -> Setup {
         nonblock_read: false,
         nonblock_write: false,
         concurrent_reads: false,
+        one_page: false,
         creator: Default::default(),
     }
 }

@@ -11,7 +11,16 @@ use ipc_conform_spec::{Catalogue, Platform, ENTRY_POINTS};
 use std::os::fd::AsFd;
 
 fn setup(creator: Creator, nonblock_read: bool, nonblock_write: bool) -> Setup {
-    Setup { writers: 1, idle_writers: 0, readers: 1, nonblock_read, nonblock_write, concurrent_reads: false, creator }
+    Setup {
+        writers: 1,
+        idle_writers: 0,
+        readers: 1,
+        nonblock_read,
+        nonblock_write,
+        concurrent_reads: false,
+        creator,
+        one_page: false,
+    }
 }
 
 /// The creators the catalogue lists for a model-checked pipe rule on this
@@ -59,5 +68,40 @@ fn each_creator_makes_joined_close_on_exec_ends_nonblocking_as_asked() {
                 assert_eq!(size, rustix::param::page_size(), "a small pipe of {size} bytes");
             }
         }
+    }
+}
+
+/// A setup with `one_page` gets a one-page pipe whatever made it (the
+/// cheaper fill of the rules that do not depend on the capacity), and a
+/// case's schedule asks for one only where the host offers `small-pipe`.
+#[test]
+fn one_page_resizes_the_pipe_of_every_creator_offered_here() {
+    use ipc_conform_harness::pipe::PipeSchedule;
+    let here = offered_here();
+    let schedule = |one_page| {
+        PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }.in_one_page(&here, one_page)
+    };
+    assert_eq!(schedule(true).setup.one_page, here.contains(&Creator::SmallPipe));
+    assert!(!schedule(false).setup.one_page);
+    assert!(
+        !PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }
+            .in_one_page(&[Creator::Pipe, Creator::Fifo], true)
+            .setup
+            .one_page,
+        "one page asked of a host without small-pipe"
+    );
+    if !here.contains(&Creator::SmallPipe) {
+        return;
+    }
+    for creator in here.iter().copied() {
+        for nonblock in [false, true] {
+            let s = Setup { one_page: true, ..setup(creator, nonblock, nonblock) };
+            assert!(s.is_one_page());
+            let [_r, w] = ipc_conform_harness::pipe::creator::create(&s, Timing::default())
+                .unwrap_or_else(|e| panic!("{creator:?}: {e}"));
+            let size = ipc_conform_harness::os::pipe::pipe_size(w.as_fd()).unwrap();
+            assert_eq!(size, rustix::param::page_size(), "{creator:?}: a one-page pipe of {size} bytes");
+        }
+        assert!(!setup(creator, false, false).is_one_page() || creator == Creator::SmallPipe);
     }
 }

@@ -94,7 +94,20 @@ impl fmt::Display for Creator {
 /// Makes the pipe of `setup` (read end, write end), both close-on-exec,
 /// each end non-blocking as the setup asks. The caller holds the fork
 /// permit ([`os::process::quiet_forks`]).
+///
+/// With [`Setup::one_page`] the pipe is then resized to one page
+/// (`fcntl(F_SETPIPE_SZ)`), whatever made it.
 pub fn create(setup: &Setup, timing: Timing) -> Result<[OwnedFd; 2], Stop> {
+    let [r, w] = make(setup, timing)?;
+    if setup.one_page && setup.creator != Creator::SmallPipe {
+        let page = rustix::param::page_size();
+        os::pipe::set_pipe_size(w.as_fd(), page).map_err(|e| Stop::io("fcntl(F_SETPIPE_SZ)", e))?;
+    }
+    Ok([r, w])
+}
+
+/// The pipe as its creator makes it.
+fn make(setup: &Setup, timing: Timing) -> Result<[OwnedFd; 2], Stop> {
     let (nonblock_read, nonblock_write) = (setup.nonblock_read, setup.nonblock_write);
     let fcntl =
         |fd: &OwnedFd, on: bool| os::fd::set_nonblocking(fd.as_fd(), on).map_err(|e| Stop::io("fcntl(F_SETFL)", e));

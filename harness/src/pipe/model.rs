@@ -19,7 +19,6 @@
 //! empty pipe takes one write of up to the measured single-write size, and
 //! a pipe filled to `EAGAIN` with single bytes takes nothing more.
 
-use super::creator::Creator;
 use super::rules;
 use super::schedule::{End, Op, PipeSchedule, Setup};
 use crate::constants::Constants;
@@ -84,7 +83,7 @@ impl PipeModel {
     /// start in one write when empty, instead of an ordinary pipe's.
     pub fn new(setup: &Setup, k: &Constants) -> PipeModel {
         let mut k = k.clone();
-        if let (Creator::SmallPipe, Some(small)) = (setup.creator, k.small_pipe) {
+        if let (true, Some(small)) = (setup.is_one_page(), k.small_pipe) {
             k.pipe_single_write = small.single_write;
         }
         PipeModel {
@@ -98,12 +97,10 @@ impl PipeModel {
         }
     }
 
-    /// The capacity `F_SETPIPE_SZ` answered for a `small-pipe` case.
+    /// The capacity `F_SETPIPE_SZ` answered for a one-page pipe
+    /// ([`Setup::is_one_page`]).
     fn small_size(&self) -> Option<u64> {
-        match self.setup.creator {
-            Creator::SmallPipe => self.k.small_pipe.map(|s| s.size),
-            _ => None,
-        }
+        self.k.small_pipe.filter(|_| self.setup.is_one_page()).map(|s| s.size)
     }
 
     /// Checks a whole recorded trace: the checker, offline.
@@ -776,10 +773,7 @@ impl crate::checker::Checker for PipeModel {
     }
 
     fn observations(&self) -> Vec<(String, u64)> {
-        let name = match self.setup.creator {
-            Creator::SmallPipe => SMALL_CAPACITY_OBSERVED,
-            _ => CAPACITY_OBSERVED,
-        };
+        let name = if self.setup.is_one_page() { SMALL_CAPACITY_OBSERVED } else { CAPACITY_OBSERVED };
         self.capacities.iter().map(|c| (name.to_string(), *c)).collect()
     }
 

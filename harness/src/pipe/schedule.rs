@@ -39,9 +39,22 @@ pub struct Setup {
     /// before creators were drawn).
     #[serde(default)]
     pub creator: Creator,
+    /// Whatever the creator, the pipe is then resized to one page
+    /// (`F_SETPIPE_SZ`), where the host has the `small-pipe` creator: for
+    /// rules that do not depend on the capacity, so that a fill costs a
+    /// page of writes, not 64 KiB of them (65,536 calls when the fill
+    /// writes single bytes). `false` in replay files from before.
+    #[serde(default)]
+    pub one_page: bool,
 }
 
 impl Setup {
+    /// Whether the pipe has one page: made so (`small-pipe`) or resized
+    /// ([`Setup::one_page`]).
+    pub fn is_one_page(&self) -> bool {
+        self.one_page || self.creator == Creator::SmallPipe
+    }
+
     /// Total actors.
     pub fn actors(&self) -> u8 {
         self.write_holders().saturating_add(self.readers)
@@ -252,6 +265,14 @@ impl PipeSchedule {
         if !creators.is_empty() {
             self.setup.creator = creators[usize::from(seed) % creators.len()];
         }
+        self
+    }
+
+    /// The same, resized to one page after it is made when `one_page` and
+    /// the host can make one-page pipes (`small-pipe` among `creators`);
+    /// see [`Setup::one_page`].
+    pub fn in_one_page(mut self, creators: &[Creator], one_page: bool) -> PipeSchedule {
+        self.setup.one_page = one_page && creators.contains(&Creator::SmallPipe);
         self
     }
 

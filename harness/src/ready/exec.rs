@@ -50,6 +50,7 @@ impl Mechanism for Ready<'_> {
             nonblock_read: true,
             nonblock_write: true,
             concurrent_reads: false,
+            one_page: false,
             creator: setup.creator,
         };
         let create = || crate::pipe::creator::create(&pipe, self.timing);

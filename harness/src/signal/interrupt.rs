@@ -732,6 +732,7 @@ impl Interrupts<'_> {
                     nonblock_read: false,
                     nonblock_write: false,
                     concurrent_reads: false,
+                    one_page: false,
                     creator: crate::pipe::Creator::Pipe,
                 };
                 let [r, w] = crate::pipe::creator::create(&pipe, self.timing)?;
