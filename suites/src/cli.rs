@@ -73,7 +73,7 @@ struct RunArgs {
     /// Cap the evidence "blocked" rests on: proc (the call and its descriptor), wchan, thread-state, or timeout (no view; never grounds a fail). Default: the strongest this host offers (probed at start), or IPC_CONFORM_EVIDENCE.
     #[arg(long, value_name = "LEVEL", value_parser = parse_evidence)]
     evidence: Option<EvidenceKind>,
-    /// Rules checked at once, each on its own thread with its own actors [default: twice the CPUs this process may use, measured faster than once on a 2-core host; 1: one rule at a time].
+    /// Rules checked at once, each on its own thread with its own actors [default: twice the CPUs this process may use, at most 16; measured faster than once on a 2-core host; 1: one rule at a time].
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
     /// Replay one saved failing case (a file from <out>/failures/).
@@ -300,14 +300,20 @@ fn run(args: RunArgs) -> Result<i32, String> {
     Ok(report.exit_code())
 }
 
-/// Rules checked at once by default: twice the CPUs this process may use.
+/// Rules checked at once by default: twice the CPUs this process may use,
+/// at most [`MAX_DEFAULT_JOBS`].
 /// A case spends much of its time waiting on its actors (a round trip, a
 /// fork, a reaping), so two rules per CPU keep the CPUs busy: on the 2-core
 /// host of the README's performance section the whole run took 17-20.5 s
 /// with 4 at once against 21-23 s with 2 (3 runs each).
 fn default_jobs() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    (2 * std::thread::available_parallelism().map_or(1, |n| n.get())).min(MAX_DEFAULT_JOBS)
 }
+
+/// The default's ceiling: on a large host, twice its CPUs would be every
+/// rule at once in one process (each with its actors' descriptors, under
+/// one `RLIMIT_NOFILE`); `--jobs` goes past it when asked.
+const MAX_DEFAULT_JOBS: usize = 16;
 
 /// Checks the rules on `jobs` threads (each rule is independent: its own
 /// actors, descriptors and scratch folder; spawns and descriptors under

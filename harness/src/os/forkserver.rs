@@ -328,6 +328,9 @@ fn become_actor(control: OwnedFd, deviation: &str) -> ! {
 
 // ---------------------------------------------------------------- client
 
+/// Why the report thread stops when the server closed its channel.
+const ENDED: &str = "the fork server ended";
+
 #[derive(Default)]
 struct State {
     spawned: VecDeque<Result<i32, i32>>,
@@ -429,7 +432,7 @@ fn start() -> io::Result<Client> {
         let why = loop {
             let frame = match read_frame(reader.as_fd()) {
                 Ok(Some(f)) => decode(&f),
-                Ok(None) => break "the fork server ended".to_string(),
+                Ok(None) => break ENDED.to_string(),
                 Err(e) => break format!("the fork server's channel failed: {e}"),
             };
             let mut st = filed.lock();
@@ -442,6 +445,11 @@ fn start() -> io::Result<Client> {
                 t.unpark();
             }
         };
+        // A broken channel or an unknown report leaves a server that may
+        // live on, and would keep this wait (and every waiter) forever.
+        if why != ENDED {
+            let _ = server.kill();
+        }
         let status = server.wait().map(super::process::describe_status).unwrap_or_else(|e| e.to_string());
         crate::cleanup::unregister_group(pid);
         let mut st = filed.lock();

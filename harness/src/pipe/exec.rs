@@ -50,7 +50,12 @@ impl Mechanism for Pipe<'_> {
     }
 
     fn made_by(&self) -> Vec<&'static str> {
-        vec![self.schedule.setup.creator.name()]
+        let setup = &self.schedule.setup;
+        let mut made = vec![setup.creator.name()];
+        if setup.one_page && setup.creator != super::Creator::SmallPipe {
+            made.push(super::Creator::SmallPipe.name()); // the F_SETPIPE_SZ of a one-page pipe
+        }
+        made
     }
 
     fn invocation(&self, model: &PipeModel, a: u8, op: &Op) -> Result<Invocation, Stop> {

@@ -34,7 +34,8 @@ pub use crate::checker::{describe, violation, Obligation, Violation};
 /// The name of the capacity observation (bytes a fill took from empty).
 pub const CAPACITY_OBSERVED: &str = "pipe capacity (bytes, filled from empty)";
 
-/// The same of the one-page pipes of the `small-pipe` creator.
+/// The same of the one-page pipes (`small-pipe`, or resized:
+/// [`Setup::one_page`]).
 pub const SMALL_CAPACITY_OBSERVED: &str = "one-page pipe capacity (bytes, filled from empty)";
 
 /// One thing that happened in a pipe case.
@@ -79,7 +80,7 @@ impl PipeModel {
     /// The model at the start of a case: every actor alive, holding its end,
     /// with `SIGPIPE` ignored (Rust's runtime default in every actor).
     ///
-    /// A one-page pipe (`small-pipe`) takes what was measured of one at
+    /// A one-page pipe (`small-pipe`, or resized) takes what was measured of one at
     /// start in one write when empty, instead of an ordinary pipe's.
     pub fn new(setup: &Setup, k: &Constants) -> PipeModel {
         let mut k = k.clone();

@@ -325,8 +325,9 @@ impl fmt::Display for PipeSchedule {
         let s = &self.setup;
         writeln!(
             f,
-            "setup: {}; {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
+            "setup: {}{}; {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
             s.creator,
+            if s.one_page && s.creator != Creator::SmallPipe { ", resized to one page (F_SETPIPE_SZ)" } else { "" },
             s.writers,
             s.idle_writers,
             s.readers,
