@@ -734,8 +734,7 @@ impl Drop for Session {
     /// the actors die side by side (and the fork server reaps those that
     /// ended together at one wake-up), not one kill and wait after another.
     fn drop(&mut self) {
-        let live = || self.actors.iter().filter(|a| a.death.is_none());
-        for actor in live() {
+        for actor in self.actors.iter().filter(|a| a.death.is_none()) {
             let _ = os::process::kill_group(actor.pid, nix::sys::signal::Signal::SIGKILL);
         }
         for actor in self.actors.iter_mut().filter(|a| a.death.is_none()) {

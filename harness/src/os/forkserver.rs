@@ -328,9 +328,6 @@ fn become_actor(control: OwnedFd, deviation: &str) -> ! {
 
 // ---------------------------------------------------------------- client
 
-/// Why the report thread stops when the server closed its channel.
-const ENDED: &str = "the fork server ended";
-
 #[derive(Default)]
 struct State {
     spawned: VecDeque<Result<i32, i32>>,
@@ -429,16 +426,17 @@ fn start() -> io::Result<Client> {
     let shared = Arc::new(Shared::default());
     let filed = shared.clone();
     std::thread::Builder::new().name("fork-server reports".into()).spawn(move || {
-        let why = loop {
+        // Why it stopped, and whether the server closed its channel itself.
+        let (why, ended) = loop {
             let frame = match read_frame(reader.as_fd()) {
                 Ok(Some(f)) => decode(&f),
-                Ok(None) => break ENDED.to_string(),
-                Err(e) => break format!("the fork server's channel failed: {e}"),
+                Ok(None) => break ("the fork server ended".to_string(), true),
+                Err(e) => break (format!("the fork server's channel failed: {e}"), false),
             };
             let mut st = filed.lock();
             let wake = match st.file(frame) {
                 Ok(wake) => wake,
-                Err(why) => break why,
+                Err(why) => break (why, false),
             };
             drop(st);
             if let Some(t) = wake {
@@ -447,7 +445,7 @@ fn start() -> io::Result<Client> {
         };
         // A broken channel or an unknown report leaves a server that may
         // live on, and would keep this wait (and every waiter) forever.
-        if why != ENDED {
+        if !ended {
             let _ = server.kill();
         }
         let status = server.wait().map(super::process::describe_status).unwrap_or_else(|e| e.to_string());

@@ -99,7 +99,7 @@ impl fmt::Display for Creator {
 /// (`fcntl(F_SETPIPE_SZ)`), whatever made it.
 pub fn create(setup: &Setup, timing: Timing) -> Result<[OwnedFd; 2], Stop> {
     let [r, w] = make(setup, timing)?;
-    if setup.one_page && setup.creator != Creator::SmallPipe {
+    if setup.resized() {
         let page = rustix::param::page_size();
         os::pipe::set_pipe_size(w.as_fd(), page).map_err(|e| Stop::io("fcntl(F_SETPIPE_SZ)", e))?;
     }

@@ -52,7 +52,7 @@ impl Mechanism for Pipe<'_> {
     fn made_by(&self) -> Vec<&'static str> {
         let setup = &self.schedule.setup;
         let mut made = vec![setup.creator.name()];
-        if setup.one_page && setup.creator != super::Creator::SmallPipe {
+        if setup.resized() {
             made.push(super::Creator::SmallPipe.name()); // the F_SETPIPE_SZ of a one-page pipe
         }
         made

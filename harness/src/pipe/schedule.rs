@@ -55,6 +55,12 @@ impl Setup {
         self.one_page || self.creator == Creator::SmallPipe
     }
 
+    /// Whether a pipe its creator made at full size is then resized to one
+    /// page ([`Setup::one_page`]; `small-pipe` is made that size).
+    pub fn resized(&self) -> bool {
+        self.one_page && self.creator != Creator::SmallPipe
+    }
+
     /// Total actors.
     pub fn actors(&self) -> u8 {
         self.write_holders().saturating_add(self.readers)
@@ -327,7 +333,7 @@ impl fmt::Display for PipeSchedule {
             f,
             "setup: {}{}; {} writer(s), {} idle writer(s), {} reader(s); read end {}, write end {}{}",
             s.creator,
-            if s.one_page && s.creator != Creator::SmallPipe { ", resized to one page (F_SETPIPE_SZ)" } else { "" },
+            if s.resized() { ", resized to one page (F_SETPIPE_SZ)" } else { "" },
             s.writers,
             s.idle_writers,
             s.readers,
