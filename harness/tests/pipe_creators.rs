@@ -78,8 +78,9 @@ fn each_creator_makes_joined_close_on_exec_ends_nonblocking_as_asked() {
 fn one_page_resizes_the_pipe_of_every_creator_offered_here() {
     use ipc_conform_harness::pipe::PipeSchedule;
     let here = offered_here();
+    let k = ipc_conform_harness::constants::Constants::linux_example();
     let schedule = |one_page| {
-        PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }.in_one_page(&here, one_page)
+        PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }.in_one_page(&here, &k, one_page)
     };
     assert_eq!(schedule(true).setup.one_page, here.contains(&Creator::SmallPipe));
     if here.contains(&Creator::SmallPipe) {
@@ -90,10 +91,17 @@ fn one_page_resizes_the_pipe_of_every_creator_offered_here() {
     assert!(!schedule(false).setup.one_page);
     assert!(
         !PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }
-            .in_one_page(&[Creator::Pipe, Creator::Fifo], true)
+            .in_one_page(&[Creator::Pipe, Creator::Fifo], &k, true)
             .setup
             .one_page,
         "one page asked of a host without small-pipe"
+    );
+    assert!(
+        !PipeSchedule { setup: setup(Creator::Pipe, false, false), steps: Vec::new() }
+            .in_one_page(&here, &ipc_conform_harness::constants::Constants::macos_example(), true)
+            .setup
+            .one_page,
+        "one page asked where no one-page pipe was measured"
     );
     if !here.contains(&Creator::SmallPipe) {
         return;

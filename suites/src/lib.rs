@@ -40,3 +40,21 @@ pub fn entry_picks() -> proptest::strategy::BoxedStrategy<Vec<u8>> {
     use proptest::strategy::Strategy;
     proptest::collection::vec(0u8..10, 0..=48).boxed()
 }
+
+/// For the suites' tests of their strategies: how likely `strategy` is to
+/// draw a case where `holds`, and how likely `cases` cases in a row all miss
+/// it (the chance that a run of that many cases never looks at what
+/// `holds` picks out). Drawn with proptest's deterministic runner.
+#[cfg(test)]
+pub(crate) fn chance_all_miss<T: std::fmt::Debug>(
+    strategy: &proptest::strategy::BoxedStrategy<T>,
+    cases: i32,
+    holds: impl Fn(&T) -> bool,
+) -> (f64, f64) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let drawn = 2000;
+    let hits = (0..drawn).filter(|_| holds(&strategy.new_tree(&mut runner).unwrap().current())).count();
+    let share = hits as f64 / drawn as f64;
+    (share, (1.0 - share).powi(cases))
+}

@@ -218,19 +218,7 @@ fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &Ru
     if let Some(v) = ipc_conform_harness::pipe::model::constants_violation(&k).filter(|v| v.rules.contains(&rule)) {
         return RuleOutcome::without_cases(rule, name, ipc_conform_harness::Verdict::Fail, v.to_string());
     }
-    // Each case over a pipe made by one of the rule's creators here, each
-    // read and write through one of its entry points; where the rule does
-    // not depend on the capacity, three cases in four in a pipe resized to
-    // one page (shrinking goes back to the full-sized pipe).
-    let creators = Creator::among(&cfg.entry_points);
-    // Only where a one-page pipe was measured at start: the model takes
-    // its single write and size from that measurement.
-    let one_page = if ON_THE_CAPACITY.contains(&rule) || k.small_pipe.is_none() { 0.0 } else { 0.75 };
-    let strategy = (strategy, any::<u8>(), crate::entry_picks(), proptest::bool::weighted(one_page)).prop_map(
-        move |(s, creator, picks, small)| {
-            s.made_by(&creators, creator).in_one_page(&creators, small).through(&picks).issuable()
-        },
-    );
+    let strategy = cases(rule, strategy, &k, Creator::among(&cfg.entry_points));
     let mut outcome = runner::check(rule, name, strategy, |s| exec::run(s, &k, timing), cfg);
     use ipc_conform_harness::pipe::model::{CAPACITY_OBSERVED, SMALL_CAPACITY_OBSERVED};
     if rule == rules::CAPACITY
@@ -241,6 +229,26 @@ fn check(rule: &str, name: &str, strategy: BoxedStrategy<PipeSchedule>, cfg: &Ru
         outcome.reason = Some("no case filled an empty pipe, so no capacity was measured".into());
     }
     outcome
+}
+
+/// The rule's cases: each over a pipe made by one of `creators`, each read
+/// and write through one of its entry points; where the rule does not
+/// depend on the capacity, three cases in four in a pipe resized to one
+/// page where the host can make one (shrinking goes back to the
+/// full-sized pipe).
+fn cases(
+    rule: &str,
+    strategy: BoxedStrategy<PipeSchedule>,
+    k: &Constants,
+    creators: Vec<Creator>,
+) -> BoxedStrategy<PipeSchedule> {
+    let one_page = if ON_THE_CAPACITY.contains(&rule) { 0.0 } else { 0.75 };
+    let k = k.clone();
+    (strategy, any::<u8>(), crate::entry_picks(), proptest::bool::weighted(one_page))
+        .prop_map(move |(s, creator, picks, small)| {
+            s.made_by(&creators, creator).in_one_page(&creators, &k, small).through(&picks).issuable()
+        })
+        .boxed()
 }
 
 fn replay(rule: &str, name: &str, case: &serde_json::Value, cfg: &RunConfig) -> RuleOutcome {
@@ -307,6 +315,14 @@ fn tail(k: &Constants, n: usize) -> BoxedStrategy<Vec<Step>> {
 /// How a process lets go of its end: close it, exit, or be killed.
 fn let_go() -> BoxedStrategy<Op> {
     prop_oneof![Just(Op::Close), Just(Op::Exit), Just(Op::Kill)].boxed()
+}
+
+/// As [`let_go`], with a close three times in five: a close is the way to
+/// let go that a hidden or leaked copy survives (an exit or a kill drops
+/// every copy the process held), so the rule about the last writer going
+/// must see one in most cases.
+fn let_go_mostly_closing() -> BoxedStrategy<Op> {
+    prop_oneof![3 => Just(Op::Close), 1 => Just(Op::Exit), 1 => Just(Op::Kill)].boxed()
 }
 
 fn setup(
@@ -447,7 +463,13 @@ fn atomic(k: &Constants) -> BoxedStrategy<PipeSchedule> {
 /// pipe and then reads 0.
 fn eof_all_closed(k: &Constants) -> BoxedStrategy<PipeSchedule> {
     let d = drain(k);
-    (setup(1..=3, 0..=0, 1..=1), any::<bool>(), vec(prop::option::of(small_len(k)), 3), vec(let_go(), 3), read_max(k))
+    (
+        setup(1..=3, 0..=0, 1..=1),
+        any::<bool>(),
+        vec(prop::option::of(small_len(k)), 3),
+        vec(let_go_mostly_closing(), 3),
+        read_max(k),
+    )
         .prop_map(move |(s, read_first, writes, ends, m)| {
             let r = reader(&s);
             let mut steps = Vec::new();
@@ -527,4 +549,40 @@ fn no_readers(k: &Constants, disposition: SigpipeDisposition) -> BoxedStrategy<P
             PipeSchedule { setup: s, steps }
         })
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As the socket suite's: a hidden copy kept by `close` shows only
+    /// where a writer closes, and `mutants` may run 8 cases of a rule.
+    #[test]
+    fn all_writers_closed_cases_close_a_writer_often_enough_for_eight_cases() {
+        let (share, none_in_eight) = crate::chance_all_miss(&eof_all_closed(&Constants::linux_example()), 8, |case| {
+            let reader = reader(&case.setup);
+            case.steps.iter().any(|s| s.actor != reader && s.op == Op::Close)
+        });
+        assert!(none_in_eight < 0.001, "{share:.3} of cases close a writer; 8 cases without one: {none_in_eight:.4}");
+    }
+
+    /// The cheaper fill: a rule that does not depend on the capacity gets
+    /// one-page pipes in most cases where the host can make them; the two
+    /// rules about the capacity never, nor any rule where no one-page pipe
+    /// was measured (macOS).
+    #[test]
+    fn one_page_pipes_are_drawn_for_rules_apart_from_the_capacity_and_never_for_it() {
+        let linux = Constants::linux_example();
+        let resized = |rule: &str, k: &Constants| {
+            let strategy = cases(rule, eof_all_closed(k), k, Creator::ALL.to_vec());
+            let (share, _) = crate::chance_all_miss(&strategy, 1, |case| case.setup.one_page);
+            share
+        };
+        let share = resized(rules::EOF_ALL_CLOSED, &linux);
+        assert!((0.6..0.9).contains(&share), "{share:.3} of the cases of a rule apart from the capacity in one page");
+        for rule in ON_THE_CAPACITY {
+            assert_eq!(resized(rule, &linux), 0.0, "{rule} drew a one-page pipe");
+        }
+        assert_eq!(resized(rules::EOF_ALL_CLOSED, &Constants::macos_example()), 0.0, "one page without a measured one");
+    }
 }

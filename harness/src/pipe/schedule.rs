@@ -275,10 +275,18 @@ impl PipeSchedule {
     }
 
     /// The same, resized to one page after it is made when `one_page` and
-    /// the host can make one-page pipes (`small-pipe` among `creators`);
-    /// see [`Setup::one_page`].
-    pub fn in_one_page(mut self, creators: &[Creator], one_page: bool) -> PipeSchedule {
-        self.setup.one_page = one_page && creators.contains(&Creator::SmallPipe);
+    /// the host can make one-page pipes: `small-pipe` among `creators`, and
+    /// a one-page pipe measured at start (`k.small_pipe`: the model takes
+    /// its size and single write from it); see [`Setup::one_page`]. The
+    /// whole decision is here, so a schedule never asks for a one-page pipe
+    /// the model has no figures for.
+    pub fn in_one_page(
+        mut self,
+        creators: &[Creator],
+        k: &crate::constants::Constants,
+        one_page: bool,
+    ) -> PipeSchedule {
+        self.setup.one_page = one_page && creators.contains(&Creator::SmallPipe) && k.small_pipe.is_some();
         self
     }
 
