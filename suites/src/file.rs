@@ -177,8 +177,11 @@ fn visible() -> BoxedStrategy<VisibleCase> {
 fn replace(in_place: Option<()>) -> BoxedStrategy<ReplaceCase> {
     let len = if in_place.is_some() { big_len() } else { body_len() };
     let chunk = prop_oneof![Just(512u32), Just(1024u32), Just(4096u32)];
-    // In place, longer runs on both sides so that reads overlap rewrites.
-    let (versions, reads) = if in_place.is_some() { (50..200, 500u32..3000) } else { (1..40, 20u32..200) };
+    // In place, longer runs on both sides so that reads overlap rewrites
+    // (at these lengths, seed 7: 9,233 torn of 99,458 reads over 64 cases;
+    // twice as long cost 4.6 CPU-seconds, a sixth of the whole run's, for
+    // the same finding).
+    let (versions, reads) = if in_place.is_some() { (25..100, 250u32..1500) } else { (1..40, 20u32..200) };
     (len.clone(), vec(vec(len, versions), 1..=3), vec(reads, 1..=3), chunk)
         .prop_map(move |(initial_len, writers, readers, chunk)| ReplaceCase {
             initial_len,

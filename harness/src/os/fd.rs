@@ -175,11 +175,41 @@ pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<
 }
 
 /// The descriptors open in this process: each number below the soft
-/// `RLIMIT_NOFILE` (at most 65536) that `fcntl(F_GETFD)` accepts.
+/// `RLIMIT_NOFILE` (at most 65536) that the descriptor table holds.
+///
+/// Asked of `poll(2)` a block of numbers at a time (a number that is not
+/// open comes back `POLLNVAL`; no events are asked for and the timeout is
+/// 0, so nothing waits and nothing is consumed), each number it holds open
+/// then confirmed by `fcntl(F_GETFD)`; where `poll` refuses a block, that
+/// block is asked of `fcntl(F_GETFD)` number by number. A soft limit of
+/// 20,000 costs 20 polls instead of 20,000 calls.
+///
+/// # References
+/// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html):
+///   `POLLNVAL`, "invalid request: fd not open"; POSIX.1-2017 XSH poll().
+/// - fcntl(2) `F_GETFD`.
 pub fn open_descriptors() -> Vec<i32> {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536);
+    const BLOCK: i32 = 1024;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536) as i32;
     // SAFETY: F_GETFD only asks whether the number is an open descriptor.
-    (0..limit as i32).filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } != -1).collect()
+    let is_open = |fd: i32| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
+    let mut open = Vec::new();
+    let mut block: Vec<libc::pollfd> = Vec::with_capacity(BLOCK as usize);
+    for start in (0..limit).step_by(BLOCK as usize) {
+        block.clear();
+        block.extend((start..(start + BLOCK).min(limit)).map(|fd| libc::pollfd { fd, events: 0, revents: 0 }));
+        // SAFETY: poll over a buffer of block.len() pollfds that lives
+        // across the call; timeout 0.
+        let n = unsafe { libc::poll(block.as_mut_ptr(), block.len() as libc::nfds_t, 0) };
+        if n < 0 {
+            open.extend(block.iter().map(|p| p.fd).filter(|fd| is_open(*fd)));
+        } else {
+            open.extend(
+                block.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd).filter(|fd| is_open(*fd)),
+            );
+        }
+    }
+    open
 }
 
 /// What a descriptor refers to: its object's device and inode (`fstat`).
@@ -230,5 +260,29 @@ pub fn control_pair() -> io::Result<(OwnedFd, OwnedFd)> {
             rustix::net::sockopt::set_socket_nosigpipe(s, true)?;
         }
         Ok((a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// The scan finds a descriptor in the first block and one at the top of
+    /// the limit (the last block), and loses each once it is closed.
+    #[test]
+    fn open_descriptors_finds_low_and_high_numbers_and_not_closed_ones() {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536);
+        let (r, w) = crate::os::pipe::pipe_plain().unwrap();
+        let high = limit as i32 - 1;
+        // SAFETY: dup onto the top number of the limit, closed below.
+        assert_eq!(unsafe { libc::dup2(w.as_raw_fd(), high) }, high, "{}", io::Error::last_os_error());
+        let open = open_descriptors();
+        assert!(open.contains(&r.as_raw_fd()) && open.contains(&w.as_raw_fd()), "{open:?}");
+        assert!(open.contains(&high), "{high} not among {} found", open.len());
+        // SAFETY: closing the number duplicated above.
+        unsafe { libc::close(high) };
+        let open = open_descriptors();
+        assert!(!open.contains(&high), "{high} found after it was closed");
     }
 }

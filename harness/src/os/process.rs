@@ -334,6 +334,46 @@ pub unsafe fn close_from(first: RawFd) {
     }
 }
 
+/// In a forked child: closes every descriptor from 3 up but those in
+/// `keep`; where the ranges between them cannot be closed at once, one by
+/// one below `fallback_limit` (decided before the fork: the child may only
+/// make async-signal-safe calls).
+///
+/// # Safety
+/// As [`close_from`]. Async-signal-safe: no allocation (`keep` is walked
+/// in place, smallest first).
+///
+/// # References
+/// - close_range(2) (Linux 5.9+); close(2) elsewhere and as the fallback.
+pub unsafe fn close_all_but(keep: &[RawFd], fallback_limit: RawFd) {
+    let mut from: RawFd = 3;
+    loop {
+        let next = keep.iter().copied().filter(|k| *k >= from).min();
+        let last = next.map_or(RawFd::MAX, |k| k - 1);
+        if last >= from && !close_range_between(from, last) {
+            for fd in from..=last.min(fallback_limit - 1) {
+                // SAFETY: per the contract above.
+                unsafe { libc::close(fd) };
+            }
+        }
+        match next {
+            Some(k) => from = k + 1,
+            None => return,
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn close_range_between(first: RawFd, last: RawFd) -> bool {
+    // SAFETY: per close_all_but's contract.
+    unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) == 0 }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn close_range_between(_first: RawFd, _last: RawFd) -> bool {
+    false
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn close_range_from(first: RawFd) -> bool {
     // SAFETY: per close_from's contract.
@@ -672,4 +712,46 @@ fn is_zombie(pid: i32) -> bool {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn is_zombie(_pid: i32) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// A child that kept 11, 100 and its report pipe and closed the rest
+    /// (3, 10, 20, 4095 open before) says which of them it still holds.
+    #[test]
+    fn close_all_but_closes_every_descriptor_from_3_except_those_kept() {
+        let (r, w) = super::super::pipe::pipe_plain().unwrap();
+        let report = w.as_raw_fd();
+        let probes: [RawFd; 6] = [3, 10, 11, 20, 100, 4095];
+        let _quiet = quiet_forks();
+        // SAFETY: the child makes only async-signal-safe calls, ending in _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+        if pid == 0 {
+            unsafe {
+                for fd in probes {
+                    if fd != report {
+                        libc::dup2(libc::STDERR_FILENO, fd);
+                    }
+                }
+                let report = if probes.contains(&report) { libc::dup(report) } else { report };
+                close_all_but(&[11, 100, report], 4096);
+                let mut open = [0u8; 6];
+                for (i, fd) in probes.iter().enumerate() {
+                    open[i] = u8::from(libc::fcntl(*fd, libc::F_GETFD) != -1);
+                }
+                libc::write(report, open.as_ptr().cast(), open.len());
+                libc::_exit(0);
+            }
+        }
+        drop(w);
+        let mut seen = [0u8; 6];
+        assert_eq!(rustix::io::read(&r, &mut seen).unwrap(), 6);
+        nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+        let still: Vec<RawFd> = probes.iter().zip(seen).filter(|(_, o)| *o == 1).map(|(fd, _)| *fd).collect();
+        assert_eq!(still, vec![11, 100], "the descriptors the child still held");
+    }
 }

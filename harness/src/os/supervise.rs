@@ -80,7 +80,7 @@ pub fn fork_waiting(fate: Fate) -> io::Result<WaitingChild> {
     if pid == 0 {
         // SAFETY: async-signal-safe calls only, ending in _exit.
         unsafe {
-            close_all_but(&[read_fd], max_fd);
+            super::process::close_all_but(&[read_fd], max_fd);
             await_go_then(read_fd, signal, code)
         }
     }
@@ -101,20 +101,6 @@ fn fate_parts(fate: Fate) -> (i32, i32) {
 /// fork: the child may only make async-signal-safe calls).
 fn fd_limit() -> i32 {
     rustix::process::getrlimit(rustix::process::Resource::Nofile).current.map_or(4096, |n| n.min(4096)) as i32
-}
-
-/// In a forked child: closes every descriptor from 3 below `max_fd` but
-/// those in `keep`.
-///
-/// # Safety
-/// Async-signal-safe (close only); for a forked child.
-unsafe fn close_all_but(keep: &[i32], max_fd: i32) {
-    for fd in 3..max_fd {
-        if !keep.contains(&fd) {
-            // SAFETY: closing a number this process may hold.
-            unsafe { libc::close(fd) };
-        }
-    }
 }
 
 /// In a forked child: waits for the go-ahead byte on `read_fd` (end of
@@ -225,7 +211,7 @@ pub fn fork_family(fate: Fate) -> io::Result<Family> {
     if pid == 0 {
         // SAFETY: async-signal-safe calls only, ending in _exit.
         unsafe {
-            close_all_but(&[go, ask, answer], max_fd);
+            super::process::close_all_but(&[go, ask, answer], max_fd);
             let grandchild = libc::fork();
             if grandchild == 0 {
                 libc::close(go);
@@ -360,7 +346,7 @@ pub fn fork_member(group: i32) -> io::Result<GroupMember> {
     if pid == 0 {
         // SAFETY: async-signal-safe calls only, ending in _exit.
         unsafe {
-            close_all_but(&[ask, answer], max_fd);
+            super::process::close_all_but(&[ask, answer], max_fd);
             // Ready (2): in its group, SIGUSR1 blocked; or refused (3).
             let ready: u8 = if libc::setpgid(0, group) == 0 { 2 } else { 3 };
             if libc::write(answer, [ready].as_ptr().cast(), 1) != 1 || ready != 2 {
