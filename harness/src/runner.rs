@@ -457,13 +457,16 @@ fn guarded<C: Display, E: Display>(
         let trace = trace_of(&report);
         (report, trace)
     }))
-    .map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into())
-    })
+    .map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// The message a panic carried (`panic!`'s text), for a verdict's reason.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 fn printed<C: Display>(case: &C) -> Vec<String> {

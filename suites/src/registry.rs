@@ -105,12 +105,28 @@ pub fn check_rule(rule: &Rule, cfg: &RunConfig) -> RuleOutcome {
         None => Vec::new(),
     };
     let props = for_rule(&rule.id);
-    let mut outcomes: Vec<RuleOutcome> = props.iter().map(|p| (p.check)(&cfg)).collect();
+    let mut outcomes: Vec<RuleOutcome> = props.iter().map(|p| guarded(&rule.id, p.name, || (p.check)(&cfg))).collect();
     if outcomes.is_empty() {
         return RuleOutcome::without_cases(&rule.id, "-", Verdict::Error, "no property checks this rule".into());
     }
     outcomes.sort_by_key(|o| std::cmp::Reverse(severity(o.verdict)));
     outcomes.swap_remove(0)
+}
+
+/// Runs a property's check, turning a panic outside any case (in drawing
+/// the cases, shrinking, or judging the rule as a whole; a case's own
+/// panic is already its `error`) into the rule's `error`: the test broke,
+/// not the host, and the other rules of the run go on.
+fn guarded(rule: &str, name: &str, check: impl FnOnce() -> RuleOutcome) -> RuleOutcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|payload| {
+        let message = ipc_conform_harness::runner::panic_message(payload.as_ref());
+        RuleOutcome::without_cases(
+            rule,
+            name,
+            Verdict::Error,
+            format!("the property panicked outside any case (drawing, shrinking or judging its cases): {message}"),
+        )
+    })
 }
 
 /// Records every finding against another rule under the rule it breaks:
@@ -183,4 +199,35 @@ pub fn replay(file: &ipc_conform_harness::runner::ReplayFile, cfg: &RunConfig) -
 /// The rules of the built-in catalogue.
 pub fn catalogue() -> &'static Catalogue {
     Catalogue::builtin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::{Just, Strategy};
+
+    /// A property whose strategy panics while drawing its cases (before any
+    /// case runs, so no case's guard sees it) is that rule's `error`, and
+    /// the run goes on: it used to unwind through the rule's thread and end
+    /// the whole run without a report.
+    #[test]
+    fn a_panic_while_drawing_cases_is_the_rules_error_not_the_runs_end() {
+        let mut cfg = RunConfig::from_env().unwrap();
+        cfg.cases = Some(2);
+        cfg.out_dir = std::env::temp_dir().join(format!("ipc-conform-test-out-registry-{}", std::process::id()));
+        let strategy = Just(0u8).prop_map(|_| -> u8 { panic!("a strategy that cannot draw") });
+        let outcome = guarded("pipe.stream.order", "drawing_panics", || {
+            ipc_conform_harness::runner::check(
+                "pipe.stream.order",
+                "drawing_panics",
+                strategy,
+                |_: &u8| -> ipc_conform_harness::case::CaseReport<String> { unreachable!("no case is drawn") },
+                &cfg,
+            )
+        });
+        let _ = std::fs::remove_dir_all(&cfg.out_dir);
+        assert_eq!(outcome.verdict, Verdict::Error, "{outcome:?}");
+        let reason = outcome.reason.unwrap_or_default();
+        assert!(reason.contains("a strategy that cannot draw") && reason.contains("outside any case"), "{reason}");
+    }
 }
