@@ -559,32 +559,52 @@ pub fn set_channel_receive_timeout(fd: BorrowedFd<'_>, timeout: std::time::Durat
 /// with `EAGAIN` within a second (a host that accepts the option and
 /// ignores it, as some sandboxes may, would leave a wait for a hung actor
 /// blocked for good). The receive runs in a thread of its own; if it has
-/// not returned within the second, a byte sent to it ends it. Asked once
-/// per process.
+/// not returned within the second, a byte sent to it and end of file end
+/// it, and if even they do not, the answer is no and the thread is left.
+/// Asked once per process.
 pub fn channel_receive_timeout_holds() -> bool {
     static HOLDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *HOLDS.get_or_init(|| {
-        let _quiet = super::process::quiet_forks();
-        let Ok((waiter, sender)) = super::fd::control_pair() else { return false };
-        if set_channel_receive_timeout(waiter.as_fd(), std::time::Duration::from_millis(1)).is_err() {
-            return false;
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let receiver = std::thread::spawn(move || {
+        receive_times_out(|waiter| {
             let mut byte = [0u8; 1];
-            let got = rustix::net::recv(&waiter, &mut byte, rustix::net::RecvFlags::empty());
-            let _ = tx.send(matches!(got, Err(rustix::io::Errno::AGAIN)));
-        });
-        let holds = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
-            Ok(timed_out) => timed_out,
-            Err(_) => {
-                let _ = rustix::io::write(&sender, &[0]);
-                false
-            }
-        };
-        let _ = receiver.join();
-        holds
+            matches!(
+                rustix::net::recv(waiter, &mut byte, rustix::net::RecvFlags::empty()),
+                Err(rustix::io::Errno::AGAIN)
+            )
+        })
     })
+}
+
+/// [`channel_receive_timeout_holds`]'s probe, with the receive (`true`
+/// when it failed with `EAGAIN`) given, so that a host where it never
+/// returns can be played in a test.
+fn receive_times_out(receive: impl FnOnce(&OwnedFd) -> bool + Send + 'static) -> bool {
+    let _quiet = super::process::quiet_forks();
+    let Ok((waiter, sender)) = super::fd::control_pair() else { return false };
+    if set_channel_receive_timeout(waiter.as_fd(), std::time::Duration::from_millis(1)).is_err() {
+        return false;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || {
+        let _ = tx.send(receive(&waiter));
+    });
+    let holds = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+        Ok(timed_out) => timed_out,
+        Err(_) => {
+            // The timeout did not hold: release the receiver with a byte
+            // and end of file; a host that ignores both too leaves it
+            // blocked, and it is not joined (the probe must not hang the
+            // run that asked it).
+            let _ = rustix::io::write(&sender, &[0]);
+            drop(sender);
+            if rx.recv_timeout(std::time::Duration::from_secs(1)).is_err() {
+                return false;
+            }
+            false
+        }
+    };
+    let _ = receiver.join();
+    holds
 }
 
 /// Sends one descriptor over a unix socket with one byte of data.
@@ -763,5 +783,16 @@ mod tests {
     #[test]
     fn this_host_honours_the_control_channel_receive_timeout() {
         assert!(super::channel_receive_timeout_holds(), "SO_RCVTIMEO of 1 ms did not end an empty receive");
+    }
+
+    /// A host where the receive never returns (it ignores the timeout, the
+    /// byte and end of file) gets "no" from the probe instead of a run that
+    /// never starts: the probe used to join the blocked receiver.
+    #[test]
+    fn the_timeout_probe_answers_no_where_the_receive_never_returns() {
+        let holds = super::receive_times_out(|_| loop {
+            std::thread::park();
+        });
+        assert!(!holds);
     }
 }
