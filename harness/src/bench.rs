@@ -207,6 +207,12 @@ pub struct Figures {
     /// ([`raw_blocked_detection_at`]), by level name.
     #[serde(default)]
     pub raw_blocked_by_level: BTreeMap<String, Latency>,
+    /// The levels of [`Figures::blocked_by_level`] the host offered at
+    /// start but where a measurement then stopped (a view refused for the
+    /// ping-pong process, a detection past its guard), by level name, with
+    /// why: the other levels and figures are still measured.
+    #[serde(default)]
+    pub levels_not_measured: BTreeMap<String, String>,
     /// What starting a process costs: the floors and an actor's start.
     #[serde(default)]
     pub spawn: SpawnCosts,
@@ -774,11 +780,19 @@ pub fn measure(
     // Every level the host offers, down to thread-state (a timeout's
     // latency is the bounded wait itself: not worth measuring).
     let (mut blocked_by_level, mut raw_blocked_by_level) = (BTreeMap::new(), BTreeMap::new());
+    let mut levels_not_measured = BTreeMap::new();
     for level in EvidenceKind::ALL.into_iter().filter(|l| *l >= cfg.evidence.best && *l < EvidenceKind::Timeout) {
-        let sorted = blocked_confirmation_at(samples.blocked.min(500), cfg.timing, level)?;
-        blocked_by_level.insert(level.as_str().to_string(), Latency::of(&sorted));
-        let raw = raw_blocked_detection_at(samples.blocked.min(500), level)?;
-        raw_blocked_by_level.insert(level.as_str().to_string(), Latency::of(&raw));
+        let measured = blocked_confirmation_at(samples.blocked.min(500), cfg.timing, level)
+            .and_then(|sorted| Ok((sorted, raw_blocked_detection_at(samples.blocked.min(500), level)?)));
+        match measured {
+            Ok((sorted, raw)) => {
+                blocked_by_level.insert(level.as_str().to_string(), Latency::of(&sorted));
+                raw_blocked_by_level.insert(level.as_str().to_string(), Latency::of(&raw));
+            }
+            Err(stop) => {
+                levels_not_measured.insert(level.as_str().to_string(), stop.to_string());
+            }
+        }
     }
     let spawn = spawn_costs(samples.spawns, cfg.timing)?;
     let mut cfg = cfg.clone();
@@ -801,6 +815,7 @@ pub fn measure(
         blocked_max_us: blocked.last().copied().unwrap_or(0.0),
         blocked_by_level,
         raw_blocked_by_level,
+        levels_not_measured,
         spawn,
         schedules,
         run,
@@ -847,6 +862,9 @@ pub fn render(f: &Figures) -> String {
             "  floor at {:<16} p50 {:.0} us, p99 {:.0} us, max {:.0} us ({} samples)\n",
             level, l.p50_us, l.p99_us, l.max_us, l.samples
         ));
+    }
+    for (level, why) in &f.levels_not_measured {
+        out.push_str(&format!("  at {level:<22} not measured: {why}\n"));
     }
     let starts = [
         ("raw fork", &f.spawn.raw_fork),
@@ -933,6 +951,7 @@ mod tests {
             blocked_by_level: [("proc".to_string(), latency(60.0, 200.0)), ("wchan".to_string(), latency(90.0, 300.0))]
                 .into(),
             raw_blocked_by_level: [("proc".to_string(), latency(30.0, 50.0))].into(),
+            levels_not_measured: [("wchan".to_string(), "the wchan view was refused: EACCES".to_string())].into(),
             spawn: SpawnCosts {
                 raw_fork: Some(latency(300.0, 400.0)),
                 raw_fork_exec: Some(latency(1600.0, 1800.0)),
@@ -973,6 +992,15 @@ mod tests {
             ],
             "a level or a start without its floor has no pair"
         );
+    }
+
+    /// A level whose measurement stopped is named with why, beside the
+    /// levels that were measured (one refused view used to end the bench).
+    #[test]
+    fn a_level_not_measured_is_shown_with_why() {
+        let text = render(&figures(false));
+        assert!(text.contains("at wchan                  not measured: the wchan view was refused: EACCES"), "{text}");
+        assert!(text.contains("floor at proc"), "{text}");
     }
 
     #[test]

@@ -155,6 +155,7 @@ const BENCH_FIELDS: &[&str] = &[
     "blocked_max_us",
     "blocked_by_level",
     "raw_blocked_by_level",
+    "levels_not_measured",
     "spawn",
     "schedules",
     "run",
@@ -212,6 +213,9 @@ fn bench_json_quick_prints_every_documented_figure() {
         assert_eq!(keys(l), sorted(&["p50_us", "p99_us", "max_us", "samples"]), "{level}");
         assert!(l["p50_us"].as_f64().unwrap() > 0.0 && l["samples"].as_u64().unwrap() > 0, "{level}: {l}");
     }
+    // This host measures every level it offers.
+    let not_measured = json["levels_not_measured"].as_object().expect("levels_not_measured is an object");
+    assert!(not_measured.is_empty(), "{not_measured:?}");
     let beside = json["beside_floor"].as_array().expect("beside_floor is a list");
     let figures: Vec<&str> = beside.iter().map(|b| b["figure"].as_str().unwrap_or("?")).collect();
     for f in ["engine_op_us", "spawn.actor_start.p50_us", "spawn.actor_start_exec.p50_us"] {
