@@ -214,18 +214,19 @@ mod tests {
     fn a_panic_while_drawing_cases_is_the_rules_error_not_the_runs_end() {
         let mut cfg = RunConfig::from_env().unwrap();
         cfg.cases = Some(2);
-        cfg.out_dir = std::env::temp_dir().join(format!("ipc-conform-test-out-registry-{}", std::process::id()));
+        let out = tempfile::Builder::new().prefix("ipc-conform-test-out-").tempdir().unwrap();
+        cfg.out_dir = out.path().to_path_buf();
         let strategy = Just(0u8).prop_map(|_| -> u8 { panic!("a strategy that cannot draw") });
-        let outcome = guarded("pipe.stream.order", "drawing_panics", || {
+        let rule = ipc_conform_spec::ids::PIPE_STREAM_ORDER;
+        let outcome = guarded(rule, "drawing_panics", || {
             ipc_conform_harness::runner::check(
-                "pipe.stream.order",
+                rule,
                 "drawing_panics",
                 strategy,
                 |_: &u8| -> ipc_conform_harness::case::CaseReport<String> { unreachable!("no case is drawn") },
                 &cfg,
             )
         });
-        let _ = std::fs::remove_dir_all(&cfg.out_dir);
         assert_eq!(outcome.verdict, Verdict::Error, "{outcome:?}");
         let reason = outcome.reason.unwrap_or_default();
         assert!(reason.contains("a strategy that cannot draw") && reason.contains("outside any case"), "{reason}");

@@ -175,41 +175,45 @@ pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<
 }
 
 /// The descriptors open in this process: each number below the soft
-/// `RLIMIT_NOFILE` (at most 65536) that the descriptor table holds.
+/// `RLIMIT_NOFILE` (at most 65536) that `fcntl(F_GETFD)` accepts.
 ///
-/// Asked of `poll(2)` a block of numbers at a time (a number that is not
-/// open comes back `POLLNVAL`; no events are asked for and the timeout is
-/// 0, so nothing waits and nothing is consumed), each number it holds open
-/// then confirmed by `fcntl(F_GETFD)`; where `poll` refuses a block, that
-/// block is asked of `fcntl(F_GETFD)` number by number. A soft limit of
-/// 20,000 costs 20 polls instead of 20,000 calls.
+/// Where the kernel lists the process's descriptor table
+/// (`/proc/self/fd` on Linux), only the numbers listed are asked (the
+/// directory's own descriptor is closed again before they are, so it is
+/// not counted); elsewhere, or where the listing cannot be read, every
+/// number below the limit is, one call each (20,000 calls at a soft limit
+/// of 20,000). A number the listing missed would go uncounted, so the
+/// listing must be the table itself: `poll(2)`'s `POLLNVAL` is not (Linux
+/// reports `O_PATH` descriptors as not open, macOS reports nothing for a
+/// pollfd without events).
 ///
 /// # References
-/// - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html):
-///   `POLLNVAL`, "invalid request: fd not open"; POSIX.1-2017 XSH poll().
-/// - fcntl(2) `F_GETFD`.
+/// - fcntl(2) `F_GETFD`; [proc_pid_fd(5)](https://man7.org/linux/man-pages/man5/proc_pid_fd.5.html).
 pub fn open_descriptors() -> Vec<i32> {
-    const BLOCK: i32 = 1024;
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536) as i32;
     // SAFETY: F_GETFD only asks whether the number is an open descriptor.
-    let is_open = |fd: i32| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1;
-    let mut open = Vec::new();
-    let mut block: Vec<libc::pollfd> = Vec::with_capacity(BLOCK as usize);
-    for start in (0..limit).step_by(BLOCK as usize) {
-        block.clear();
-        block.extend((start..(start + BLOCK).min(limit)).map(|fd| libc::pollfd { fd, events: 0, revents: 0 }));
-        // SAFETY: poll over a buffer of block.len() pollfds that lives
-        // across the call; timeout 0.
-        let n = unsafe { libc::poll(block.as_mut_ptr(), block.len() as libc::nfds_t, 0) };
-        if n < 0 {
-            open.extend(block.iter().map(|p| p.fd).filter(|fd| is_open(*fd)));
-        } else {
-            open.extend(
-                block.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd).filter(|fd| is_open(*fd)),
-            );
-        }
+    let is_open = |fd: &i32| unsafe { libc::fcntl(*fd, libc::F_GETFD) } != -1;
+    match listed_descriptors() {
+        Some(listed) => listed.into_iter().filter(|fd| *fd < limit).filter(is_open).collect(),
+        None => (0..limit).filter(is_open).collect(),
     }
-    open
+}
+
+/// The numbers the kernel lists in this process's descriptor table, sorted;
+/// `None` where it offers no listing or it cannot be read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn listed_descriptors() -> Option<Vec<i32>> {
+    let mut listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .map(|entry| entry.ok().and_then(|e| e.file_name().to_str().and_then(|n| n.parse().ok())))
+        .collect::<Option<_>>()?;
+    listed.sort_unstable();
+    Some(listed)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn listed_descriptors() -> Option<Vec<i32>> {
+    None
 }
 
 /// What a descriptor refers to: its object's device and inode (`fstat`).
@@ -284,5 +288,20 @@ mod tests {
         unsafe { libc::close(high) };
         let open = open_descriptors();
         assert!(!open.contains(&high), "{high} found after it was closed");
+    }
+
+    /// An `O_PATH` descriptor (Linux) is open too: `poll(2)` calls it
+    /// invalid, the scan must not.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn open_descriptors_counts_an_o_path_descriptor() {
+        let path =
+            rustix::fs::open("/", rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+                .unwrap();
+        assert!(
+            open_descriptors().contains(&path.as_raw_fd()),
+            "the O_PATH descriptor {} was not counted",
+            path.as_raw_fd()
+        );
     }
 }

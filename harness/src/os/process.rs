@@ -351,14 +351,14 @@ pub unsafe fn close_all_but(keep: &[RawFd], fallback_limit: RawFd) {
         let next = keep.iter().copied().filter(|k| *k >= from).min();
         let last = next.map_or(RawFd::MAX, |k| k - 1);
         if last >= from && !close_range_between(from, last) {
-            for fd in from..=last.min(fallback_limit - 1) {
+            for fd in from..=last.min(fallback_limit.saturating_sub(1)) {
                 // SAFETY: per the contract above.
                 unsafe { libc::close(fd) };
             }
         }
         match next {
-            Some(k) => from = k + 1,
-            None => return,
+            Some(k) if k < RawFd::MAX => from = k + 1,
+            _ => return,
         }
     }
 }
