@@ -175,7 +175,8 @@ pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<
 }
 
 /// The descriptors open in this process: each number below the soft
-/// `RLIMIT_NOFILE` (at most 65536) that `fcntl(F_GETFD)` accepts.
+/// `RLIMIT_NOFILE` (at most 65536, and 65536 where it is unlimited) that
+/// `fcntl(F_GETFD)` accepts.
 ///
 /// Where the kernel lists the process's descriptor table
 /// (`/proc/self/fd` on Linux), only the numbers listed are asked (the
@@ -190,7 +191,7 @@ pub fn recv_fds_with_room(sock: BorrowedFd<'_>, room: usize) -> io::Result<(Vec<
 /// # References
 /// - fcntl(2) `F_GETFD`; [proc_pid_fd(5)](https://man7.org/linux/man-pages/man5/proc_pid_fd.5.html).
 pub fn open_descriptors() -> Vec<i32> {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536) as i32;
+    let limit = super::process::descriptor_limit();
     // SAFETY: F_GETFD only asks whether the number is an open descriptor.
     let is_open = |fd: &i32| unsafe { libc::fcntl(*fd, libc::F_GETFD) } != -1;
     match listed_descriptors() {
@@ -272,13 +273,13 @@ mod tests {
     use super::*;
     use std::os::fd::AsRawFd;
 
-    /// The scan finds a descriptor in the first block and one at the top of
-    /// the limit (the last block), and loses each once it is closed.
+    /// The scan finds a low descriptor and one at the top of the limit, and
+    /// loses the high one once it is closed.
     #[test]
     fn open_descriptors_finds_low_and_high_numbers_and_not_closed_ones() {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current.unwrap_or(1024).min(65536);
+        let limit = crate::os::process::descriptor_limit();
         let (r, w) = crate::os::pipe::pipe_plain().unwrap();
-        let high = limit as i32 - 1;
+        let high = limit - 1;
         // SAFETY: dup onto the top number of the limit, closed below.
         assert_eq!(unsafe { libc::dup2(w.as_raw_fd(), high) }, high, "{}", io::Error::last_os_error());
         let open = open_descriptors();

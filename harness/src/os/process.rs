@@ -305,7 +305,7 @@ fn seal_by_close_range() -> bool {
 
 /// The highest descriptor number worth visiting one by one: the soft
 /// `RLIMIT_NOFILE`, at most 65536.
-fn descriptor_limit() -> RawFd {
+pub(crate) fn descriptor_limit() -> RawFd {
     // SAFETY: getrlimit into a local.
     let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
