@@ -326,7 +326,7 @@ pub(crate) fn descriptor_limit() -> RawFd {
 /// a child that is about to run code that knows its descriptors (the fork
 /// server's actor). Async-signal-safe.
 pub unsafe fn close_from(first: RawFd) {
-    if !close_range_from(first) {
+    if !close_range_between(first, RawFd::MAX) {
         for fd in first..descriptor_limit() {
             // SAFETY: per the contract above.
             unsafe { libc::close(fd) };
@@ -365,23 +365,12 @@ pub unsafe fn close_all_but(keep: &[RawFd], fallback_limit: RawFd) {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn close_range_between(first: RawFd, last: RawFd) -> bool {
-    // SAFETY: per close_all_but's contract.
+    // SAFETY: per close_from's and close_all_but's contract.
     unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, last as libc::c_uint, 0 as libc::c_uint) == 0 }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn close_range_between(_first: RawFd, _last: RawFd) -> bool {
-    false
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn close_range_from(first: RawFd) -> bool {
-    // SAFETY: per close_from's contract.
-    unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, 0 as libc::c_uint) == 0 }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn close_range_from(_first: RawFd) -> bool {
     false
 }
 

@@ -588,23 +588,19 @@ fn receive_times_out(receive: impl FnOnce(&OwnedFd) -> bool + Send + 'static) ->
     let receiver = std::thread::spawn(move || {
         let _ = tx.send(receive(&waiter));
     });
-    let holds = match rx.recv_timeout(std::time::Duration::from_secs(1)) {
-        Ok(timed_out) => timed_out,
-        Err(_) => {
-            // The timeout did not hold: release the receiver with a byte
-            // and end of file; a host that ignores both too leaves it
-            // blocked, and it is not joined (the probe must not hang the
-            // run that asked it).
-            let _ = rustix::io::write(&sender, &[0]);
-            drop(sender);
-            if rx.recv_timeout(std::time::Duration::from_secs(1)).is_err() {
-                return false;
-            }
-            false
-        }
-    };
-    let _ = receiver.join();
-    holds
+    if let Ok(timed_out) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
+        let _ = receiver.join();
+        return timed_out;
+    }
+    // The timeout did not hold: release the receiver with a byte and end of
+    // file; a host that ignores both too leaves it blocked, and it is not
+    // joined (the probe must not hang the run that asked it).
+    let _ = rustix::io::write(&sender, &[0]);
+    drop(sender);
+    if rx.recv_timeout(std::time::Duration::from_secs(1)).is_ok() {
+        let _ = receiver.join();
+    }
+    false
 }
 
 /// Sends one descriptor over a unix socket with one byte of data.
