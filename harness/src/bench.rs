@@ -373,6 +373,11 @@ pub struct SpawnCosts {
     /// An actor's end: its process group killed and the actor reaped
     /// (dropping the session).
     pub actor_end: Option<Latency>,
+    /// Reuse instead of a fresh actor: one actor, given a pipe's two ends
+    /// and `SIGPIPE` ignored each time, put back as its checkpoint
+    /// recorded it and read back ([`Request::Restore`]), round trip.
+    #[serde(default)]
+    pub actor_reset: Option<Latency>,
 }
 
 /// Times `n` process starts of each kind in [`SpawnCosts`].
@@ -382,7 +387,22 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
     let mut start = Vec::with_capacity(n as usize);
     let mut start_exec = Vec::with_capacity(n as usize);
     let mut end = Vec::with_capacity(n as usize);
+    let mut reset = Vec::with_capacity(n as usize);
+    let mut reused = Session::new(timing);
+    let actor = reused.spawn()?;
+    expect_done(reused.call(actor, &Request::Checkpoint)?, "recording the actor's checkpoint")?;
     for _ in 0..n {
+        {
+            let _quiet = os::process::quiet_forks();
+            let (r, w) = os::pipe::pipe_cloexec().map_err(io_err("pipe"))?;
+            reused.hand(actor, &[r.as_fd(), w.as_fd()])?;
+        }
+        let ignore = Request::SetSigpipe(os::signal::SigpipeDisposition::Ignore);
+        expect_done(reused.call(actor, &ignore)?, "ignoring SIGPIPE")?;
+        let t = Instant::now();
+        let restored = reused.call(actor, &Request::Restore)?;
+        reset.push(t.elapsed().as_secs_f64() * 1e6);
+        expect_done(restored, "putting the actor back as its checkpoint recorded it")?;
         let t = Instant::now();
         os::process::fork_and_reap().map_err(io_err("fork"))?;
         fork.push(t.elapsed().as_secs_f64() * 1e6);
@@ -426,7 +446,16 @@ pub fn spawn_costs(n: u32, timing: Timing) -> Result<SpawnCosts, Stop> {
         actor_start: latency(start),
         actor_start_exec: latency(start_exec),
         actor_end: latency(end),
+        actor_reset: latency(reset),
     })
+}
+
+/// `Ok` when the actor answered `Done`; else a harness stop naming `what`.
+fn expect_done(observed: Observed, what: &str) -> Result<(), Stop> {
+    match observed {
+        Observed::Returned(Reply::Done) => Ok(()),
+        other => Err(Stop::harness(format!("{what}: {other:?}"))),
+    }
 }
 
 /// The ping-pong's second process: writes its thread id (8 bytes, native
@@ -878,6 +907,7 @@ pub fn render(f: &Figures) -> String {
         ("actor start", &f.spawn.actor_start),
         ("actor start by exec", &f.spawn.actor_start_exec),
         ("actor end", &f.spawn.actor_end),
+        ("actor reset (reuse)", &f.spawn.actor_reset),
     ];
     for (what, l) in starts {
         if let Some(l) = l {
@@ -964,6 +994,7 @@ mod tests {
                 actor_start: Some(latency(450.0, 500.0)),
                 actor_start_exec: None,
                 actor_end: Some(latency(200.0, 250.0)),
+                actor_reset: Some(latency(120.0, 180.0)),
             },
             schedules: [
                 ("pipe".to_string(), rate(860.0)),

@@ -164,7 +164,8 @@ const BENCH_FIELDS: &[&str] = &[
 ];
 const BENCH_MACHINE_FIELDS: &[&str] = &["os", "kernel", "arch", "cores", "cpu"];
 const BENCH_SAMPLES_FIELDS: &[&str] = &["round_trips", "operations", "blocked", "cases_per_rule", "spawns"];
-const BENCH_SPAWN_FIELDS: &[&str] = &["raw_fork", "raw_fork_exec", "actor_start", "actor_start_exec", "actor_end"];
+const BENCH_SPAWN_FIELDS: &[&str] =
+    &["raw_fork", "raw_fork_exec", "actor_start", "actor_start_exec", "actor_end", "actor_reset"];
 const BENCH_SCHEDULE_FIELDS: &[&str] = &["rules", "cases", "seconds", "per_sec", "not_passed"];
 const BENCH_RUN_FIELDS: &[&str] = &["args", "exit_code", "not_passed", "wall_s", "peak_rss_mib"];
 const BENCH_BESIDE_FIELDS: &[&str] = &["figure", "value", "floor", "floor_value", "ratio"];

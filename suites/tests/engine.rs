@@ -8,7 +8,7 @@ use ipc_conform_harness::case::{CaseReport, Stop};
 use ipc_conform_harness::leaks::{children, open_fds, scratch_dirs};
 use ipc_conform_harness::observed::Observed;
 use ipc_conform_harness::os::entry::{ReadCall, WriteCall};
-use ipc_conform_harness::protocol::Request;
+use ipc_conform_harness::protocol::{Reply, Request};
 use ipc_conform_harness::runner::{self, RunConfig};
 use ipc_conform_harness::session::Session;
 use ipc_conform_harness::{Timing, Verdict};
@@ -38,6 +38,9 @@ fn main() {
             "engine.a-death-nobody-asked-for-is-a-stop-naming-it",
             a_death_nobody_asked_for_is_a_stop_naming_it,
         ),
+        Trial::test("engine.a-reset-actor-holds-nothing-it-was-handed", a_reset_actor_holds_nothing_it_was_handed),
+        Trial::test("engine.a-reset-puts-signal-actions-back", a_reset_puts_signal_actions_back),
+        Trial::test("engine.a-reset-names-what-it-cannot-undo", a_reset_names_what_it_cannot_undo),
         #[cfg(any(target_os = "linux", target_os = "android"))]
         Trial::test("engine.a-forked-actor-starts-as-an-execd-one-does", a_forked_actor_starts_as_an_execd_one_does),
     ];
@@ -372,4 +375,77 @@ fn a_forked_actor_starts_as_an_execd_one_does() -> Result<(), Failed> {
         check(!a.is_empty() && a == b, format!("forked {a:?}, exec'd {b:?}"))?;
     }
     Ok(())
+}
+
+/// Reuse (measured by `bench` as `spawn.actor_reset`): an actor put back
+/// as its checkpoint recorded it no longer holds a descriptor it was
+/// handed after the checkpoint. Seen from outside: the pipe's read end
+/// reads end of file, which it would not while the actor held the write
+/// end.
+#[serial_test::serial]
+fn a_reset_actor_holds_nothing_it_was_handed() -> Result<(), Failed> {
+    use ipc_conform_harness::os;
+    let mut session = Session::new(Timing::default());
+    let a = session.spawn()?;
+    check(session.call(a, &Request::Checkpoint)? == Observed::Returned(Reply::Done), "checkpoint")?;
+    let r = {
+        let _quiet = os::process::quiet_forks();
+        let (r, w) = os::pipe::pipe_cloexec().map_err(|e| Failed::from(e.to_string()))?;
+        session.hand(a, &[std::os::fd::AsFd::as_fd(&w)])?;
+        r
+    };
+    let restored = session.call(a, &Request::Restore)?;
+    check(restored == Observed::Returned(Reply::Done), format!("restore: {restored:?}"))?;
+    os::fd::set_nonblocking(std::os::fd::AsFd::as_fd(&r), true).map_err(|e| Failed::from(e.to_string()))?;
+    let mut byte = [0u8; 1];
+    let read = std::io::Read::read(&mut std::fs::File::from(r), &mut byte);
+    check(matches!(read, Ok(0)), format!("the read end after the reset: {read:?} (end of file expected)"))
+}
+
+/// A reset puts back the `SIGPIPE` action the checkpoint recorded: the
+/// actor, which ignored `SIGPIPE` after the checkpoint, is killed by it
+/// again when it writes to a pipe without a reader.
+#[serial_test::serial]
+fn a_reset_puts_signal_actions_back() -> Result<(), Failed> {
+    use ipc_conform_harness::os::{self, signal::SigpipeDisposition};
+    let mut session = Session::new(Timing::default());
+    let a = session.spawn()?;
+    let done = Observed::Returned(Reply::Done);
+    check(session.call(a, &Request::SetSigpipe(SigpipeDisposition::Default))? == done, "SIGPIPE default")?;
+    check(session.call(a, &Request::Checkpoint)? == done, "checkpoint")?;
+    check(session.call(a, &Request::SetSigpipe(SigpipeDisposition::Ignore))? == done, "SIGPIPE ignored")?;
+    let restored = session.call(a, &Request::Restore)?;
+    check(restored == done, format!("restore: {restored:?}"))?;
+    {
+        let _quiet = os::process::quiet_forks();
+        let (_, w) = os::pipe::pipe_cloexec().map_err(|e| Failed::from(e.to_string()))?;
+        session.hand(a, &[std::os::fd::AsFd::as_fd(&w)])?;
+    }
+    let wrote = session.call(a, &Request::Write { slot: 0, len: 1, tag: 0, start: 0, call: WriteCall::Write })?;
+    check(
+        matches!(wrote, Observed::Died(ref d) if d.signal == Some(libc::SIGPIPE)),
+        format!("a write without a reader after the reset: {wrote:?} (death by SIGPIPE expected)"),
+    )
+}
+
+/// A reset does not pass over what it cannot undo: without a checkpoint
+/// it refuses, and after the actor forked a child it names the child.
+#[serial_test::serial]
+fn a_reset_names_what_it_cannot_undo() -> Result<(), Failed> {
+    use ipc_conform_harness::os::supervise::Fate;
+    use ipc_conform_harness::protocol::process::ProcessOp;
+    let mut session = Session::new(Timing::default());
+    let a = session.spawn()?;
+    let refused = |r: Result<Observed, Stop>, says: &str| match r {
+        Err(stop) if stop.to_string().contains(says) => Ok(()),
+        other => Err(Failed::from(format!("expected a refusal saying {says:?}, got {other:?}"))),
+    };
+    refused(session.call(a, &Request::Restore), "no checkpoint")?;
+    // A refusal is a harness stop: the session is spent; a new one.
+    let mut session = Session::new(Timing::default());
+    let a = session.spawn()?;
+    check(session.call(a, &Request::Checkpoint)? == Observed::Returned(Reply::Done), "checkpoint")?;
+    let spawned = session.call(a, &Request::Process(ProcessOp::Spawn { fate: Fate::Exit(0) }))?;
+    check(matches!(spawned, Observed::Returned(Reply::Values(_))), format!("spawn: {spawned:?}"))?;
+    refused(session.call(a, &Request::Restore), "children it forked: 1")
 }

@@ -41,6 +41,7 @@ pub fn main() -> ! {
         segments: Vec::new(),
         maps: Vec::new(),
         sems: Vec::new(),
+        checkpoint: None,
     };
     let mut ack = false;
     let hello = Reply::Hello { pid: std::process::id() as i32, tid: os::process::current_tid() };
@@ -108,6 +109,8 @@ pub struct Actor {
     pub maps: Vec<crate::os::shm::Mapping>,
     /// The named semaphores it opened, in order.
     pub sems: Vec<crate::os::pshared::NamedSem>,
+    /// The state [`Request::Restore`] puts back, once recorded.
+    checkpoint: Option<os::reset::Checkpoint>,
 }
 
 impl Actor {
@@ -129,6 +132,39 @@ impl Actor {
         match self.slots.get(slot as usize) {
             Some(Some(fd)) => Ok(fd.as_fd()),
             _ => Err(Reply::Refused(format!("no descriptor in slot {slot}"))),
+        }
+    }
+
+    /// Lets go of everything the actor holds (descriptors, mappings,
+    /// attachments, semaphores, children) and puts the process back as
+    /// its checkpoint recorded it.
+    fn restore(&mut self) -> Reply {
+        let Some(at) = &self.checkpoint else {
+            return Reply::Refused("no checkpoint to restore".to_string());
+        };
+        // Counted before anything is let go of: dropping a waiting child
+        // closes its go-ahead pipe, and it may then end and be reaped.
+        let forked = self.children.len() + self.families.len() + self.members.len();
+        self.slots.clear();
+        self.watch = None;
+        self.maps.clear();
+        self.sems.clear();
+        for addr in self.segments.drain(..).flatten() {
+            // SAFETY: the attachment is this actor's; nothing uses it now.
+            let _ = unsafe { os::sysv::shm_detach(addr) };
+        }
+        self.children.clear();
+        self.families.clear();
+        self.members.clear();
+        let keep = [0, 1, 2, os::process::LIFELINE_FD, CONTROL_FD];
+        let mut residues = os::reset::restore(at, &keep);
+        if forked > 0 {
+            residues.insert(0, format!("children it forked: {forked} (a reset does not end what a case started)"));
+        }
+        if residues.is_empty() {
+            Reply::Done
+        } else {
+            Reply::Refused(format!("not reset: {}", residues.join("; ")))
         }
     }
 
@@ -213,6 +249,14 @@ impl Actor {
                 Ok(()) => Reply::Done,
                 Err(e) => Reply::Errno(errno_of(&e)),
             },
+            Request::Checkpoint => match os::reset::Checkpoint::now() {
+                Ok(at) => {
+                    self.checkpoint = Some(at);
+                    Reply::Done
+                }
+                Err(e) => Reply::Refused(format!("recording a checkpoint: {e}")),
+            },
+            Request::Restore => self.restore(),
             Request::Socket(op) => return socket::perform(self, op),
             Request::File(op) => return file::perform(self, op),
             Request::Shm(op) => return shm::perform(self, op),

@@ -21,6 +21,7 @@ pub mod proc;
 pub mod process;
 pub mod pshared;
 pub mod ready;
+pub mod reset;
 pub mod shm;
 pub mod signal;
 pub mod socket;

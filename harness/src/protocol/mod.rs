@@ -59,6 +59,14 @@ pub enum Request {
     /// that permission checks apply to this actor (rules that need a second
     /// user).
     DropPrivileges { uid: u32, gid: u32 },
+    /// Record this actor's state as the point to come back to
+    /// ([`crate::os::reset::Checkpoint`]); reply `Done`. Only `bench`
+    /// asks, to measure what reusing an actor would cost.
+    Checkpoint,
+    /// Put this actor back as the checkpoint recorded it, closing what it
+    /// holds, and read it back ([`crate::os::reset::restore`]); reply
+    /// `Done`, or `Refused` naming what it could not undo.
+    Restore,
     /// A socket operation.
     Socket(socket::SocketOp),
     /// A file operation.
