@@ -246,26 +246,39 @@ fn set_cloexec_if_needed(fd: &OwnedFd) -> io::Result<()> {
 
 /// A connected pair of unix stream sockets, both close-on-exec
 /// (`socketpair(2)`); the control channel between coordinator and actor.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn control_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).map_err(io::Error::from)
+    socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC).map_err(io::Error::from)
+}
+
+/// A connected pair of unix stream sockets, both close-on-exec
+/// (`socketpair(2)` without `SOCK_CLOEXEC`, then `FD_CLOEXEC` while forks
+/// are held off); the control channel between coordinator and actor.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn control_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::os::fd::AsFd;
+    let _guard = super::process::quiet_forks();
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::empty())?;
+    set_cloexec(a.as_fd(), true)?;
+    set_cloexec(b.as_fd(), true)?;
+    for s in [&a, &b] {
+        no_sigpipe(s)?;
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        use std::os::fd::AsFd;
-        let _guard = super::process::quiet_forks();
-        let (a, b) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::empty())?;
-        set_cloexec(a.as_fd(), true)?;
-        set_cloexec(b.as_fd(), true)?;
-        #[cfg(target_os = "macos")]
-        for s in [&a, &b] {
-            // The control channel must never raise SIGPIPE (no MSG_NOSIGNAL here).
-            rustix::net::sockopt::set_socket_nosigpipe(s, true)?;
-        }
-        Ok((a, b))
-    }
+    Ok((a, b))
+}
+
+/// The control channel must never raise `SIGPIPE`: macOS has no
+/// `MSG_NOSIGNAL`, so the socket says so (`SO_NOSIGPIPE`).
+#[cfg(target_os = "macos")]
+fn no_sigpipe(s: &OwnedFd) -> io::Result<()> {
+    rustix::net::sockopt::set_socket_nosigpipe(s, true).map_err(io::Error::from)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+fn no_sigpipe(_s: &OwnedFd) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

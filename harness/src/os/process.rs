@@ -415,22 +415,28 @@ pub fn kill(pid: i32, signal: nix::sys::signal::Signal) -> io::Result<()> {
 /// The calling thread's id as the kernel's thread views name it: Linux
 /// `gettid(2)`; macOS `pthread_threadid_np(3)` (what `proc_pidinfo`
 /// `PROC_PIDTHREADID64INFO` takes); elsewhere the process id.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn current_tid() -> i64 {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        i64::from(rustix::thread::gettid().as_raw_nonzero().get())
-    }
-    #[cfg(target_os = "macos")]
-    {
-        let mut id = 0u64;
-        // SAFETY: a null thread means the calling thread; `id` is valid.
-        unsafe { libc::pthread_threadid_np(0, &mut id) };
-        id as i64
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
-    {
-        i64::from(std::process::id())
-    }
+    i64::from(rustix::thread::gettid().as_raw_nonzero().get())
+}
+
+/// The calling thread's id as the kernel's thread views name it: Linux
+/// `gettid(2)`; macOS `pthread_threadid_np(3)` (what `proc_pidinfo`
+/// `PROC_PIDTHREADID64INFO` takes); elsewhere the process id.
+#[cfg(target_os = "macos")]
+pub fn current_tid() -> i64 {
+    let mut id = 0u64;
+    // SAFETY: a null thread means the calling thread; `id` is valid.
+    unsafe { libc::pthread_threadid_np(0, &mut id) };
+    id as i64
+}
+
+/// The calling thread's id as the kernel's thread views name it: Linux
+/// `gettid(2)`; macOS `pthread_threadid_np(3)` (what `proc_pidinfo`
+/// `PROC_PIDTHREADID64INFO` takes); elsewhere the process id.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos")))]
+pub fn current_tid() -> i64 {
+    i64::from(std::process::id())
 }
 
 /// The environment variable that, set to `0`, makes every actor
